@@ -1,0 +1,417 @@
+"""The hotel's own truth: hotels, rooms, rate plans, the ARI calendar, guests,
+reservations and the change-event log that the integrations read."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code.")
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"Unknown time zone {value!r}.") from exc
+
+
+class Hotel(models.Model):
+    """A property sold through Pema, with its local time zone, currency and policies."""
+
+    class AvailabilityMaster(models.TextChoices):
+        LOCAL = "local", "Pema (local calendar)"
+        PMS = "pms", "The PMS (asked before every booking)"
+
+    code = models.CharField(
+        max_length=16,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9_-]+$", "Upper-case letters, digits, - and _.")],
+    )
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    currency = models.CharField(max_length=3, default="INR", validators=[currency_validator])
+    availability_master = models.CharField(
+        max_length=8, choices=AvailabilityMaster.choices, default=AvailabilityMaster.LOCAL
+    )
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    check_in_time = models.TimeField(default="14:00")
+    check_out_time = models.TimeField(default="11:00")
+    policies = models.TextField(blank=True)
+    amenities = models.JSONField(default=list, blank=True)
+    images = models.JSONField(default=list, blank=True)
+    max_stay_nights = models.PositiveSmallIntegerField(default=30)
+    booking_window_days = models.PositiveSmallIntegerField(
+        default=500, help_text="How far ahead guests may arrive."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        """The hotel-local date right now."""
+        return timezone.now().astimezone(self.tz).date()
+
+
+class RoomType(models.Model):
+    """A sellable kind of room; ``code`` is the IDS room-type code shared by many rooms."""
+
+    hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="room_types")
+    code = models.CharField(max_length=16)
+    name = models.CharField(max_length=120)
+    category = models.CharField(max_length=120, blank=True)
+    bed_type = models.CharField(max_length=60, blank=True)
+    description = models.TextField(blank=True)
+    base_occupancy = models.PositiveSmallIntegerField(
+        default=2, help_text="Guests included in the price; extra guests pay the extra price."
+    )
+    max_adults = models.PositiveSmallIntegerField(default=2)
+    max_children = models.PositiveSmallIntegerField(default=1)
+    max_occupancy = models.PositiveSmallIntegerField(default=3)
+    amenities = models.JSONField(default=list, blank=True)
+    images = models.JSONField(default=list, blank=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["hotel", "sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["hotel", "code"], name="room_type_code_per_hotel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Room(models.Model):
+    """A physical room with its number; it belongs to exactly one room type."""
+
+    class Housekeeping(models.TextChoices):
+        CLEAN = "clean", "Clean"
+        DIRTY = "dirty", "Dirty"
+        INSPECTED = "inspected", "Inspected"
+        OUT_OF_ORDER = "out_of_order", "Out of order"
+
+    hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="rooms")
+    number = models.CharField(max_length=16)
+    room_type = models.ForeignKey(RoomType, on_delete=models.PROTECT, related_name="rooms")
+    floor = models.CharField(max_length=8, blank=True)
+    is_active = models.BooleanField(default=True)
+    housekeeping_status = models.CharField(
+        max_length=16, choices=Housekeeping.choices, default=Housekeeping.CLEAN
+    )
+
+    class Meta:
+        ordering = ["hotel", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["hotel", "number"], name="room_number_per_hotel")
+        ]
+
+    def __str__(self) -> str:
+        return f"Room {self.number} ({self.room_type.code})"
+
+    def clean(self) -> None:
+        if self.room_type_id and self.hotel_id and self.room_type.hotel_id != self.hotel_id:
+            raise ValidationError({"room_type": "The room type belongs to another hotel."})
+
+
+class RatePlan(models.Model):
+    """A way of selling rooms (meals, cancellation terms); may be derived from a parent plan."""
+
+    class MealPlan(models.TextChoices):
+        ROOM_ONLY = "RO", "Room only"
+        BREAKFAST = "BB", "Bed and breakfast"
+        HALF_BOARD = "HB", "Half board"
+        FULL_BOARD = "FB", "Full board"
+        ALL_INCLUSIVE = "AI", "All inclusive"
+
+    class Derivation(models.TextChoices):
+        NONE = "", "Not derived"
+        PERCENT = "percent", "Percent off the parent"
+        AMOUNT = "amount", "Amount off the parent (minor units)"
+
+    hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="rate_plans")
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=120)
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    meal_plan = models.CharField(max_length=2, choices=MealPlan.choices, default=MealPlan.BREAKFAST)
+    refundable = models.BooleanField(default=True)
+    free_cancellation_days = models.PositiveSmallIntegerField(
+        default=1, help_text="Free cancellation until this many days before arrival."
+    )
+    cancellation_policy = models.TextField(blank=True)
+    room_types = models.ManyToManyField(RoomType, related_name="rate_plans")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derived_plans"
+    )
+    derivation = models.CharField(
+        max_length=8, choices=Derivation.choices, default=Derivation.NONE, blank=True
+    )
+    derivation_value = models.PositiveIntegerField(
+        default=0, help_text="Percent (0-100) or amount in minor units taken off the parent price."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["hotel", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["hotel", "code"], name="rate_plan_code_per_hotel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+    def clean(self) -> None:
+        if self.parent_id and not self.derivation:
+            raise ValidationError({"derivation": "A derived plan needs a derivation."})
+        if self.derivation == self.Derivation.PERCENT and self.derivation_value > 100:
+            raise ValidationError({"derivation_value": "A percentage is at most 100."})
+        if self.parent_id and self.parent_id == self.pk:
+            raise ValidationError({"parent": "A plan cannot derive from itself."})
+
+    def derive_price(self, parent_price: int | None) -> int | None:
+        """This plan's price from its parent's, in minor units (rounded half up)."""
+        if parent_price is None:
+            return None
+        if self.derivation == self.Derivation.PERCENT:
+            return (parent_price * (100 - self.derivation_value) + 50) // 100
+        if self.derivation == self.Derivation.AMOUNT:
+            return max(parent_price - self.derivation_value, 0)
+        return parent_price
+
+
+class InventoryDay(models.Model):
+    """Rooms of one type on one night: total, sold, blocked and stop sell.
+
+    ``total`` follows the number of active rooms unless ``total_override`` is
+    set. ``sold`` counts what the hotel sold itself and can never exceed what
+    it has (a CHECK); OTA bookings taken past that count in ``overbooked``.
+    """
+
+    room_type = models.ForeignKey(RoomType, on_delete=models.CASCADE, related_name="inventory")
+    date = models.DateField()
+    total = models.PositiveSmallIntegerField(default=0)
+    total_override = models.PositiveSmallIntegerField(null=True, blank=True)
+    sold = models.PositiveSmallIntegerField(default=0)
+    blocked = models.PositiveSmallIntegerField(default=0)
+    overbooked = models.PositiveSmallIntegerField(default=0)
+    stop_sell = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["room_type", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["room_type", "date"], name="inventory_day_unique"),
+            models.CheckConstraint(
+                condition=Q(sold__gte=0) & Q(blocked__gte=0) & Q(overbooked__gte=0),
+                name="inventory_day_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(total__gte=F("sold") + F("blocked")),
+                name="inventory_day_never_oversold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room_type.code} {self.date}: {self.available}/{self.total}"
+
+    @property
+    def available(self) -> int:
+        return max(self.total - self.sold - self.blocked, 0)
+
+
+class RateDay(models.Model):
+    """Price and restrictions of one rate plan for one room type on one date."""
+
+    rate_plan = models.ForeignKey(RatePlan, on_delete=models.CASCADE, related_name="rate_days")
+    room_type = models.ForeignKey(RoomType, on_delete=models.CASCADE, related_name="rate_days")
+    date = models.DateField()
+    price = models.PositiveIntegerField(null=True, blank=True, help_text="Minor units.")
+    extra_adult_price = models.PositiveIntegerField(default=0)
+    extra_child_price = models.PositiveIntegerField(default=0)
+    min_stay_arrival = models.PositiveSmallIntegerField(default=1)
+    min_stay_through = models.PositiveSmallIntegerField(default=1)
+    max_stay = models.PositiveSmallIntegerField(null=True, blank=True)
+    closed_to_arrival = models.BooleanField(default=False)
+    closed_to_departure = models.BooleanField(default=False)
+    stop_sell = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["rate_plan", "room_type", "date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rate_plan", "room_type", "date"], name="rate_day_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["room_type", "date"], name="rate_day_room_date")]
+
+    def __str__(self) -> str:
+        return f"{self.rate_plan.code}/{self.room_type.code} {self.date}"
+
+
+class Guest(models.Model):
+    """A guest of one hotel; one guest per e-mail address per hotel."""
+
+    hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="guests")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hotel", "email"],
+                condition=~Q(email=""),
+                name="guest_email_per_hotel",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Reservation(models.Model):
+    """A booking of one or more rooms for one stay, from any source."""
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Source(models.TextChoices):
+        STAFF = "staff", "Staff"
+        BOOKING_ENGINE = "booking_engine", "Booking engine"
+        OTA = "ota", "OTA"
+        PMS = "pms", "PMS"
+
+    hotel = models.ForeignKey(Hotel, on_delete=models.PROTECT, related_name="reservations")
+    confirmation_number = models.CharField(max_length=32, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONFIRMED)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    source_channel = models.CharField(
+        max_length=32, blank=True, help_text="Which OTA or PMS, e.g. booking_com."
+    )
+    external_id = models.CharField(max_length=64, blank=True)
+    external_revision = models.CharField(max_length=64, blank=True)
+    pms_reference = models.CharField(max_length=64, blank=True)
+    guest = models.ForeignKey(Guest, on_delete=models.PROTECT, related_name="reservations")
+    check_in = models.DateField()
+    check_out = models.DateField()
+    adults = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    children = models.PositiveSmallIntegerField(default=0)
+    total_amount = models.PositiveIntegerField(help_text="Minor units.")
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    special_requests = models.TextField(blank=True)
+    is_overbooked = models.BooleanField(
+        default=False, help_text="Taken from an OTA past availability: staff must rehouse."
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(check_out__gt=F("check_in")), name="reservation_dates_ordered"
+            ),
+            models.UniqueConstraint(
+                fields=["hotel", "source_channel", "external_id"],
+                condition=~Q(external_id=""),
+                name="reservation_external_id_per_channel",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["hotel", "check_in"], name="reservation_hotel_arrival"),
+            models.Index(fields=["updated_at"], name="reservation_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return self.confirmation_number
+
+    @property
+    def nights(self) -> int:
+        return (self.check_out - self.check_in).days
+
+
+class ReservationRoom(models.Model):
+    """One room of a reservation: its type, rate plan and guests."""
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="rooms")
+    room_type = models.ForeignKey(RoomType, on_delete=models.PROTECT, related_name="+")
+    rate_plan = models.ForeignKey(RatePlan, on_delete=models.PROTECT, related_name="+")
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="stays"
+    )
+    adults = models.PositiveSmallIntegerField()
+    children = models.PositiveSmallIntegerField(default=0)
+    total_amount = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["reservation", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.room_type.code}/{self.rate_plan.code}"
+
+
+class RoomNight(models.Model):
+    """The price of one night of one reserved room; ``overbooked`` if sold past availability."""
+
+    stay = models.ForeignKey(ReservationRoom, on_delete=models.CASCADE, related_name="nights")
+    date = models.DateField()
+    price = models.PositiveIntegerField()
+    overbooked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["stay", "date"]
+        constraints = [models.UniqueConstraint(fields=["stay", "date"], name="room_night_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.price}"
+
+
+class ChangeEvent(models.Model):
+    """Append-only log of changes, written in the transaction that made them.
+
+    It is the transactional outbox: integrations read it past their cursor.
+    """
+
+    class Kind(models.TextChoices):
+        ARI_CHANGED = "ari.changed", "ARI changed"
+        RESERVATION_CREATED = "reservation.created", "Reservation created"
+        RESERVATION_MODIFIED = "reservation.modified", "Reservation modified"
+        RESERVATION_CANCELLED = "reservation.cancelled", "Reservation cancelled"
+
+    hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="change_events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    reservation = models.ForeignKey(
+        Reservation, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    payload = models.JSONField(default=dict)
+    source = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["hotel", "id"], name="change_event_hotel_cursor")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind}"

@@ -1,0 +1,5 @@
+"""Pema: a hotel channel manager and booking backend."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

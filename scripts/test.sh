@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the test suite. Uses DATABASE_URL / REDIS_URL when set, otherwise the
+# local PostgreSQL and Redis on 127.0.0.1 when they answer. Where they do not,
+# it falls back to SQLite and says so loudly; with CI=true that is an error.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+
+answers() { # host port
+  "$PY" - "$1" "$2" <<'PYEOF'
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()
+except OSError:
+    sys.exit(1)
+PYEOF
+}
+
+if [ -z "${DATABASE_URL:-}" ] && answers 127.0.0.1 5432; then
+  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
+fi
+if [ -z "${REDIS_URL:-}" ] && answers 127.0.0.1 6379; then
+  export REDIS_URL="redis://127.0.0.1:6379/15"
+fi
+
+case "${DATABASE_URL:-}" in
+  postgres*) echo "make test: PostgreSQL at ${DATABASE_URL%%\?*}, Redis at ${REDIS_URL:-none}" ;;
+  *)
+    if [ "${CI:-}" = "true" ]; then
+      echo "make test: PostgreSQL is not reachable and CI=true: refusing to fall back to SQLite." >&2
+      exit 2
+    fi
+    echo "!!!!!!!! make test: NO POSTGRESQL — running on SQLite; PostgreSQL-only tests (locking, races) are SKIPPED !!!!!!!!"
+    ;;
+esac
+if [ "${CI:-}" = "true" ] && [ -z "${REDIS_URL:-}" ]; then
+  echo "make test: Redis is not reachable and CI=true." >&2
+  exit 2
+fi
+
+export PEMA_VAR_DIR="${PEMA_VAR_DIR:-$(pwd)/var/test}"
+exec "$PY" -m pytest "$@"

@@ -1,0 +1,17 @@
+"""Shared test fixtures; PostgreSQL-only tests are skipped (loudly, by make test) on SQLite."""
+
+import pytest
+from django.conf import settings
+
+
+def is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    if is_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
