@@ -128,6 +128,28 @@ class Room(models.Model):
     def clean(self) -> None:
         if self.room_type_id and self.hotel_id and self.room_type.hotel_id != self.hotel_id:
             raise ValidationError({"room_type": "The room type belongs to another hotel."})
+        self._check_calendar_allows_change()
+
+    def _check_calendar_allows_change(self) -> None:
+        """Deactivating or moving a room must not leave fewer rooms than are sold."""
+        from .inventory import inventory_conflicts
+
+        if not self.pk or not self.room_type_id:
+            return
+        before = Room.objects.filter(pk=self.pk).values("room_type_id", "is_active").first()
+        if not before or not before["is_active"]:
+            return
+        if self.is_active and before["room_type_id"] == self.room_type_id:
+            return
+        old_type = RoomType.objects.select_related("hotel").get(pk=before["room_type_id"])
+        remaining = old_type.rooms.filter(is_active=True).exclude(pk=self.pk).count()
+        dates = inventory_conflicts(old_type, remaining, start=old_type.hotel.today())
+        if dates:
+            shown = ", ".join(d.isoformat() for d in dates[:5])
+            raise ValidationError(
+                f"{old_type.code} would have {remaining} rooms, fewer than are already sold "
+                f"or blocked on {shown}. Move those reservations or blocks first."
+            )
 
 
 class RatePlan(models.Model):

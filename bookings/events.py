@@ -1,0 +1,45 @@
+"""Writing the change-event log: always inside the transaction of the change."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from .models import ChangeEvent, Hotel, Reservation
+
+
+def record_event(
+    hotel: Hotel,
+    kind: str,
+    payload: dict,
+    *,
+    reservation: Reservation | None = None,
+    source: str = "",
+) -> ChangeEvent:
+    """Append one event; must be called inside the transaction that made the change."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Change events are written in the transaction of their change.")
+    return ChangeEvent.objects.create(
+        hotel=hotel, kind=kind, payload=payload, reservation=reservation, source=source
+    )
+
+
+def reservation_snapshot(reservation: Reservation) -> dict:
+    """What integrations need to know of a reservation, as plain JSON."""
+    stays = list(reservation.rooms.select_related("room_type", "rate_plan"))
+    first = stays[0] if stays else None
+    return {
+        "confirmation_number": reservation.confirmation_number,
+        "status": reservation.status,
+        "version": reservation.version,
+        "check_in": reservation.check_in.isoformat(),
+        "check_out": reservation.check_out.isoformat(),
+        "room_type": first.room_type.code if first else "",
+        "rate_plan": first.rate_plan.code if first else "",
+        "rooms": len(stays),
+        "adults": reservation.adults,
+        "children": reservation.children,
+        "total_amount": reservation.total_amount,
+        "currency": reservation.currency,
+        "source": reservation.source,
+        "is_overbooked": reservation.is_overbooked,
+    }

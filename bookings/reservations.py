@@ -1,0 +1,555 @@
+"""Creating, modifying and cancelling reservations without ever overselling.
+
+Each function is one transaction: it locks the stay's ``InventoryDay`` rows
+in (room type, date) order, so concurrent bookings queue on the same rows
+instead of deadlocking, re-checks availability and restrictions on the locked
+rows, moves the counters, writes the reservation and a ``ChangeEvent``, and
+commits. Reservations from OTAs are never refused for lack of rooms: nights
+past availability count as overbooked and the reservation is flagged.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import external
+from .availability import (
+    Stay,
+    inventory_reasons,
+    occupancy_reasons,
+    price_stay,
+    restriction_reasons,
+    validate_stay,
+)
+from .errors import InvalidStay, NoAvailability, PriceChanged, Reason, ReservationClosed
+from .events import record_event, reservation_snapshot
+from .inventory import ensure_calendar
+from .models import (
+    ChangeEvent,
+    Guest,
+    Hotel,
+    InventoryDay,
+    RateDay,
+    RatePlan,
+    Reservation,
+    ReservationRoom,
+    RoomNight,
+    RoomType,
+)
+
+# Crockford-style alphabet: no I, L, O, U, so numbers read out on the phone survive.
+CONFIRMATION_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+Source = Reservation.Source
+
+
+@dataclass(frozen=True)
+class GuestDetails:
+    """Who the reservation is for."""
+
+    first_name: str
+    last_name: str
+    email: str = ""
+    phone: str = ""
+    country: str = ""
+
+
+def new_confirmation_number(hotel: Hotel) -> str:
+    suffix = "".join(secrets.choice(CONFIRMATION_ALPHABET) for _ in range(6))
+    return f"{hotel.code}-{suffix}"
+
+
+def upsert_guest(hotel: Hotel, details: GuestDetails) -> Guest:
+    """One guest per e-mail per hotel: the latest details win."""
+    email = details.email.strip().lower()
+    values = {
+        "first_name": details.first_name.strip(),
+        "last_name": details.last_name.strip(),
+        "phone": details.phone.strip(),
+        "country": details.country.strip().upper(),
+    }
+    if not email:
+        return Guest.objects.create(hotel=hotel, email="", **values)
+    guest, created = Guest.objects.select_for_update().get_or_create(
+        hotel=hotel, email=email, defaults=values
+    )
+    if not created:
+        changed = {k: v for k, v in values.items() if v and getattr(guest, k) != v}
+        if changed:
+            for k, v in changed.items():
+                setattr(guest, k, v)
+            guest.save(update_fields=list(changed))
+    return guest
+
+
+def _lock_inventory(
+    room_type_ids: set[int], dates: set[date]
+) -> dict[tuple[int, date], InventoryDay]:
+    """Lock the rows in a fixed order so two transactions never wait on each other in a cycle."""
+    rows = (
+        InventoryDay.objects.select_for_update()
+        .filter(room_type_id__in=room_type_ids, date__in=sorted(dates))
+        .order_by("room_type_id", "date")
+    )
+    return {(row.room_type_id, row.date): row for row in rows}
+
+
+def _rates(rate_plan: RatePlan, room_type: RoomType, stay: Stay) -> dict[date, RateDay]:
+    rows = RateDay.objects.filter(
+        rate_plan=rate_plan,
+        room_type=room_type,
+        date__gte=stay.check_in,
+        date__lte=stay.check_out,
+    )
+    return {row.date: row for row in rows}
+
+
+def _check_sellable(
+    room_type: RoomType,
+    rate_plan: RatePlan,
+    stay: Stay,
+    inventory: dict[date, InventoryDay],
+    rates: dict[date, RateDay],
+    *,
+    allow_overbooking: bool,
+    check_restrictions: bool,
+) -> None:
+    if (
+        rate_plan.hotel_id != room_type.hotel_id
+        or not rate_plan.room_types.filter(pk=room_type.pk).exists()
+    ):
+        raise InvalidStay(
+            f"Rate plan {rate_plan.code} does not sell room type {room_type.code}.",
+            code="rate_plan_not_for_room_type",
+            fields={"rate_plan": [f"{rate_plan.code} does not sell {room_type.code}."]},
+        )
+    reasons: list[Reason] = occupancy_reasons(room_type, stay)
+    if reasons:
+        raise InvalidStay(
+            reasons[0].message, code="too_many_guests", fields={"adults": [reasons[0].message]}
+        )
+    if allow_overbooking:
+        return
+    reasons = inventory_reasons(stay, inventory)
+    if not reasons and check_restrictions:
+        reasons = restriction_reasons(stay, rates)
+    if reasons:
+        raise NoAvailability(reasons[0].message, reasons=reasons)
+
+
+def _take_rooms(
+    room_type: RoomType, stay: Stay, inventory: dict[date, InventoryDay]
+) -> list[set[date]]:
+    """Count the stay's rooms into the calendar; return, per room, its overbooked nights."""
+    overbooked_by_room: list[set[date]] = [set() for _ in range(stay.rooms)]
+    sold_delta: Counter[date] = Counter()
+    over_delta: Counter[date] = Counter()
+    for night in stay.dates:
+        day = inventory[night]
+        free = day.available
+        for index in range(stay.rooms):
+            if free > 0 and not day.stop_sell:
+                sold_delta[night] += 1
+                free -= 1
+            else:
+                over_delta[night] += 1
+                overbooked_by_room[index].add(night)
+    _apply_deltas(room_type.id, sold_delta, over_delta, inventory)
+    return overbooked_by_room
+
+
+def _apply_deltas(
+    room_type_id: int,
+    sold_delta: Counter[date],
+    over_delta: Counter[date],
+    inventory: dict[date, InventoryDay] | None = None,
+) -> None:
+    """One UPDATE per distinct (sold, overbooked) change, whatever the stay's length."""
+    groups: dict[tuple[int, int], list[date]] = defaultdict(list)
+    for night in set(sold_delta) | set(over_delta):
+        groups[(sold_delta[night], over_delta[night])].append(night)
+    for (sold, over), nights in groups.items():
+        if sold == 0 and over == 0:
+            continue
+        InventoryDay.objects.filter(room_type_id=room_type_id, date__in=nights).update(
+            sold=F("sold") + sold, overbooked=F("overbooked") + over
+        )
+        if inventory is not None:
+            for night in nights:
+                inventory[night].sold += sold
+                inventory[night].overbooked += over
+
+
+def _release_rooms(reservation: Reservation) -> None:
+    """Give the reservation's nights back to the calendar.
+
+    A night given back on a day that carries overbooked rooms goes to the
+    oldest overbooked reservation of that day instead of back on sale.
+    """
+    nights = list(RoomNight.objects.filter(stay__reservation=reservation).select_related("stay"))
+    sold_delta: dict[int, Counter[date]] = defaultdict(Counter)
+    over_delta: dict[int, Counter[date]] = defaultdict(Counter)
+    freed: dict[int, Counter[date]] = defaultdict(Counter)
+    for night in nights:
+        rt_id = night.stay.room_type_id
+        if night.overbooked:
+            over_delta[rt_id][night.date] -= 1
+        else:
+            freed[rt_id][night.date] += 1
+    rehoused: set[int] = set()
+    for rt_id, days in freed.items():
+        waiting = (
+            RoomNight.objects.filter(
+                stay__room_type_id=rt_id,
+                date__in=list(days),
+                overbooked=True,
+                stay__reservation__status=Reservation.Status.CONFIRMED,
+            )
+            .exclude(stay__reservation=reservation)
+            .order_by("stay__reservation__created_at", "id")
+            .select_related("stay")
+        )
+        for other in waiting:
+            if days[other.date] <= 0:
+                continue
+            days[other.date] -= 1
+            over_delta[rt_id][other.date] -= 1
+            other.overbooked = False
+            other.save(update_fields=["overbooked"])
+            rehoused.add(other.stay.reservation_id)
+        for day, count in days.items():
+            if count:
+                sold_delta[rt_id][day] -= count
+    for rt_id in set(sold_delta) | set(over_delta):
+        _apply_deltas(rt_id, sold_delta[rt_id], over_delta[rt_id])
+    for other_id in rehoused:
+        still = RoomNight.objects.filter(stay__reservation_id=other_id, overbooked=True).exists()
+        Reservation.objects.filter(pk=other_id).update(is_overbooked=still)
+
+
+def _write_stays(
+    reservation: Reservation,
+    room_type: RoomType,
+    rate_plan: RatePlan,
+    stay: Stay,
+    nightly: list[int],
+    overbooked_by_room: list[set[date]],
+) -> None:
+    """Room stays and their nightly prices; the nightly amounts are split evenly over rooms."""
+    nights = []
+    for index in range(stay.rooms):
+        per_room = [
+            amount // stay.rooms + (1 if index < amount % stay.rooms else 0) for amount in nightly
+        ]
+        room = ReservationRoom.objects.create(
+            reservation=reservation,
+            room_type=room_type,
+            rate_plan=rate_plan,
+            adults=stay.adults,
+            children=stay.children,
+            total_amount=sum(per_room),
+        )
+        nights.extend(
+            RoomNight(stay=room, date=d, price=price, overbooked=d in overbooked_by_room[index])
+            for d, price in zip(stay.dates, per_room, strict=True)
+        )
+    RoomNight.objects.bulk_create(nights)
+
+
+def _nightly_amounts(
+    room_type: RoomType,
+    stay: Stay,
+    rates: dict[date, RateDay],
+    supplied: list[int] | None,
+) -> list[int]:
+    if supplied is not None:
+        if len(supplied) != stay.nights:
+            raise InvalidStay("One price per night is needed.", code="invalid_prices")
+        return list(supplied)
+    if any(rates.get(d) is None or rates[d].price is None for d in stay.dates):
+        raise NoAvailability(
+            "No price is set for every night of the stay.",
+            reasons=[Reason("no_rate", "No price is set for every night of the stay.")],
+        )
+    return [n.amount for n in price_stay(room_type, stay, rates)]
+
+
+def _confirm_with_master(
+    hotel: Hotel, room_type: RoomType, rate_plan: RatePlan, stay: Stay, source: str
+) -> None:
+    # Reservations that come from the PMS or an OTA are facts to record, not requests.
+    if hotel.availability_master != Hotel.AvailabilityMaster.PMS:
+        return
+    if source in (Source.OTA, Source.PMS):
+        return
+    external.confirm_with_master(
+        external.StayQuery(
+            hotel,
+            room_type,
+            rate_plan,
+            stay.check_in,
+            stay.check_out,
+            stay.adults,
+            stay.children,
+            stay.rooms,
+        )
+    )
+
+
+def reserve_stay(
+    *,
+    hotel: Hotel,
+    room_type: RoomType,
+    rate_plan: RatePlan,
+    check_in: date,
+    check_out: date,
+    adults: int,
+    children: int = 0,
+    rooms: int = 1,
+    guest: GuestDetails,
+    source: str,
+    source_channel: str = "",
+    external_id: str = "",
+    external_revision: str = "",
+    special_requests: str = "",
+    expected_total: int | None = None,
+    nightly_prices: list[int] | None = None,
+) -> Reservation:
+    """Book a stay. Raises ``NoAvailability``, ``PriceChanged`` or ``InvalidStay``.
+
+    ``nightly_prices`` (for all rooms together) come from an OTA or PMS that
+    set the price; otherwise the hotel's rates price the stay.
+    """
+    from_partner = source in (Source.OTA, Source.PMS)
+    stay = validate_stay(
+        hotel,
+        check_in,
+        check_out,
+        adults,
+        children,
+        rooms,
+        enforce_booking_window=not from_partner,
+    )
+    if room_type.hotel_id != hotel.id or rate_plan.hotel_id != hotel.id:
+        raise InvalidStay("Room type and rate plan must belong to the hotel.", code="wrong_hotel")
+    _confirm_with_master(hotel, room_type, rate_plan, stay, source)
+    if from_partner:
+        # A partner may book nights our calendar does not reach yet: make the rows.
+        ensure_calendar(hotel, stay.check_in, stay.check_out)
+    with transaction.atomic():
+        locked = _lock_inventory({room_type.id}, set(stay.dates))
+        inventory = {d: row for (_, d), row in locked.items()}
+        rates = _rates(rate_plan, room_type, stay)
+        _check_sellable(
+            room_type,
+            rate_plan,
+            stay,
+            inventory,
+            rates,
+            allow_overbooking=source == Source.OTA,
+            check_restrictions=not from_partner,
+        )
+        nightly = _nightly_amounts(room_type, stay, rates, nightly_prices)
+        total = sum(nightly)
+        if expected_total is not None and expected_total != total:
+            raise PriceChanged(
+                f"The price is now {total} (minor units of {rate_plan.currency}), "
+                f"not {expected_total}.",
+                total=total,
+                currency=rate_plan.currency,
+            )
+        overbooked = _take_rooms(room_type, stay, inventory)
+        reservation = _create_reservation_row(
+            hotel=hotel,
+            guest=upsert_guest(hotel, guest),
+            stay=stay,
+            total=total,
+            currency=rate_plan.currency,
+            source=source,
+            source_channel=source_channel,
+            external_id=external_id,
+            external_revision=external_revision,
+            special_requests=special_requests,
+            is_overbooked=any(overbooked),
+        )
+        _write_stays(reservation, room_type, rate_plan, stay, nightly, overbooked)
+        record_event(
+            hotel,
+            ChangeEvent.Kind.RESERVATION_CREATED,
+            reservation_snapshot(reservation),
+            reservation=reservation,
+            source=source,
+        )
+    return reservation
+
+
+def _create_reservation_row(*, hotel: Hotel, guest: Guest, stay: Stay, **fields) -> Reservation:
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return Reservation.objects.create(
+                    hotel=hotel,
+                    confirmation_number=new_confirmation_number(hotel),
+                    guest=guest,
+                    check_in=stay.check_in,
+                    check_out=stay.check_out,
+                    adults=stay.adults,
+                    children=stay.children,
+                    total_amount=fields.pop("total"),
+                    **fields,
+                )
+        except IntegrityError as exc:
+            if "confirmation_number" not in str(exc):
+                raise
+    raise RuntimeError("Could not find a free confirmation number.")
+
+
+def _lock_reservation(reservation: Reservation) -> Reservation:
+    return Reservation.objects.select_for_update().get(pk=reservation.pk)
+
+
+def modify_reservation(
+    reservation: Reservation,
+    *,
+    source: str,
+    check_in: date | None = None,
+    check_out: date | None = None,
+    room_type: RoomType | None = None,
+    rate_plan: RatePlan | None = None,
+    adults: int | None = None,
+    children: int | None = None,
+    special_requests: str | None = None,
+    expected_total: int | None = None,
+    nightly_prices: list[int] | None = None,
+    external_revision: str | None = None,
+) -> Reservation:
+    """Change dates, room type, rate plan or guests; inventory moves atomically, re-priced.
+
+    A stay that cannot be sold leaves the reservation exactly as it was.
+    """
+    hotel = reservation.hotel
+    first = reservation.rooms.select_related("room_type", "rate_plan").first()
+    new_room_type = room_type or first.room_type
+    new_rate_plan = rate_plan or first.rate_plan
+    from_partner = source in (Source.OTA, Source.PMS)
+    stay = validate_stay(
+        hotel,
+        check_in or reservation.check_in,
+        check_out or reservation.check_out,
+        reservation.adults if adults is None else adults,
+        reservation.children if children is None else children,
+        reservation.rooms.count(),
+        # Guests already in house may shorten a stay whose arrival is past.
+        enforce_booking_window=not from_partner
+        and (check_in or reservation.check_in) != reservation.check_in,
+    )
+    stay_changed = (
+        stay.check_in != reservation.check_in
+        or stay.check_out != reservation.check_out
+        or stay.adults != reservation.adults
+        or stay.children != reservation.children
+        or new_room_type.id != first.room_type_id
+        or new_rate_plan.id != first.rate_plan_id
+        or nightly_prices is not None
+    )
+    if stay_changed:
+        _confirm_with_master(hotel, new_room_type, new_rate_plan, stay, source)
+        if from_partner:
+            ensure_calendar(hotel, stay.check_in, stay.check_out)
+    with transaction.atomic():
+        current = _lock_reservation(reservation)
+        if current.status == Reservation.Status.CANCELLED:
+            raise ReservationClosed(
+                f"Reservation {current.confirmation_number} is cancelled and cannot be changed."
+            )
+        before = reservation_snapshot(current)
+        if stay_changed:
+            old_dates = set(
+                RoomNight.objects.filter(stay__reservation=current).values_list("date", flat=True)
+            )
+            _lock_inventory({first.room_type_id, new_room_type.id}, old_dates | set(stay.dates))
+            _release_rooms(current)
+            locked = _lock_inventory({new_room_type.id}, set(stay.dates))
+            inventory = {d: row for (_, d), row in locked.items()}
+            rates = _rates(new_rate_plan, new_room_type, stay)
+            _check_sellable(
+                new_room_type,
+                new_rate_plan,
+                stay,
+                inventory,
+                rates,
+                allow_overbooking=source == Source.OTA,
+                check_restrictions=not from_partner,
+            )
+            nightly = _nightly_amounts(new_room_type, stay, rates, nightly_prices)
+            total = sum(nightly)
+            if expected_total is not None and expected_total != total:
+                raise PriceChanged(
+                    f"The price is now {total}, not {expected_total}.",
+                    total=total,
+                    currency=new_rate_plan.currency,
+                )
+            overbooked = _take_rooms(new_room_type, stay, inventory)
+            current.rooms.all().delete()
+            _write_stays(current, new_room_type, new_rate_plan, stay, nightly, overbooked)
+            current.check_in, current.check_out = stay.check_in, stay.check_out
+            current.adults, current.children = stay.adults, stay.children
+            current.total_amount = total
+            current.currency = new_rate_plan.currency
+            current.is_overbooked = any(overbooked)
+        if special_requests is not None:
+            current.special_requests = special_requests
+        if external_revision is not None:
+            current.external_revision = external_revision
+        current.version += 1
+        current.save()
+        after = reservation_snapshot(current)
+        record_event(
+            hotel,
+            ChangeEvent.Kind.RESERVATION_MODIFIED,
+            {**after, "previous": before},
+            reservation=current,
+            source=source,
+        )
+    return current
+
+
+def cancel_reservation(
+    reservation: Reservation, *, source: str, reason: str = ""
+) -> tuple[Reservation, bool]:
+    """Cancel and release the rooms. Cancelling a cancelled reservation changes nothing.
+
+    Returns the reservation and whether this call cancelled it.
+    """
+    with transaction.atomic():
+        current = _lock_reservation(reservation)
+        if current.status == Reservation.Status.CANCELLED:
+            return current, False
+        dates = set(
+            RoomNight.objects.filter(stay__reservation=current).values_list("date", flat=True)
+        )
+        room_types = set(current.rooms.values_list("room_type_id", flat=True))
+        _lock_inventory(room_types, dates)
+        _release_rooms(current)
+        current.status = Reservation.Status.CANCELLED
+        current.cancelled_at = timezone.now()
+        current.is_overbooked = False
+        current.version += 1
+        current.save()
+        payload = reservation_snapshot(current)
+        if reason:
+            payload["reason"] = reason
+        record_event(
+            hotel=current.hotel,
+            kind=ChangeEvent.Kind.RESERVATION_CANCELLED,
+            payload=payload,
+            reservation=current,
+            source=source,
+        )
+    return current, True
