@@ -207,3 +207,56 @@ LOGGING = {
 # --- Pema ----------------------------------------------------------------------------
 # How many days ahead the calendar is kept and synchronised.
 PEMA_CALENDAR_DAYS = env.int("PEMA_CALENDAR_DAYS", default=500)
+
+# --- Backups (backups/) ------------------------------------------------------------------
+# Backup files go through the "backups" storage; point it at S3-compatible
+# storage by changing its BACKEND and OPTIONS here.
+BACKUP_DIR = Path(env("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "backups": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(BACKUP_DIR), "file_permissions_mode": 0o600},
+    },
+}
+# 32 bytes, URL-safe base64 (a Fernet key). Needed for --encrypt and to read encrypted backups.
+BACKUP_ENCRYPTION_KEY = env("BACKUP_ENCRYPTION_KEY", default="")
+# Audit and log models left out by --exclude-audit; models not installed yet are ignored.
+BACKUP_AUDIT_MODELS = env.list(
+    "BACKUP_AUDIT_MODELS",
+    default=["admin.LogEntry", "channels.SyncLog", "bookings.ApiAuditLog"],
+)
+# What the nightly prune keeps.
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
+BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
+BACKUP_KEEP_MONTHLY = env.int("BACKUP_KEEP_MONTHLY", default=6)
+
+# --- Channels and the PMS (IDS Next) ----------------------------------------------------
+# Partner credentials are encrypted with this key (pema/crypto.py). Production
+# must set it; development derives one from SECRET_KEY so a checkout just runs.
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
+if not FIELD_ENCRYPTION_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set when DEBUG is off.")
+    FIELD_ENCRYPTION_KEY = "dev:" + SECRET_KEY
+PEMA_HTTP_CONNECT_TIMEOUT = env.float("PEMA_HTTP_CONNECT_TIMEOUT", default=5.0)
+PEMA_HTTP_READ_TIMEOUT = env.float("PEMA_HTTP_READ_TIMEOUT", default=30.0)
+# Delivery of SyncJobs: exponential backoff with jitter, then `dead`.
+CHANNELS_RETRY_BASE_SECONDS = env.float("CHANNELS_RETRY_BASE_SECONDS", default=1.0)
+CHANNELS_RETRY_MAX_SECONDS = env.float("CHANNELS_RETRY_MAX_SECONDS", default=300.0)
+CHANNELS_MAX_ATTEMPTS = env.int("CHANNELS_MAX_ATTEMPTS", default=8)
+# Status messages per ARI document (one SyncJob sends one document).
+CHANNELS_ARI_BATCH_SIZE = env.int("CHANNELS_ARI_BATCH_SIZE", default=200)
+# Events younger than this may still have lower-id siblings in flight (see channels/dispatch.py).
+CHANNELS_OUTBOX_SETTLE_SECONDS = env.float("CHANNELS_OUTBOX_SETTLE_SECONDS", default=60.0)
+# How long a worker owns a connection's delivery before another may take over.
+CHANNELS_LEASE_SECONDS = env.float("CHANNELS_LEASE_SECONDS", default=120.0)
+IDS_BASE_URL = env("IDS_BASE_URL", default="http://127.0.0.1:8100/ids")
+IDS_HOTEL_CODE = env("IDS_HOTEL_CODE", default="PEMA001")
+IDS_API_KEY = env("IDS_API_KEY", default="sandbox-key")
+IDS_API_SECRET = env("IDS_API_SECRET", default="sandbox-secret")
+IDS_SYNC_INTERVAL_MINUTES = env.int("IDS_SYNC_INTERVAL_MINUTES", default=15)
+IDS_ENABLE_BACKGROUND_SYNC = env.bool("IDS_ENABLE_BACKGROUND_SYNC", default=True)
+# PMS availability answers are cached this long per room type and stay (0 = never).
+IDS_AVAILABILITY_CACHE_SECONDS = env.float("IDS_AVAILABILITY_CACHE_SECONDS", default=5.0)
