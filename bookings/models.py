@@ -437,3 +437,182 @@ class ChangeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind}"
+
+
+# --- Booking-engine API: keys, audit, idempotency, outbound webhooks ----------------
+
+
+class ApiKey(models.Model):
+    """A booking engine's credential: scoped to hotels and scopes, stored only as a hash.
+
+    The key reads ``pema_<prefix>_<secret>``; ``prefix`` is kept in clear to find
+    the row, the whole key only as its SHA-256. It is the object DRF puts in
+    ``request.auth``: ``has_scope`` and ``hotel_ids`` answer for it.
+    """
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    hotels = models.ManyToManyField(Hotel, related_name="api_keys")
+    scopes = models.JSONField(default=list)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} (pema_{self.prefix}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    @property
+    def hotel_ids(self) -> frozenset[int]:
+        """Ids of the hotels this key may see (cached on the instance for the request)."""
+        cached = getattr(self, "_hotel_ids", None)
+        if cached is None:
+            cached = frozenset(self.hotels.values_list("id", flat=True))
+            self._hotel_ids = cached
+        return cached
+
+    # DRF's throttles and permission checks treat request.auth as opaque; these
+    # make the key usable where a user-like object is expected in logs.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+
+class ApiAuditLog(models.Model):
+    """One API write call or failed authentication: who, what, the outcome and how long."""
+
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_logs"
+    )
+    key_prefix = models.CharField(max_length=16, blank=True)
+    hotel = models.ForeignKey(
+        Hotel, null=True, blank=True, on_delete=models.SET_NULL, related_name="api_audit_logs"
+    )
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    status_code = models.PositiveSmallIntegerField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    request_body = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API audit log entry"
+        verbose_name_plural = "API audit log"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.status_code}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored answer to a write sent with an ``Idempotency-Key``, replayed on retries."""
+
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.CASCADE, related_name="idempotency"
+    )
+    # Staff sessions have no key; their records are scoped by user id instead.
+    owner = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner}:{self.key}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where a hotel's booking events are POSTed, signed with ``secret``.
+
+    ``last_event_id`` is the cursor in the ``ChangeEvent`` log past which no
+    delivery has been created yet; ``lease_until`` lets one worker at a time
+    deliver for the endpoint, so deliveries leave in event order.
+    """
+
+    EVENT_CHOICES = [
+        ("booking.created", "booking.created"),
+        ("booking.modified", "booking.modified"),
+        ("booking.cancelled", "booking.cancelled"),
+    ]
+
+    hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100)
+    events = models.JSONField(default=list, help_text="Event types sent; empty sends all.")
+    is_active = models.BooleanField(default=True)
+    last_event_id = models.BigIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["hotel", "url"]
+
+    def __str__(self) -> str:
+        return f"{self.hotel.code} → {self.url}"
+
+    def wants(self, event_type: str) -> bool:
+        return not self.events or event_type in self.events
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, with its attempts (each one kept in ``attempt_log``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Delivered"
+        DEAD = "dead", "Given up"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(ChangeEvent, on_delete=models.CASCADE, related_name="+")
+    event_type = models.CharField(max_length=32)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_response = models.TextField(blank=True)
+    last_error = models.TextField(blank=True)
+    attempt_log = models.JSONField(default=list)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["endpoint", "event_id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once")
+        ]
+        indexes = [
+            models.Index(fields=["endpoint", "status", "event"], name="webhook_delivery_queue")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.event_id} → {self.endpoint_id} ({self.status})"
