@@ -420,7 +420,13 @@ def verify(raw: IO[bytes], key: bytes | None) -> Manifest:
             raise ArchiveError("The backup is corrupt (data after its manifest).")
         if not line.endswith(b"\n"):
             raise ArchiveError("The backup is truncated (its last line is incomplete).")
-        record = _decode(line)
+        if header is None:
+            try:
+                record = _decode(line)
+            except ArchiveError as exc:
+                raise ArchiveError("This is not a Pema backup (no header).") from exc
+        else:
+            record = _decode(line)
         if header is None:
             if record.get("kind") != "header":
                 raise ArchiveError("This is not a Pema backup (no header).")

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
 ALWAYS_EXCLUDED_APPS = {"sessions", "contenttypes", "backups"}
 ALWAYS_EXCLUDED_MODELS = {"auth.permission"}
@@ -53,10 +53,21 @@ def _backupable(model: type[models.Model]) -> bool:
     )
 
 
+def existing_tables(using: str = DEFAULT_DB_ALIAS) -> set[str]:
+    """Tables present in the database (a model whose migration is not written yet has none)."""
+    return set(connections[using].introspection.table_names())
+
+
 def select_models(
-    app_labels: Iterable[str] | None = None, *, exclude_audit: bool = False
+    app_labels: Iterable[str] | None = None,
+    *,
+    exclude_audit: bool = False,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> list[type[models.Model]]:
-    """The models to back up, in dependency order (a model after those it points to)."""
+    """The models to back up, in dependency order (a model after those it points to).
+
+    Models without a table yet are left out: they hold no rows.
+    """
     wanted = set(app_labels or [])
     installed = {config.label for config in django_apps.get_app_configs()}
     unknown = wanted - installed
@@ -69,10 +80,12 @@ def select_models(
             f"{', '.join(sorted(refused))}."
         )
     skip = audit_labels() if exclude_audit else set()
+    tables = existing_tables(using)
     chosen = [
         model
         for model in django_apps.get_models(include_auto_created=True)
         if _backupable(model)
+        and model._meta.db_table in tables
         and (not wanted or model._meta.app_label in wanted)
         and model._meta.label_lower not in skip
     ]

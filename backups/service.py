@@ -121,7 +121,7 @@ def write_backup(
 ) -> archive.Manifest:
     """Write a backup of the chosen apps (all by default) to the binary stream ``out``."""
     try:
-        chosen = registry.select_models(apps, exclude_audit=exclude_audit)
+        chosen = registry.select_models(apps, exclude_audit=exclude_audit, using=using)
     except registry.SelectionError as exc:
         raise BackupError(str(exc)) from exc
     by_label = {m._meta.label_lower: m for m in chosen}
@@ -454,7 +454,7 @@ def restore(
     try:
         with transaction.atomic(using=using):
             if mode == "replace" and not validate_only:
-                for label, model in reversed(by_label.items()):
+                for model in reversed(list(by_label.values())):
                     # A raw delete: no cascade into tables outside the backup
                     # (those are settled below, by their on_delete) and no
                     # per-row signals.
@@ -513,8 +513,12 @@ def _settle_outside_references(
     from django.apps import apps as django_apps
 
     restored_models = set(restored.values())
+    tables = registry.existing_tables(using)
     for model in django_apps.get_models(include_auto_created=True):
-        if model in restored_models or not model._meta.managed or model._meta.proxy:
+        opts = model._meta
+        if model in restored_models or not opts.managed or opts.proxy:
+            continue
+        if opts.db_table not in tables:
             continue
         for f in model._meta.local_concrete_fields:
             if not f.is_relation or f.related_model is None:

@@ -1,8 +1,9 @@
 """Top-level URLs: the staff admin and the versioned API."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("backups.urls")),
 ]
