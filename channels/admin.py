@@ -1,1 +1,210 @@
-# Register your models here.
+"""Admin for connections (write-only credentials, test and full-sync actions), the job
+outbox (with a retry action) and the read-only sync log."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from .delivery import retry_job
+from .health import connection_health
+from .models import Connection, SyncJob, SyncLog
+from .providers import provider_class
+from .providers.base import SyncError
+from .tasks import deliver_connection, enqueue, full_sync
+
+
+class ConnectionForm(forms.ModelForm):
+    """Credentials are typed in, never shown back: an empty field keeps the stored value."""
+
+    class Meta:
+        model = Connection
+        fields = [
+            "hotel",
+            "provider",
+            "name",
+            "base_url",
+            "enabled",
+            "push_ari",
+            "export_reservations",
+            "check_availability",
+            "settings",
+            "room_type_map",
+            "rate_plan_map",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        provider = self.instance.provider if self.instance.pk else None
+        names: dict[str, str] = {}
+        for key in [provider] if provider else _all_provider_keys():
+            names.update(provider_class(key).credential_fields)
+        self.credential_names = list(names)
+        for name, label in names.items():
+            self.fields[f"credential_{name}"] = forms.CharField(
+                label=label,
+                required=False,
+                widget=forms.PasswordInput(render_value=False),
+                help_text="Stored encrypted; leave empty to keep the current value.",
+            )
+
+    def clean(self):
+        data = super().clean()
+        provider = data.get("provider")
+        if not provider:
+            return data
+        cls = provider_class(provider)
+        creds = dict(self.instance.credentials or {}) if self.instance.pk else {}
+        for name in cls.credential_fields:
+            value = data.get(f"credential_{name}")
+            if value:
+                creds[name] = value
+        creds = {k: v for k, v in creds.items() if k in cls.credential_fields}
+        errors = cls.validate_credentials(creds)
+        if errors:
+            raise forms.ValidationError(errors)
+        self.instance.credentials = creds
+        return data
+
+
+def _all_provider_keys() -> list[str]:
+    from .providers import PROVIDERS
+
+    return list(PROVIDERS)
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    form = ConnectionForm
+    list_display = [
+        "name",
+        "hotel",
+        "provider",
+        "enabled",
+        "push_ari",
+        "export_reservations",
+        "check_availability",
+        "last_full_sync_at",
+    ]
+    list_filter = ["provider", "enabled", "hotel"]
+    readonly_fields = ["event_cursor", "last_full_sync_at", "lease_owner", "lease_until"]
+    actions = ["test_connection", "run_full_sync", "deliver_now"]
+
+    @admin.action(description="Test the connection")
+    def test_connection(self, request, queryset):
+        for conn in queryset:
+            try:
+                summary = conn.get_provider().test_connection()
+                self.message_user(request, f"{conn}: {summary}", messages.SUCCESS)
+            except SyncError as exc:
+                self.message_user(request, f"{conn}: {exc.message}", messages.ERROR)
+
+    @admin.action(description="Full ARI sync (next 500 days)")
+    def run_full_sync(self, request, queryset):
+        for conn in queryset:
+            if enqueue(full_sync, conn.pk):
+                self.message_user(request, f"{conn}: full sync queued.", messages.SUCCESS)
+            else:
+                full_sync.run(conn.pk)
+                self.message_user(
+                    request,
+                    f"{conn}: jobs queued; the broker is down, a worker will send them.",
+                    messages.WARNING,
+                )
+
+    @admin.action(description="Deliver pending jobs now")
+    def deliver_now(self, request, queryset):
+        for conn in queryset:
+            enqueue(deliver_connection, conn.pk)
+        self.message_user(request, "Delivery requested.")
+
+    def get_urls(self):
+        extra = [
+            path(
+                "health/",
+                self.admin_site.admin_view(self.health_view),
+                name="channels_connection_health",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def health_view(self, request):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Sync health",
+            "health": connection_health(),
+        }
+        return TemplateResponse(request, "channels/health_page.html", context)
+
+
+@admin.register(SyncJob)
+class SyncJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "connection",
+        "kind",
+        "stream",
+        "status",
+        "attempts",
+        "items",
+        "next_attempt_at",
+        "short_error",
+        "created_at",
+    ]
+    list_filter = ["status", "kind", "connection"]
+    search_fields = ["stream", "reservation__confirmation_number", "last_error"]
+    readonly_fields = [f.name for f in SyncJob._meta.fields]
+    actions = ["retry"]
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: SyncJob) -> str:
+        return obj.last_error[:80]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("channels.change_syncjob")
+
+    @admin.action(description="Retry the selected dead or skipped jobs", permissions=["retry"])
+    def retry(self, request, queryset):
+        jobs = list(queryset.filter(status__in=[SyncJob.Status.DEAD, SyncJob.Status.SKIPPED]))
+        for job in jobs:
+            retry_job(job)
+        for conn_id in {j.connection_id for j in jobs}:
+            enqueue(deliver_connection, conn_id)
+        self.message_user(request, f"{len(jobs)} job(s) queued again.")
+
+
+@admin.register(SyncLog)
+class SyncLogAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "connection",
+        "operation",
+        "status",
+        "items",
+        "duration_ms",
+        "http_status",
+        "correlation_id",
+    ]
+    list_filter = ["status", "operation", "connection"]
+    search_fields = ["correlation_id", "error"]
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in SyncLog._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

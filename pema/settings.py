@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "bookings",
     "channels",
@@ -66,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response and log record carries the request id.
+    "bookings.api.middleware.ApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -187,19 +190,44 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # API keys first: their 401 carries the WWW-Authenticate header; staff sessions too.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "bookings.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["bookings.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env("PEMA_API_RATE_LIMIT", default="600/min"),
+        "api_anon": env("PEMA_API_ANON_RATE_LIMIT", default="60/min"),
+    },
+    "EXCEPTION_HANDLER": "bookings.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pema API",
     "DESCRIPTION": "Booking-engine and staff API of the Pema channel manager.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the installed sidecar package: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "bookings.api.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -260,3 +288,18 @@ IDS_SYNC_INTERVAL_MINUTES = env.int("IDS_SYNC_INTERVAL_MINUTES", default=15)
 IDS_ENABLE_BACKGROUND_SYNC = env.bool("IDS_ENABLE_BACKGROUND_SYNC", default=True)
 # PMS availability answers are cached this long per room type and stay (0 = never).
 IDS_AVAILABILITY_CACHE_SECONDS = env.float("IDS_AVAILABILITY_CACHE_SECONDS", default=5.0)
+# The queue channel tasks are sent to (tests give their worker a private one).
+CHANNELS_TASK_QUEUE = env("CHANNELS_TASK_QUEUE", default="celery")
+
+# --- Booking-engine webhooks ---------------------------------------------------------------
+# Attempts before a delivery is given up (backoff doubles from the first delay, capped).
+PEMA_WEBHOOK_MAX_ATTEMPTS = env.int("PEMA_WEBHOOK_MAX_ATTEMPTS", default=8)
+PEMA_WEBHOOK_FIRST_RETRY_SECONDS = env.int("PEMA_WEBHOOK_FIRST_RETRY_SECONDS", default=30)
+PEMA_WEBHOOK_MAX_RETRY_SECONDS = env.int("PEMA_WEBHOOK_MAX_RETRY_SECONDS", default=6 * 3600)
+PEMA_WEBHOOK_TIMEOUT_SECONDS = env.float("PEMA_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+# The sweeper turns change events into deliveries: nothing is lost when the broker was down.
+CELERY_BEAT_SCHEDULE["bookings-webhook-sweep"] = {
+    "task": "bookings.tasks.sweep_webhooks",
+    "schedule": 60.0,
+}

@@ -1,6 +1,16 @@
+"""The PMS app: PMS providers, dual booking into the PMS, the PMS availability check."""
+
 from django.apps import AppConfig
 
 
 class PmsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "pms"
+    verbose_name = "PMS"
+
+    def ready(self) -> None:
+        from bookings.external import register_availability_checker
+
+        from .availability import check_with_pms
+
+        register_availability_checker(check_with_pms)

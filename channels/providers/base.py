@@ -1,0 +1,201 @@
+"""The base class of every provider: it owns HTTP, error classification and logging.
+
+A provider turns Pema's generic work (test the connection, ask about a stay,
+deliver a ``SyncJob``) into its partner's wire format. It sends through
+:meth:`Provider.exchange`, which posts with timeouts via ``pema/http.py``,
+classifies failures and writes one ``SyncLog`` per call:
+
+- ``TransientError`` (retry later): connection errors, timeouts, HTTP 5xx,
+  HTTP 429 (honouring ``Retry-After``), partner errors the partner itself
+  calls temporary;
+- ``PermanentError`` (retrying cannot help): any other 4xx, refused
+  credentials, business-rule errors, and answers that are unsafe or not the
+  expected document, which are never processed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from pema import http
+
+if TYPE_CHECKING:
+    from bookings.external import StayQuery
+    from channels.models import Connection, SyncJob
+
+T = TypeVar("T")
+TRIM = 4000
+
+
+class SyncError(Exception):
+    """A call to a partner failed."""
+
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+
+
+class TransientError(SyncError):
+    """Worth retrying later; ``retry_after`` (seconds) when the partner said when."""
+
+    def __init__(
+        self, message: str, *, http_status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, http_status=http_status)
+        self.retry_after = retry_after
+
+
+class PermanentError(SyncError):
+    """Retrying the same message cannot succeed."""
+
+
+class BadResponse(PermanentError):
+    """The answer was unsafe, malformed, or not the document expected."""
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return None  # an HTTP date: our own backoff is good enough
+
+
+def _trim(data: bytes | str) -> str:
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    return text if len(text) <= TRIM else text[:TRIM] + f"... [{len(text) - TRIM} more]"
+
+
+class Provider:
+    """One external system's protocol; subclasses implement the operations they support."""
+
+    key: ClassVar[str] = ""
+    #: Required keys of ``Connection.settings`` -> what they mean.
+    settings_fields: ClassVar[dict[str, str]] = {}
+    #: Required keys of ``Connection.credentials`` -> what they mean (shown as write-only fields).
+    credential_fields: ClassVar[dict[str, str]] = {}
+    content_type: ClassVar[str] = "application/json"
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    # ------------------------------------------------------------------ validation
+    @classmethod
+    def validate_settings(cls, values: dict) -> list[str]:
+        return cls._validate(values, cls.settings_fields, "setting")
+
+    @classmethod
+    def validate_credentials(cls, values: dict) -> list[str]:
+        return cls._validate(values, cls.credential_fields, "credential")
+
+    @staticmethod
+    def _validate(values: dict, fields: dict[str, str], what: str) -> list[str]:
+        if not isinstance(values, dict):
+            return [f"The {what}s must be a JSON object."]
+        errors = [
+            f"The {what} {name!r} ({label}) is required."
+            for name, label in fields.items()
+            if not isinstance(values.get(name), str) or not values[name].strip()
+        ]
+        errors += [f"Unknown {what} {name!r}." for name in values if name not in fields]
+        return errors
+
+    # ------------------------------------------------------------------ operations
+    def test_connection(self) -> str:
+        """Check the partner answers and accepts our credentials; return a short summary."""
+        raise NotImplementedError
+
+    def check_availability(self, query: StayQuery) -> int:
+        """Rooms the partner can sell for the stay (raise SyncError if it cannot say)."""
+        raise NotImplementedError
+
+    def deliver(self, job: SyncJob) -> dict:
+        """Send one job; return facts learnt (e.g. ``{"pms_reference": ...}``)."""
+        raise NotImplementedError
+
+    def ari_wire_messages(self, item: dict) -> int:
+        """How many wire-level status messages one generic ARI item becomes."""
+        return 1
+
+    # ------------------------------------------------------------------ transport
+    def headers(self) -> dict[str, str]:
+        return {"Content-Type": self.content_type}
+
+    def url_for(self, operation: str) -> str:
+        return f"{self.connection.base_url.rstrip('/')}/{operation}"
+
+    def exchange(
+        self,
+        operation: str,
+        body: bytes,
+        parse: Callable[[bytes], T],
+        *,
+        job: SyncJob | None = None,
+        items: int = 0,
+        correlation_id: str = "",
+        check: Callable[[T], str] | None = None,
+    ) -> T:
+        """POST ``body``, parse the answer with ``parse`` and log the call.
+
+        ``check`` inspects the parsed answer: it raises ``SyncError`` for a
+        partner-level error and returns warning text (or "") on success.
+        """
+        from channels.models import SyncLog
+
+        started = time.monotonic()
+        status = SyncLog.Status.ERROR
+        http_status: int | None = None
+        answer = b""
+        error = ""
+        try:
+            try:
+                response = http.post(self.url_for(operation), body, headers=self.headers())
+            except http.Timeout as exc:
+                raise TransientError(f"Timed out: {exc}") from exc
+            except http.RequestException as exc:
+                raise TransientError(f"Could not connect: {exc}") from exc
+            http_status, answer = response.status, response.body
+            if response.status == 429 or response.status >= 500:
+                raise TransientError(
+                    f"HTTP {response.status} from the partner.",
+                    http_status=response.status,
+                    retry_after=_retry_after(response.headers.get("Retry-After")),
+                )
+            if response.status >= 400:
+                raise PermanentError(
+                    f"HTTP {response.status} from the partner.", http_status=response.status
+                )
+            if response.status >= 300:
+                raise PermanentError(f"Unexpected HTTP {response.status}.", http_status=300)
+            try:
+                parsed = parse(response.body)
+            except SyncError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any parse failure means "do not trust it"
+                raise BadResponse(f"Unreadable answer ({type(exc).__name__}): {exc}") from exc
+            warning = check(parsed) if check else ""
+            status = SyncLog.Status.WARNING if warning else SyncLog.Status.SUCCESS
+            error = warning
+            return parsed
+        except SyncError as exc:
+            exc.http_status = exc.http_status or http_status
+            error = exc.message
+            raise
+        finally:
+            SyncLog.objects.create(
+                connection=self.connection,
+                job=job,
+                operation=operation,
+                status=status,
+                items=items,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                http_status=http_status,
+                request=_trim(body),
+                response=_trim(answer),
+                error=error[:2000],
+                correlation_id=correlation_id[:64],
+            )

@@ -1,0 +1,46 @@
+"""Creating django-celery-beat schedules idempotently.
+
+A schedule is created once with the given interval; after that it belongs to
+staff (the Periodic tasks admin), so running the setup again never undoes
+their edits. Pass ``update=True`` to force the interval and enabled flag.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def ensure_periodic_task(
+    *,
+    name: str,
+    task: str,
+    every_minutes: int,
+    enabled: bool,
+    args: list | None = None,
+    update: bool = False,
+):
+    from django.db.utils import OperationalError, ProgrammingError
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    try:
+        interval, _ = IntervalSchedule.objects.get_or_create(
+            every=max(every_minutes, 1), period=IntervalSchedule.MINUTES
+        )
+        periodic, created = PeriodicTask.objects.get_or_create(
+            name=name,
+            defaults={
+                "task": task,
+                "interval": interval,
+                "enabled": enabled,
+                "args": json.dumps(args or []),
+            },
+        )
+    except (OperationalError, ProgrammingError):
+        return None  # tables not migrated yet (post_migrate of an earlier app)
+    if update and not created:
+        periodic.interval = interval
+        periodic.enabled = enabled
+        periodic.task = task
+        periodic.args = json.dumps(args or [])
+        periodic.save()
+    return periodic

@@ -1,0 +1,46 @@
+"""Wake the dispatcher when a change commits.
+
+``bookings`` writes a ``ChangeEvent`` in the transaction of every change; we
+listen for it here (``bookings`` never imports us) and, once the transaction
+commits, ask a worker to dispatch. Nothing is sent before the commit, and a
+rolled-back change wakes nobody.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models.signals import post_migrate, post_save
+from django.dispatch import receiver
+
+from bookings.models import ChangeEvent
+
+
+@receiver(post_save, sender=ChangeEvent, dispatch_uid="channels-wake-dispatcher")
+def wake_dispatcher(sender, instance: ChangeEvent, created: bool, raw: bool = False, **kwargs):
+    if not created or raw:
+        return
+    from .models import Connection
+    from .tasks import dispatch_hotel, enqueue
+
+    hotel_id = instance.hotel_id
+
+    def wake() -> None:
+        if Connection.objects.filter(hotel_id=hotel_id, enabled=True).exists():
+            enqueue(dispatch_hotel, hotel_id)
+
+    transaction.on_commit(wake)
+
+
+def ensure_sweep_schedule(**kwargs) -> None:
+    """The minute sweep as a django-celery-beat PeriodicTask (created once, editable)."""
+    from .schedules import ensure_periodic_task
+
+    ensure_periodic_task(
+        name="channels: sweep outbox",
+        task="channels.tasks.sweep",
+        every_minutes=1,
+        enabled=True,
+    )
+
+
+post_migrate.connect(ensure_sweep_schedule, dispatch_uid="channels-sweep-schedule")

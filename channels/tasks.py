@@ -1,0 +1,97 @@
+"""Celery tasks of the channel manager: thin wrappers over dispatch and delivery.
+
+Tasks take ids, are idempotent (all state is in the database) and are
+acknowledged late, so a task of a killed worker is delivered again. The
+broker only wakes workers: :func:`enqueue` swallows broker errors, because the
+events and jobs wait in the database for the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from .delivery import deliver
+from .dispatch import dispatch, plan_full_sync
+from .models import Connection
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(task, *args, countdown: float | None = None) -> bool:
+    """Send ``task`` without ever failing the caller; False when the broker is unreachable."""
+    try:
+        task.apply_async(
+            args=args,
+            countdown=countdown,
+            queue=settings.CHANNELS_TASK_QUEUE,
+            retry=False,
+        )
+        return True
+    except Exception:  # noqa: BLE001 - the broker being down must not fail a booking
+        logger.warning(
+            "Could not reach the broker for %s%r; the sweep will pick it up.",
+            task.name,
+            args,
+            exc_info=True,
+        )
+        return False
+
+
+def _deliver_and_reschedule(connection_id: int) -> dict:
+    report = deliver(connection_id)
+    if report.claimed and report.next_due_in is not None:
+        # Come back when the next retry is due (the minute sweep is the backstop).
+        enqueue(deliver_connection, connection_id, countdown=max(report.next_due_in, 0.05))
+    return {
+        "claimed": report.claimed,
+        "delivered": report.delivered,
+        "failed": report.failed,
+        "dead": report.dead,
+    }
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def dispatch_hotel(hotel_id: int) -> None:
+    """Woken after a change commits: dispatch and deliver for the hotel's connections."""
+    for conn in Connection.objects.filter(hotel_id=hotel_id, enabled=True):
+        dispatch(conn)
+        _deliver_and_reschedule(conn.pk)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_connection(connection_id: int) -> dict:
+    return _deliver_and_reschedule(connection_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep() -> int:
+    """Every minute: dispatch and deliver for every enabled connection."""
+    count = 0
+    for conn in Connection.objects.filter(enabled=True):
+        dispatch(conn)
+        enqueue(deliver_connection, conn.pk)
+        count += 1
+    return count
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def full_sync(connection_id: int) -> int:
+    """Queue the whole calendar for one connection and start delivering it."""
+    conn = Connection.objects.select_related("hotel").get(pk=connection_id)
+    jobs = plan_full_sync(conn)
+    enqueue(deliver_connection, conn.pk)
+    return jobs
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def full_sync_provider(provider: str) -> int:
+    """The periodic full sync of every enabled connection of ``provider`` that pushes ARI."""
+    count = 0
+    for conn in Connection.objects.filter(provider=provider, enabled=True, push_ari=True):
+        plan_full_sync(conn)
+        enqueue(deliver_connection, conn.pk)
+        count += 1
+    return count

@@ -1,0 +1,347 @@
+"""The IDS Next provider: Pema's generic work as OpenTravel messages.
+
+Wire contract: each message is POSTed to ``{base_url}/{root element name}``
+as ``text/xml; charset=utf-8`` with ``X-API-Key`` and ``X-API-Secret``. Every
+answer is ``Success`` (maybe with ``Warnings``) or ``Errors``; an error's EWT
+type decides whether retrying can help (see :func:`classify`). The EchoToken
+of a job's message is the job's ``message_id``, identical on every retry.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar
+
+from bookings.models import Reservation
+from channels.models import SyncJob
+from channels.providers.base import PermanentError, Provider, SyncError, TransientError
+from pema import ota
+from pema.ota.common import EWT_AUTHENTICATION, EWT_AUTHORIZATION, EWT_BUSINESS_RULE
+
+if TYPE_CHECKING:
+    from bookings.external import StayQuery
+
+# EWT types for which the same message can never succeed: business rule,
+# authentication, authorisation, required field missing. Others (processing
+# exception, application error, ...) may pass on a later try.
+PERMANENT_EWT = {EWT_BUSINESS_RULE, EWT_AUTHENTICATION, EWT_AUTHORIZATION, 10}
+
+
+def classify(response: ota.OTAResponse) -> SyncError:
+    """The error to raise for a response carrying ``Errors``."""
+    text = (
+        "; ".join(f"[EWT {e.type}, ERR {e.code}] {e.text}".strip() for e in response.errors)
+        or "The PMS answered without Success."
+    )
+    if any(e.type in PERMANENT_EWT for e in response.errors):
+        return PermanentError(text)
+    return TransientError(text)
+
+
+def _warnings(response: ota.OTAResponse) -> str:
+    return "; ".join(f"[{w.type}/{w.code}] {w.text}" for w in response.warnings)
+
+
+def _check(response: ota.OTAResponse) -> str:
+    if not response.success:
+        raise classify(response)
+    return _warnings(response)
+
+
+class IdsNextProvider(Provider):
+    """IDS Next PMS: ARI push, dual booking, availability check."""
+
+    key = "ids_next"
+    settings_fields: ClassVar[dict[str, str]] = {"hotel_code": "IDS hotel code"}
+    credential_fields: ClassVar[dict[str, str]] = {
+        "api_key": "API key (X-API-Key)",
+        "api_secret": "API secret (X-API-Secret)",
+    }
+    content_type = "text/xml; charset=utf-8"
+
+    @property
+    def hotel_code(self) -> str:
+        return self.connection.settings.get("hotel_code", "")
+
+    def headers(self) -> dict[str, str]:
+        creds = self.connection.credentials or {}
+        return {
+            **super().headers(),
+            "X-API-Key": creds.get("api_key", ""),
+            "X-API-Secret": creds.get("api_secret", ""),
+        }
+
+    # ------------------------------------------------------------------ operations
+    def test_connection(self) -> str:
+        echo = f"pema-ping-{self.connection.pk}"
+        body = ota.build_ping_rq(ota.PingRQ(echo_data=echo, echo_token=echo))
+        rs = self.exchange(ota.PING_RQ, body, ota.parse_ping_rs, check=_check, correlation_id=echo)
+        if rs.data != echo:
+            raise PermanentError("The PMS answered the ping with different echo data.")
+        return "IDS Next answered the ping." + (
+            f" Warnings: {_warnings(rs)}" if rs.warnings else ""
+        )
+
+    def check_availability(self, query: StayQuery) -> int:
+        room_type = self.connection.map_room_type(query.room_type.code)
+        body = ota.build_hotel_avail_rq(
+            ota.HotelAvailRQ(
+                hotel_code=self.hotel_code,
+                start=query.check_in,
+                end=query.check_out,
+                adults=query.adults,
+                children=query.children,
+                rooms=query.rooms,
+                room_type_code=room_type,
+                rate_plan_code=self.connection.map_rate_plan(query.rate_plan.code),
+            )
+        )
+
+        def check(rs: ota.OTAResponse) -> str:
+            # "No availability" is an answer, not a failure.
+            if not rs.success and not rs.has_error(code=ota.ERR_NO_AVAILABILITY):
+                raise classify(rs)
+            return _warnings(rs)
+
+        rs = self.exchange(ota.HOTEL_AVAIL_RQ, body, ota.parse_hotel_avail_rs, check=check, items=1)
+        if not rs.success or rs.data is None:
+            return 0
+        return rs.data.units_for(room_type)
+
+    def ari_wire_messages(self, item: dict) -> int:
+        # A restriction item needs one message per RestrictionStatus (Master, Arrival, Departure).
+        return 3 if item["type"] == "restr" else 1
+
+    def deliver(self, job: SyncJob) -> dict:
+        if job.kind == SyncJob.Kind.AVAILABILITY:
+            return self._send_availability(job)
+        if job.kind == SyncJob.Kind.RATES:
+            return self._send_rates(job)
+        reservation = (
+            Reservation.objects.select_related("guest").filter(pk=job.reservation_id).first()
+        )
+        if reservation is None:
+            return self._skip(job, "The reservation no longer exists.")
+        if job.kind == SyncJob.Kind.RES_CANCEL:
+            return self._send_cancel(job, reservation)
+        return self._send_reservation(job, reservation)
+
+    # ------------------------------------------------------------------ ARI
+    def _avail_messages(self, item: dict) -> list[ota.AvailStatusMessage]:
+        start, end = date.fromisoformat(item["start"]), date.fromisoformat(item["end"])
+        room_type = self.connection.map_room_type(item["room_type"])
+
+        def status(closed: bool, restriction: str) -> ota.RestrictionStatus:
+            return ota.RestrictionStatus(
+                status=ota.STATUS_CLOSE if closed else ota.STATUS_OPEN, restriction=restriction
+            )
+
+        if item["type"] == "avail":
+            return [
+                ota.AvailStatusMessage(
+                    start=start,
+                    end=end,
+                    inv_type_code=room_type,
+                    booking_limit=item["limit"],
+                    restriction=status(item["stop_sell"], ota.RESTRICTION_MASTER),
+                )
+            ]
+        plan = self.connection.map_rate_plan(item["rate_plan"])
+        arrival_los = [
+            ota.LengthOfStay(min_max_message_type=ota.SET_MIN_LOS, time=item["min_stay_arrival"])
+        ]
+        if item["max_stay"]:
+            arrival_los.append(
+                ota.LengthOfStay(min_max_message_type=ota.SET_MAX_LOS, time=item["max_stay"])
+            )
+        common = {"start": start, "end": end, "inv_type_code": room_type, "rate_plan_code": plan}
+        return [
+            ota.AvailStatusMessage(
+                **common,
+                restriction=status(item["stop_sell"], ota.RESTRICTION_MASTER),
+                arrival_date_based=True,
+                lengths_of_stay=tuple(arrival_los),
+            ),
+            ota.AvailStatusMessage(
+                **common,
+                restriction=status(item["cta"], ota.RESTRICTION_ARRIVAL),
+                arrival_date_based=False,
+                lengths_of_stay=(
+                    ota.LengthOfStay(
+                        min_max_message_type=ota.SET_MIN_LOS, time=item["min_stay_through"]
+                    ),
+                ),
+            ),
+            ota.AvailStatusMessage(
+                **common, restriction=status(item["ctd"], ota.RESTRICTION_DEPARTURE)
+            ),
+        ]
+
+    def _send_availability(self, job: SyncJob) -> dict:
+        messages = [m for item in job.payload["items"] for m in self._avail_messages(item)]
+        body = ota.build_hotel_avail_notif_rq(
+            ota.HotelAvailNotifRQ(
+                hotel_code=self.hotel_code, messages=tuple(messages), echo_token=job.message_id
+            )
+        )
+        self.exchange(
+            ota.AVAIL_NOTIF_RQ,
+            body,
+            ota.parse_hotel_avail_notif_rs,
+            job=job,
+            items=len(messages),
+            correlation_id=job.message_id,
+            check=_check,
+        )
+        return {}
+
+    def _send_rates(self, job: SyncJob) -> dict:
+        messages = []
+        for item in job.payload["items"]:
+            extra = []
+            if item.get("extra_adult"):
+                extra.append(
+                    ota.AdditionalGuestAmount(
+                        age_qualifying_code=ota.AQC_ADULT, amount=item["extra_adult"]
+                    )
+                )
+            if item.get("extra_child"):
+                extra.append(
+                    ota.AdditionalGuestAmount(
+                        age_qualifying_code=ota.AQC_CHILD, amount=item["extra_child"]
+                    )
+                )
+            messages.append(
+                ota.RateAmountMessage(
+                    start=date.fromisoformat(item["start"]),
+                    end=date.fromisoformat(item["end"]),
+                    inv_type_code=self.connection.map_room_type(item["room_type"]),
+                    rate_plan_code=self.connection.map_rate_plan(item["rate_plan"]),
+                    rates=(
+                        ota.RateAmount(
+                            currency=item["currency"],
+                            base_by_guest=(ota.GuestAmount(amount_after_tax=item["price"]),),
+                            additional_guests=tuple(extra),
+                        ),
+                    ),
+                )
+            )
+        body = ota.build_hotel_rate_amount_notif_rq(
+            ota.HotelRateAmountNotifRQ(
+                hotel_code=self.hotel_code, messages=tuple(messages), echo_token=job.message_id
+            )
+        )
+        self.exchange(
+            ota.RATE_AMOUNT_NOTIF_RQ,
+            body,
+            ota.parse_hotel_rate_amount_notif_rs,
+            job=job,
+            items=len(messages),
+            correlation_id=job.message_id,
+            check=_check,
+        )
+        return {}
+
+    # ------------------------------------------------------------------ reservations
+    @staticmethod
+    def _skip(job: SyncJob, why: str) -> dict:
+        job.status = SyncJob.Status.SKIPPED
+        job.last_error = why
+        return {}
+
+    def res_notif(self, reservation: Reservation, *, modify: bool, echo_token: str) -> bytes:
+        """The OTA_HotelResNotifRQ for the reservation as it is now."""
+        stays = list(reservation.rooms.select_related("room_type", "rate_plan"))
+        first = stays[0] if stays else None
+        guest = reservation.guest
+        return ota.build_hotel_res_notif_rq(
+            ota.HotelResNotifRQ(
+                res_status=ota.RES_STATUS_MODIFY if modify else ota.RES_STATUS_COMMIT,
+                confirmation_number=reservation.confirmation_number,
+                hotel_code=self.hotel_code,
+                room_type_code=self.connection.map_room_type(first.room_type.code)
+                if first
+                else None,
+                rate_plan_code=self.connection.map_rate_plan(first.rate_plan.code)
+                if first
+                else None,
+                start=reservation.check_in,
+                end=reservation.check_out,
+                adults=reservation.adults,
+                children=reservation.children,
+                rooms=len(stays) or 1,
+                guest=ota.GuestProfile(
+                    surname=guest.last_name or guest.first_name or "Guest",
+                    given_name=guest.first_name or None,
+                    email=guest.email or None,
+                    phone=guest.phone or None,
+                    country=guest.country or None,
+                ),
+                special_requests=(reservation.special_requests,)
+                if reservation.special_requests
+                else (),
+                total=reservation.total_amount,
+                currency=reservation.currency,
+                pms_reference=reservation.pms_reference or None if modify else None,
+                echo_token=echo_token,
+            )
+        )
+
+    def _send_reservation(self, job: SyncJob, reservation: Reservation) -> dict:
+        modify = bool(reservation.pms_reference)
+        if job.kind == SyncJob.Kind.RES_CREATE and modify:
+            return self._skip(job, f"Already in the PMS as {reservation.pms_reference}.")
+        if not modify and reservation.status == Reservation.Status.CANCELLED:
+            return self._skip(job, "Cancelled before it reached the PMS.")
+        body = self.res_notif(reservation, modify=modify, echo_token=job.message_id)
+        rs = self.exchange(
+            ota.RES_NOTIF_RQ,
+            body,
+            ota.parse_hotel_res_notif_rs,
+            job=job,
+            items=1,
+            correlation_id=job.message_id,
+            check=_check,
+        )
+        reference = rs.data.pms_reference if rs.data else None
+        if not reference:
+            if modify:
+                return {}
+            raise PermanentError("The PMS accepted the reservation but returned no reference.")
+        if reference != reservation.pms_reference:
+            Reservation.objects.filter(pk=reservation.pk).update(pms_reference=reference)
+            reservation.pms_reference = reference
+        job.payload = {**job.payload, "pms_reference": reference}
+        return {"pms_reference": reference}
+
+    def _send_cancel(self, job: SyncJob, reservation: Reservation) -> dict:
+        if not reservation.pms_reference:
+            # Every earlier job of this reservation has finished (stream order), so
+            # no reference means it never reached the PMS: nothing to cancel there.
+            return self._skip(job, "Never reached the PMS: nothing to cancel there.")
+        body = ota.build_cancel_rq(
+            ota.CancelRQ(
+                pms_reference=reservation.pms_reference,
+                confirmation_number=reservation.confirmation_number,
+                echo_token=job.message_id,
+            )
+        )
+
+        def check(rs: ota.OTAResponse) -> str:
+            # A retry of a cancel that landed meets "already cancelled": that is success.
+            if not rs.success and rs.has_error(code=ota.ERR_BOOKING_ALREADY_CANCELLED):
+                return "Already cancelled in the PMS."
+            return _check(rs)
+
+        rs = self.exchange(
+            ota.CANCEL_RQ,
+            body,
+            ota.parse_cancel_rs,
+            job=job,
+            items=1,
+            correlation_id=job.message_id,
+            check=check,
+        )
+        if rs.success and rs.data and rs.data.cancellation_number:
+            job.payload = {**job.payload, "cancellation_number": rs.data.cancellation_number}
+        return {}
