@@ -7,7 +7,9 @@ Errors are JSON: ``{"error": {"code": "...", "message": "..."}}``.
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
@@ -77,6 +79,10 @@ def backups_exception_handler(exc, context):
     elif isinstance(exc, APIException):
         code, message = exc.get_codes(), str(exc.detail)
         code = code if isinstance(code, str) else "error"
+    elif isinstance(exc, Http404):
+        code, message = "not_found", "Not found."
+    elif isinstance(exc, PermissionDenied):
+        code, message = "permission_denied", "You do not have permission to do this."
     else:
         code, message = "error", str(exc)
     response.data = {"error": {"code": code, "message": message}}

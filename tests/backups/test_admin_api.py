@@ -1,0 +1,203 @@
+"""The backups admin pages and the staff API."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from backups import service
+from backups.models import SystemBackup
+from bookings.models import Reservation
+
+from .conftest import make_hotel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(db) -> User:
+    user = User.objects.create_user("staff", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename="view_systembackup"))
+    return user
+
+
+def grant(user: User, *codenames: str) -> User:
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return User.objects.get(pk=user.pk)  # fresh permission cache
+
+
+@pytest.fixture
+def eager():
+    from pema.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+# --- admin ---------------------------------------------------------------------------------
+
+
+def test_changelist_lists_backups_with_back_up_now(client, staff):
+    backup = service.create_backup(apps=["bookings"])
+    client.force_login(staff)
+    response = client.get(reverse("admin:backups_systembackup_changelist"))
+    assert response.status_code == 200
+    assert backup.file_name in response.text
+    assert "Back up now" in response.text
+
+
+def test_back_up_now_queues_a_backup(client, staff, eager, django_capture_on_commit_callbacks):
+    make_hotel()
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:backups_systembackup_backup_now"))
+    assert response.status_code == 302
+    backup = SystemBackup.objects.get()
+    assert backup.created_by == staff
+    assert backup.status == SystemBackup.Status.SUCCEEDED
+    assert service.storage().exists(backup.file_name)
+
+
+def test_download_needs_the_download_permission(client, staff):
+    backup = service.create_backup(apps=["bookings"])
+    url = reverse("admin:backups_systembackup_download", args=[backup.pk])
+    client.force_login(staff)
+    assert client.get(url).status_code == 403
+    client.force_login(grant(staff, "download_systembackup"))
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == service.storage().open(backup.file_name).read()
+    assert backup.file_name in response["Content-Disposition"]
+
+
+def test_restore_page_shows_manifest_and_needs_confirmation(client, staff):
+    make_hotel()
+    backup = service.create_backup(apps=["bookings"])
+    url = reverse("admin:backups_systembackup_restore", args=[backup.pk])
+    client.force_login(staff)
+    assert client.get(url).status_code == 403
+    client.force_login(grant(staff, "restore_systembackup"))
+    page = client.get(url)
+    assert page.status_code == 200
+    assert backup.checksum in page.text
+    assert "bookings.reservation" in page.text
+
+    Reservation.objects.update(special_requests="changed")
+    # Report only.
+    page = client.post(url, {"mode": "replace", "validate_only": "1"})
+    assert page.status_code == 200 and "would change" in page.text
+    assert Reservation.objects.filter(special_requests="changed").count() == 3
+    # Without the confirmation box nothing happens.
+    page = client.post(url, {"mode": "replace"})
+    assert Reservation.objects.filter(special_requests="changed").count() == 3
+    # Confirmed.
+    response = client.post(url, {"mode": "replace", "confirm": "yes"})
+    assert response.status_code == 302
+    assert not Reservation.objects.filter(special_requests="changed").exists()
+
+
+def test_admin_delete_action_removes_files(client, staff, django_capture_on_commit_callbacks):
+    backups = [service.create_backup(apps=["auth"]) for _ in range(2)]
+    client.force_login(grant(staff, "delete_systembackup"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:backups_systembackup_changelist"),
+            {
+                "action": "delete_selected",
+                "_selected_action": [b.pk for b in backups],
+                "post": "yes",
+            },
+        )
+    assert response.status_code == 302
+    assert not SystemBackup.objects.exists()
+    assert service.storage().listdir("")[1] == []
+
+
+# --- API ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(staff) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client
+
+
+def test_api_refuses_anonymous_and_non_staff():
+    client = APIClient()
+    assert client.get("/api/v1/backups/").status_code in (401, 403)
+    assert client.post("/api/v1/backups/", {}, format="json").status_code in (401, 403)
+    client.force_authenticate(User.objects.create_user("guest"))
+    response = client.get("/api/v1/backups/")
+    assert response.status_code == 403
+    assert "error" in response.json()
+
+
+def test_api_create_queues_and_returns_202(api, eager, django_capture_on_commit_callbacks):
+    make_hotel()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/backups/", {"apps": ["bookings"]}, format="json")
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "pending"
+    backup = SystemBackup.objects.get(pk=body["id"])
+    assert backup.status == SystemBackup.Status.SUCCEEDED  # the eager worker ran it
+
+
+def test_api_create_rejects_bad_apps(api):
+    response = api.post("/api/v1/backups/", {"apps": ["nope"]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_backup"
+
+
+def test_api_list_and_retrieve(api):
+    backup = service.create_backup(apps=["bookings"])
+    listing = api.get("/api/v1/backups/").json()
+    assert [item["id"] for item in listing] == [backup.pk]
+    detail = api.get(f"/api/v1/backups/{backup.pk}/").json()
+    assert detail["checksum"] == backup.checksum
+    assert detail["counts"] == backup.counts
+    assert api.get("/api/v1/backups/999999/").json()["error"]["code"] == "not_found"
+
+
+def test_api_restore_validate_then_restore(api):
+    make_hotel()
+    backup = service.create_backup(apps=["bookings"])
+    Reservation.objects.update(special_requests="changed")
+    url = f"/api/v1/backups/{backup.pk}/restore/"
+    response = api.post(url, {"mode": "replace", "validate_only": True}, format="json")
+    assert response.status_code == 200
+    assert response.json()["validate_only"] is True
+    assert Reservation.objects.filter(special_requests="changed").count() == 3
+    response = api.post(url, {"mode": "skip-existing"}, format="json")
+    assert response.status_code == 200
+    assert Reservation.objects.filter(special_requests="changed").count() == 3
+    response = api.post(url, {"mode": "replace"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["rows_written"] == backup.rows
+    assert not Reservation.objects.filter(special_requests="changed").exists()
+
+
+def test_api_restore_errors_are_json(api):
+    backup = service.create_backup(apps=["bookings"])
+    url = f"/api/v1/backups/{backup.pk}/restore/"
+    response = api.post(url, {"mode": "sideways"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    service.storage().delete(backup.file_name)
+    response = api.post(url, {"mode": "replace"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "restore_refused"
+
+
+def test_api_delete_removes_record_and_file(api, django_capture_on_commit_callbacks):
+    backup = service.create_backup(apps=["bookings"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.delete(f"/api/v1/backups/{backup.pk}/")
+    assert response.status_code == 204
+    assert not SystemBackup.objects.exists()
+    assert not service.storage().exists(backup.file_name)
