@@ -74,8 +74,12 @@ def _bounds(days: set[date]) -> tuple[date, date]:
     return min(days), max(days)
 
 
-def build_items(dirty: DirtyDays) -> dict[str, list[dict]]:
+def build_items(dirty: DirtyDays, *, net_of_sold: bool = True) -> dict[str, list[dict]]:
     """Generic ARI items for the dirty days, from the calendar as it is now.
+
+    ``net_of_sold``: the rooms-to-sell limit is what is left after reservations
+    (for a channel); without it, rooms offered before reservations (for a PMS,
+    which holds every reservation itself and subtracts them on its side).
 
     Returns ``{"availability": [...avail and restr items], "rates": [...rate items]}``.
     """
@@ -89,7 +93,10 @@ def build_items(dirty: DirtyDays) -> dict[str, list[dict]]:
     for rt_id, days in sorted(dirty.avail.items()):
         lo, hi = _bounds(days)
         values = {
-            row.date: (row.available, row.stop_sell)
+            row.date: (
+                row.available if net_of_sold else max(row.total - row.blocked, 0),
+                row.stop_sell,
+            )
             for row in InventoryDay.objects.filter(room_type_id=rt_id, date__gte=lo, date__lte=hi)
         }
         for start, end, (limit, stop) in runs(values, days):

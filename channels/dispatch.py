@@ -4,8 +4,9 @@ ARI changes are coalesced (see ``channels/coalesce.py``): all events read in
 one pass mark days dirty, the current calendar rows for those days are read
 once, runs of equal consecutive days become one item, and items are packed
 into documents of at most ``CHANNELS_ARI_BATCH_SIZE`` wire messages, one job
-per document. Reservation events become create / modify / cancel jobs, and
-also mark the stay's availability dirty (a booking changes rooms to sell).
+per document. Reservation events become create / modify / cancel jobs, and,
+for channels whose limit is net of reservations, also mark the stay's
+availability dirty (a booking changes their rooms to sell).
 
 The outbox gap. On PostgreSQL ids are handed out at INSERT but rows become
 visible at COMMIT, so event 41 can appear after event 42 was read. A plain
@@ -138,7 +139,7 @@ def ari_jobs(connection: Connection, dirty: DirtyDays) -> list[SyncJob]:
     if not dirty:
         return []
     provider = connection.get_provider()
-    built = build_items(dirty)
+    built = build_items(dirty, net_of_sold=provider.limit_nets_reservations)
     jobs = []
     for kind, key in ((SyncJob.Kind.AVAILABILITY, "availability"), (SyncJob.Kind.RATES, "rates")):
         for document in pack(
@@ -219,6 +220,8 @@ def _advance_cursor(conn: Connection, *, truncated: bool, last: list[ChangeEvent
 def _jobs_for(conn: Connection, events: list[ChangeEvent]) -> int:
     cat = _Catalogue(conn.hotel_id)
     dirty = DirtyDays()
+    # A booking changes a channel's rooms to sell, not a PMS's (it counts the booking itself).
+    nets_reservations = conn.get_provider().limit_nets_reservations
     reservation_jobs: list[SyncJob] = []
     for event in events:
         if event.kind == ChangeEvent.Kind.ARI_CHANGED:
@@ -228,7 +231,7 @@ def _jobs_for(conn: Connection, events: list[ChangeEvent]) -> int:
         job_kind = RESERVATION_KINDS.get(event.kind)
         if job_kind is None:
             continue
-        if conn.push_ari:
+        if conn.push_ari and nets_reservations:
             _mark_stay(dirty, event.payload, cat)
             _mark_stay(dirty, event.payload.get("previous"), cat)
         reservation = event.reservation

@@ -280,7 +280,7 @@ CHANNELS_ARI_BATCH_SIZE = env.int("CHANNELS_ARI_BATCH_SIZE", default=200)
 CHANNELS_OUTBOX_SETTLE_SECONDS = env.float("CHANNELS_OUTBOX_SETTLE_SECONDS", default=60.0)
 # How long a worker owns a connection's delivery before another may take over.
 CHANNELS_LEASE_SECONDS = env.float("CHANNELS_LEASE_SECONDS", default=120.0)
-IDS_BASE_URL = env("IDS_BASE_URL", default="http://127.0.0.1:8100/ids")
+IDS_BASE_URL = env("IDS_BASE_URL", default="http://127.0.0.1:8100")
 IDS_HOTEL_CODE = env("IDS_HOTEL_CODE", default="PEMA001")
 IDS_API_KEY = env("IDS_API_KEY", default="sandbox-key")
 IDS_API_SECRET = env("IDS_API_SECRET", default="sandbox-secret")

@@ -50,8 +50,8 @@ def _cache_key(conn: Connection, q: StayQuery) -> str:
     )
 
 
-def check_with_pms(query: StayQuery) -> None:
-    """Raise unless the PMS confirms ``query.rooms`` rooms for the stay."""
+def pms_units(query: StayQuery) -> int:
+    """Rooms the PMS can sell for the stay; ``ExternalAvailabilityUnavailable`` if it cannot say."""
     conn = pms_connection(query.hotel.pk)
     if conn is None:
         raise ExternalAvailabilityUnavailable(GUEST_MESSAGE)
@@ -69,6 +69,12 @@ def check_with_pms(query: StayQuery) -> None:
             raise ExternalAvailabilityUnavailable(GUEST_MESSAGE) from exc
         if ttl > 0:
             cache.set(key, units, ttl)
+    return units
+
+
+def check_with_pms(query: StayQuery) -> None:
+    """Raise unless the PMS confirms ``query.rooms`` rooms for the stay."""
+    units = pms_units(query)
     if units < query.rooms:
         message = (
             f"The hotel has no {query.room_type.name} free for those dates."

@@ -79,6 +79,9 @@ class Provider:
     #: Required keys of ``Connection.credentials`` -> what they mean (shown as write-only fields).
     credential_fields: ClassVar[dict[str, str]] = {}
     content_type: ClassVar[str] = "application/json"
+    #: True: the rooms-to-sell limit sent is net of reservations (a channel). False: the
+    #: partner holds every reservation and subtracts them itself (a PMS).
+    limit_nets_reservations: ClassVar[bool] = True
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection

@@ -58,6 +58,9 @@ class IdsNextProvider(Provider):
         "api_secret": "API secret (X-API-Secret)",
     }
     content_type = "text/xml; charset=utf-8"
+    # IDS holds every reservation (we export them all) and subtracts them from the
+    # BookingLimit itself, so we send rooms offered, not rooms left.
+    limit_nets_reservations = False
 
     @property
     def hotel_code(self) -> str:

@@ -1,0 +1,223 @@
+"""Staff endpoints for IDS Next under ``/api/v1/ids/`` (scope ``ids:admin``).
+
+Thin views: validate input, call one domain function, shape the answer.
+Domain errors (``NoAvailability``, ``ExternalAvailabilityUnavailable``,
+``InvalidStay``...) are shaped by the project's API exception handler.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings.ari import AriChanges, apply_ari_update
+from bookings.external import StayQuery
+from bookings.models import Hotel, RatePlan, RoomType
+from channels.dispatch import plan_full_sync
+from channels.models import Connection
+from channels.providers.base import SyncError
+from channels.tasks import deliver_connection, enqueue, full_sync
+from pema.api import staff_or_scope
+
+from .availability import check_with_pms, pms_units
+
+IdsAdmin = staff_or_scope("ids:admin")
+
+
+def _error(code: str, message: str, http: int, fields: dict | None = None) -> Response:
+    return Response({"error": {"code": code, "message": message, "fields": fields or {}}}, http)
+
+
+class HotelField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="code", queryset=Hotel.objects.all(), **kwargs)
+
+
+class HotelInput(serializers.Serializer):
+    hotel = HotelField()
+
+    def validate_hotel(self, hotel: Hotel) -> Hotel:
+        auth = getattr(self.context["request"], "auth", None)
+        allowed = getattr(auth, "hotel_ids", None)
+        if allowed is not None and hotel.pk not in allowed:
+            raise serializers.ValidationError("This key may not act for that hotel.")
+        return hotel
+
+
+def _codes(model, hotel: Hotel, codes: list[str], field: str) -> list:
+    found = {o.code: o for o in model.objects.filter(hotel=hotel, code__in=codes)}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise serializers.ValidationError({field: [f"Unknown code(s): {', '.join(missing)}."]})
+    return [found[c] for c in codes]
+
+
+class AvailabilityInput(HotelInput):
+    room_type = serializers.CharField()
+    rate_plan = serializers.CharField()
+    check_in = serializers.DateField()
+    check_out = serializers.DateField()
+    adults = serializers.IntegerField(min_value=1, default=2)
+    children = serializers.IntegerField(min_value=0, default=0)
+    rooms = serializers.IntegerField(min_value=1, default=1)
+
+    def validate(self, data):
+        if data["check_out"] <= data["check_in"]:
+            raise serializers.ValidationError({"check_out": ["Must be after check_in."]})
+        data["room_type"] = _codes(RoomType, data["hotel"], [data["room_type"]], "room_type")[0]
+        data["rate_plan"] = _codes(RatePlan, data["hotel"], [data["rate_plan"]], "rate_plan")[0]
+        return data
+
+
+class RangeInput(HotelInput):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    room_types = serializers.ListField(child=serializers.CharField(), required=False)
+    rate_plans = serializers.ListField(child=serializers.CharField(), required=False)
+    weekdays = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6), required=False
+    )
+
+    def resolve(self) -> dict:
+        data = self.validated_data
+        hotel = data["hotel"]
+        return {
+            "start": data["start"],
+            "end": data["end"],
+            "room_types": _codes(RoomType, hotel, data.get("room_types") or [], "room_types")
+            or None,
+            "rate_plans": _codes(RatePlan, hotel, data.get("rate_plans") or [], "rate_plans")
+            or None,
+            "weekdays": set(data["weekdays"]) if data.get("weekdays") else None,
+        }
+
+
+class UpdateAvailabilityInput(RangeInput):
+    availability = serializers.IntegerField(min_value=0, required=False)
+    blocked = serializers.IntegerField(min_value=0, required=False)
+    stop_sell = serializers.BooleanField(required=False, allow_null=True, default=None)
+    min_stay_arrival = serializers.IntegerField(min_value=1, required=False)
+    min_stay_through = serializers.IntegerField(min_value=1, required=False)
+    max_stay = serializers.IntegerField(min_value=1, required=False)
+    closed_to_arrival = serializers.BooleanField(required=False, allow_null=True, default=None)
+    closed_to_departure = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def changes(self) -> AriChanges:
+        d = self.validated_data
+        return AriChanges(
+            availability_override=d.get("availability"),
+            blocked=d.get("blocked"),
+            stop_sell=d.get("stop_sell"),
+            min_stay_arrival=d.get("min_stay_arrival"),
+            min_stay_through=d.get("min_stay_through"),
+            max_stay=d.get("max_stay"),
+            closed_to_arrival=d.get("closed_to_arrival"),
+            closed_to_departure=d.get("closed_to_departure"),
+        )
+
+
+class UpdateRatesInput(RangeInput):
+    price = serializers.IntegerField(min_value=0, help_text="Minor units.")
+    extra_adult_price = serializers.IntegerField(min_value=0, required=False)
+    extra_child_price = serializers.IntegerField(min_value=0, required=False)
+
+    def changes(self) -> AriChanges:
+        d = self.validated_data
+        return AriChanges(
+            price=d["price"],
+            extra_adult_price=d.get("extra_adult_price"),
+            extra_child_price=d.get("extra_child_price"),
+        )
+
+
+def _connection(hotel: Hotel) -> Connection | None:
+    return Connection.objects.filter(hotel=hotel, provider="ids_next", enabled=True).first()
+
+
+class IdsView(APIView):
+    permission_classes = [IdsAdmin]
+    input_class: type[serializers.Serializer] = HotelInput
+
+    def read(self, request) -> serializers.Serializer:
+        s = self.input_class(data=request.data, context={"request": request})
+        s.is_valid(raise_exception=True)
+        return s
+
+
+class TestConnectionView(IdsView):
+    """Ping IDS Next with the hotel's connection."""
+
+    def post(self, request):
+        hotel = self.read(request).validated_data["hotel"]
+        conn = _connection(hotel)
+        if conn is None:
+            return _error("not_configured", "This hotel has no enabled IDS Next connection.", 404)
+        try:
+            message = conn.get_provider().test_connection()
+        except SyncError as exc:
+            return _error("pms_unreachable", exc.message, status.HTTP_502_BAD_GATEWAY)
+        return Response({"ok": True, "message": message})
+
+
+class CheckAvailabilityView(IdsView):
+    """Ask IDS Next about a stay, exactly as a booking would (no cache bypass)."""
+
+    input_class = AvailabilityInput
+
+    def post(self, request):
+        d = self.read(request).validated_data
+        query = StayQuery(
+            d["hotel"],
+            d["room_type"],
+            d["rate_plan"],
+            d["check_in"],
+            d["check_out"],
+            d["adults"],
+            d["children"],
+            d["rooms"],
+        )
+        units = pms_units(query)
+        check_with_pms(query)  # raises NoAvailability (409) when too few
+        return Response({"available": True, "rooms": units})
+
+
+class UpdateAvailabilityView(IdsView):
+    """Change availability and restrictions; the change reaches IDS through the outbox."""
+
+    input_class = UpdateAvailabilityInput
+
+    def post(self, request):
+        s = self.read(request)
+        result = apply_ari_update(
+            s.validated_data["hotel"], changes=s.changes(), source="api", **s.resolve()
+        )
+        return Response(
+            {
+                "inventory_rows": result.inventory_rows,
+                "rate_rows": result.rate_rows,
+                "event_id": result.event.pk if result.event else None,
+            }
+        )
+
+
+class UpdateRatesView(UpdateAvailabilityView):
+    """Change prices; the change reaches IDS through the outbox."""
+
+    input_class = UpdateRatesInput
+
+
+class SyncAvailabilityView(IdsView):
+    """Queue a full sync of the next 500 days."""
+
+    def post(self, request):
+        hotel = self.read(request).validated_data["hotel"]
+        conn = _connection(hotel)
+        if conn is None:
+            return _error("not_configured", "This hotel has no enabled IDS Next connection.", 404)
+        if enqueue(full_sync, conn.pk):
+            return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+        # Broker down: queue the jobs ourselves; the minute sweep delivers them.
+        jobs = plan_full_sync(conn)
+        enqueue(deliver_connection, conn.pk)
+        return Response({"queued": True, "jobs": jobs}, status=status.HTTP_202_ACCEPTED)
