@@ -1,1 +1,2 @@
 # Register your models here.
+from . import admin_api  # noqa: F401

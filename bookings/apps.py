@@ -9,4 +9,4 @@ class BookingsConfig(AppConfig):
     verbose_name = "Hotel and bookings"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import signals, webhooks  # noqa: F401

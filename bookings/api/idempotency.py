@@ -1,0 +1,96 @@
+"""``Idempotency-Key`` for writes: a retried request returns the first answer.
+
+The record is inserted in the same transaction as the booking. A concurrent
+request with the same key blocks on the unique index until the first one
+commits, then finds the record and replays it, so ten simultaneous retries
+make one booking. A request that fails rolls back its record too: the key
+may be used again (with the same body or, after fixing it, another one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from rest_framework.response import Response
+
+from ..models import ApiKey, IdempotencyRecord
+from .errors import ApiError
+
+HEADER = "HTTP_IDEMPOTENCY_KEY"
+_SANE_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def _owner(request) -> str:
+    if isinstance(request.auth, ApiKey):
+        return f"key:{request.auth.pk}"
+    return f"user:{request.user.pk}"
+
+
+def _fingerprint(request, payload) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+
+
+def required_key(request) -> str:
+    """The request's key; a 400 when it is missing or not printable ASCII."""
+    key = request.META.get(HEADER, "")
+    if not key:
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            "Send an Idempotency-Key header (e.g. a UUID) so the request is safe to retry.",
+        )
+    if not _SANE_KEY.match(key):
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            "The Idempotency-Key must be 1 to 255 printable ASCII characters.",
+        )
+    return key
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.request_hash != fingerprint:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a different request; use a new key.",
+        )
+    return Response(
+        record.response_body, status=record.status_code, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+def run_once(request, payload, handler: Callable[[], Response]) -> Response:
+    """Run ``handler`` once per (caller, key); replay its stored answer on a retry."""
+    key = required_key(request)
+    owner = _owner(request)
+    fingerprint = _fingerprint(request, payload)
+    existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                api_key=request.auth if isinstance(request.auth, ApiKey) else None,
+                owner=owner,
+                key=key,
+                method=request.method,
+                path=request.path[:500],
+                request_hash=fingerprint,
+            )
+            response = handler()
+            record.status_code = response.status_code
+            record.response_body = response.data
+            record.save(update_fields=["status_code", "response_body"])
+            return response
+    except IntegrityError:
+        # Another request with this key committed first: answer what it answered.
+        existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)

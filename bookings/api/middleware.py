@@ -1,0 +1,104 @@
+"""API middleware: the request id on every response and the audit log of API writes.
+
+``ApiMiddleware`` sits first in ``MIDDLEWARE``, so every response (an admin
+page, a Django 404, an API 500) carries ``X-Request-ID`` and every log record
+written while serving it carries the same id. Under ``/api/`` it also accepts
+a missing trailing slash and writes an ``ApiAuditLog`` row for every write
+call and every failed authentication.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+
+from . import request_id
+
+logger = logging.getLogger(__name__)
+AUDIT_BODY_LIMIT = 4000
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR only: X-Forwarded-For is the caller's to forge unless a trusted
+    # proxy rewrites it, and that is deployment configuration, not ours to guess.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _trim(data: bytes | str) -> str:
+    if isinstance(data, bytes):
+        data = data[: AUDIT_BODY_LIMIT + 1].decode("utf-8", errors="replace")
+    return data if len(data) <= AUDIT_BODY_LIMIT else data[:AUDIT_BODY_LIMIT] + "…"
+
+
+class ApiMiddleware:
+    """Request id for all; slash tolerance and audit for ``/api/``."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        rid = request_id.choose(request.META.get("HTTP_X_REQUEST_ID"))
+        request.request_id = rid
+        token = request_id.set_current(rid)
+        try:
+            is_api = request.path_info.startswith("/api/")
+            if is_api:
+                self._add_missing_slash(request)
+            started = time.perf_counter()
+            # Read the body now: a view that streams it would leave nothing to audit.
+            body = request.body if is_api and request.method not in SAFE_METHODS else b""
+            response = self.get_response(request)
+            response["X-Request-ID"] = rid
+            if is_api and (request.method not in SAFE_METHODS or response.status_code == 401):
+                self._audit(request, response, body, time.perf_counter() - started)
+            return response
+        finally:
+            request_id.reset(token)
+
+    @staticmethod
+    def _add_missing_slash(request: HttpRequest) -> None:
+        """``/api/v1/x`` serves ``/api/v1/x/``: a POST must not need a redirect."""
+        if request.path_info.endswith("/"):
+            return
+        try:
+            resolve(request.path_info)
+            return
+        except Resolver404:
+            pass
+        try:
+            resolve(request.path_info + "/")
+        except Resolver404:
+            return
+        request.path_info += "/"
+        request.path += "/"
+
+    @staticmethod
+    def _audit(request: HttpRequest, response: HttpResponse, body: bytes, seconds: float) -> None:
+        from ..models import ApiAuditLog
+
+        api_key = getattr(request, "pema_api_key", None)
+        hotel = getattr(request, "pema_hotel", None)
+        content = b"" if getattr(response, "streaming", False) else response.content
+        try:
+            ApiAuditLog.objects.create(
+                api_key=api_key,
+                key_prefix=api_key.prefix
+                if api_key
+                else getattr(request, "pema_failed_key_prefix", ""),
+                hotel=hotel,
+                method=request.method[:8],
+                path=request.get_full_path()[:500],
+                status_code=response.status_code,
+                duration_ms=int(seconds * 1000),
+                request_id=request.request_id,
+                client_ip=client_ip(request),
+                request_body=_trim(body),
+                response_body=_trim(content),
+            )
+        except Exception:
+            # The audit must never turn a served answer into an error.
+            logger.exception("Could not write the API audit log")

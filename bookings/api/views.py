@@ -1,0 +1,482 @@
+"""Views of the booking-engine API. Each parses input, calls one domain function, shapes output."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import django_filters
+from django.db.models import Count, Prefetch, Q, QuerySet
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pema.api import request_has_scope, staff_or_scope
+
+from ..api_keys import KNOWN_SCOPES
+from ..availability import Offer, search_availability
+from ..calendar import lowest_price_calendar
+from ..models import ApiKey, Hotel, RatePlan, Reservation, ReservationRoom, RoomType
+from ..reservations import GuestDetails, cancel_reservation, modify_reservation, reserve_stay
+from . import serializers as s
+from .errors import ApiError
+from .idempotency import run_once
+from .schema import IDEMPOTENCY_KEY, error_responses
+
+SOURCE = Reservation.Source.BOOKING_ENGINE
+# Codes are validated before they reach a query: PostgreSQL refuses NUL bytes and
+# odd input should be a 404, never a 500.
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+AvailabilityRead = staff_or_scope("availability:read")
+BookingsWrite = staff_or_scope("bookings:write")
+
+
+class BookingsRead(staff_or_scope("bookings:read")):
+    """Reading bookings: ``bookings:read``, or ``bookings:write`` (a writer reads what it wrote)."""
+
+    def has_permission(self, request, view) -> bool:
+        return request_has_scope(request, "bookings:read") or request_has_scope(
+            request, "bookings:write"
+        )
+
+
+def visible_hotels(request: Request) -> QuerySet[Hotel]:
+    """The hotels the caller may see: a key's own, or all for staff."""
+    if isinstance(request.auth, ApiKey):
+        return Hotel.objects.filter(id__in=request.auth.hotel_ids)
+    return Hotel.objects.all()
+
+
+def get_hotel(request: Request, code: str) -> Hotel:
+    """The hotel, or 404 when unknown or not the key's (never a 403: its existence is private)."""
+    hotel = visible_hotels(request).filter(code=code).first() if _CODE.match(code) else None
+    if hotel is None:
+        raise ApiError(404, "hotel_not_found", f"No hotel {code[:32]!r} for this key.")
+    request._request.pema_hotel = hotel
+    return hotel
+
+
+def booking_queryset(request: Request) -> QuerySet[Reservation]:
+    stays = ReservationRoom.objects.select_related("room_type", "rate_plan").prefetch_related(
+        "nights"
+    )
+    return (
+        Reservation.objects.filter(hotel__in=visible_hotels(request))
+        .select_related("hotel", "guest")
+        .prefetch_related(Prefetch("rooms", queryset=stays))
+    )
+
+
+def get_booking(request: Request, number: str) -> Reservation:
+    booking = (
+        booking_queryset(request).filter(confirmation_number=number).first()
+        if _CODE.match(number)
+        else None
+    )
+    if booking is None:
+        raise ApiError(404, "booking_not_found", f"No booking {number[:32]!r} for this key.")
+    request._request.pema_hotel = booking.hotel
+    return booking
+
+
+def _room_type(hotel: Hotel, code: str) -> RoomType:
+    room_type = hotel.room_types.filter(code=code).first()
+    if room_type is None:
+        message = f"No room type {code} at this hotel."
+        raise ApiError(400, "unknown_room_type", message, {"room_type": [message]})
+    return room_type
+
+
+def _rate_plan(hotel: Hotel, code: str) -> RatePlan:
+    plan = hotel.rate_plans.filter(code=code, is_active=True).first()
+    if plan is None:
+        message = f"No rate plan {code} at this hotel."
+        raise ApiError(400, "unknown_rate_plan", message, {"rate_plan": [message]})
+    return plan
+
+
+def _validated(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _booking_data(reservation: Reservation) -> dict:
+    fresh = (
+        Reservation.objects.select_related("hotel", "guest")
+        .prefetch_related(
+            Prefetch(
+                "rooms",
+                queryset=ReservationRoom.objects.select_related(
+                    "room_type", "rate_plan"
+                ).prefetch_related("nights"),
+            )
+        )
+        .get(pk=reservation.pk)
+    )
+    return s.BookingSerializer(fresh).data
+
+
+# --- Catalogue -----------------------------------------------------------------------------
+
+
+class HotelView(APIView):
+    permission_classes = [AvailabilityRead]
+
+    @extend_schema(
+        operation_id="hotel_retrieve",
+        responses={200: s.HotelSerializer, **error_responses()},
+        tags=["catalogue"],
+    )
+    def get(self, request: Request, hotel_code: str) -> Response:
+        """The hotel: address, time zone, currency, check-in and check-out times, policies."""
+        return Response(s.HotelSerializer(get_hotel(request, hotel_code)).data)
+
+
+class RoomTypeListView(APIView):
+    permission_classes = [AvailabilityRead]
+
+    @extend_schema(
+        operation_id="room_types_list",
+        responses={200: s.RoomTypeSerializer(many=True), **error_responses()},
+        tags=["catalogue"],
+    )
+    def get(self, request: Request, hotel_code: str) -> Response:
+        """Room types, each with its IDS code, occupancy limits and number of active rooms."""
+        hotel = get_hotel(request, hotel_code)
+        room_types = hotel.room_types.annotate(
+            active_rooms=Count("rooms", filter=Q(rooms__is_active=True))
+        )
+        return Response(s.RoomTypeSerializer(room_types, many=True).data)
+
+
+class RatePlanListView(APIView):
+    permission_classes = [AvailabilityRead]
+
+    @extend_schema(
+        operation_id="rate_plans_list",
+        responses={200: s.RatePlanSerializer(many=True), **error_responses()},
+        tags=["catalogue"],
+    )
+    def get(self, request: Request, hotel_code: str) -> Response:
+        """Active rate plans with their meal plan, cancellation terms and room types."""
+        hotel = get_hotel(request, hotel_code)
+        plans = (
+            hotel.rate_plans.filter(is_active=True)
+            .select_related("parent")
+            .prefetch_related("room_types")
+        )
+        return Response(s.RatePlanSerializer(plans, many=True).data)
+
+
+# --- Availability and calendar --------------------------------------------------------------
+
+
+def _offer_data(offer: Offer, check_in) -> dict:
+    plan = offer.rate_plan
+    until = None
+    if plan.refundable:
+        until = (check_in - timedelta(days=plan.free_cancellation_days)).isoformat()
+    return {
+        "room_type": offer.room_type.code,
+        "room_type_name": offer.room_type.name,
+        "rate_plan": plan.code,
+        "rate_plan_name": plan.name,
+        "meal_plan": plan.meal_plan,
+        "nights": [{"date": n.date.isoformat(), "amount": n.amount} for n in offer.nights],
+        "total": offer.total,
+        "currency": offer.currency,
+        "rooms_left": offer.rooms_left,
+        "cancellation_policy": {
+            "refundable": plan.refundable,
+            "free_cancellation_until": until,
+            "description": plan.cancellation_policy,
+        },
+    }
+
+
+class AvailabilityView(APIView):
+    permission_classes = [AvailabilityRead]
+
+    @extend_schema(
+        operation_id="availability",
+        parameters=[s.AvailabilityQuerySerializer],
+        responses={200: s.AvailabilitySerializer, **error_responses()},
+        tags=["availability"],
+    )
+    def get(self, request: Request, hotel_code: str) -> Response:
+        """Offers (room type × rate plan) for a stay with nightly prices, and what cannot be
+        sold, with the reason."""
+        hotel = get_hotel(request, hotel_code)
+        q = _validated(s.AvailabilityQuerySerializer, request.query_params.dict())
+        result = search_availability(
+            hotel, q["check_in"], q["check_out"], q["adults"], q["children"], q["rooms"]
+        )
+        stay = result.stay
+        return Response(
+            {
+                "hotel": hotel.code,
+                "check_in": stay.check_in.isoformat(),
+                "check_out": stay.check_out.isoformat(),
+                "nights": stay.nights,
+                "adults": stay.adults,
+                "children": stay.children,
+                "rooms": stay.rooms,
+                "offers": [_offer_data(o, stay.check_in) for o in result.offers],
+                "unavailable": [
+                    {
+                        "room_type": u.room_type.code,
+                        "room_type_name": u.room_type.name,
+                        "reasons": [r.as_dict() for r in u.reasons],
+                    }
+                    for u in result.unavailable
+                ],
+            }
+        )
+
+
+class CalendarView(APIView):
+    permission_classes = [AvailabilityRead]
+
+    @extend_schema(
+        operation_id="calendar",
+        parameters=[s.CalendarQuerySerializer],
+        responses={200: s.CalendarSerializer, **error_responses()},
+        tags=["availability"],
+    )
+    def get(self, request: Request, hotel_code: str) -> Response:
+        """Per arrival day: can one night be booked, and the lowest one-night price."""
+        hotel = get_hotel(request, hotel_code)
+        q = _validated(s.CalendarQuerySerializer, request.query_params.dict())
+        days = lowest_price_calendar(hotel, q["start"], q["end"])
+        return Response(
+            {
+                "hotel": hotel.code,
+                "days": [
+                    {
+                        "date": d.date.isoformat(),
+                        "available": d.available,
+                        "lowest_price": d.lowest_price,
+                        "currency": d.currency,
+                        "min_stay": d.min_stay,
+                    }
+                    for d in days
+                ],
+            }
+        )
+
+
+# --- Bookings -------------------------------------------------------------------------------
+
+BOOKING_EXAMPLE = {
+    "room_type": "EXT",
+    "rate_plan": "BAR-BB",
+    "check_in": "2026-05-01",
+    "check_out": "2026-05-03",
+    "adults": 2,
+    "children": 0,
+    "guest": {
+        "first_name": "Asha",
+        "last_name": "Rao",
+        "email": "asha@example.com",
+        "phone": "+91 98450 00000",
+        "country": "IN",
+    },
+    "special_requests": "Late arrival",
+    "expected_total": 1200000,
+}
+
+
+class BookingCreateView(APIView):
+    permission_classes = [BookingsWrite]
+
+    @extend_schema(
+        operation_id="booking_create",
+        parameters=[IDEMPOTENCY_KEY],
+        request=s.BookingCreateSerializer,
+        responses={201: s.BookingSerializer, **error_responses(409, 415, 422, 503)},
+        examples=[OpenApiExample("A two-night stay", value=BOOKING_EXAMPLE, request_only=True)],
+        tags=["bookings"],
+    )
+    def post(self, request: Request, hotel_code: str) -> Response:
+        """Book a stay. Needs an ``Idempotency-Key``; retries with it never book twice."""
+        hotel = get_hotel(request, hotel_code)
+        data = _validated(s.BookingCreateSerializer, request.data)
+
+        def book() -> Response:
+            reservation = reserve_stay(
+                hotel=hotel,
+                room_type=_room_type(hotel, data["room_type"]),
+                rate_plan=_rate_plan(hotel, data["rate_plan"]),
+                check_in=data["check_in"],
+                check_out=data["check_out"],
+                adults=data["adults"],
+                children=data["children"],
+                rooms=data["rooms"],
+                guest=GuestDetails(**data["guest"]),
+                source=SOURCE,
+                special_requests=data["special_requests"],
+                expected_total=data.get("expected_total"),
+            )
+            return Response(_booking_data(reservation), status=status.HTTP_201_CREATED)
+
+        return run_once(request, request.data, book)
+
+
+class BookingFilter(django_filters.FilterSet):
+    """Filters for syncing bookings back: by hotel, status, arrival and last change."""
+
+    hotel = django_filters.CharFilter(field_name="hotel__code", help_text="Hotel code.")
+    status = django_filters.ChoiceFilter(choices=Reservation.Status.choices)
+    arrival_from = django_filters.DateFilter(field_name="check_in", lookup_expr="gte")
+    arrival_to = django_filters.DateFilter(field_name="check_in", lookup_expr="lte")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Reservation
+        fields = ["hotel", "status", "arrival_from", "arrival_to", "updated_since"]
+
+
+class BookingCursorPagination(CursorPagination):
+    """Oldest change first, so a sync reads forward and resumes from its last cursor."""
+
+    ordering = ("updated_at", "id")
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="bookings_list",
+        responses={200: s.BookingSerializer(many=True), **error_responses()},
+        tags=["bookings"],
+    )
+)
+class BookingListView(generics.ListAPIView):
+    """Bookings of the key's hotels, oldest change first, for syncing changes back."""
+
+    permission_classes = [BookingsRead]
+    serializer_class = s.BookingSerializer
+    filterset_class = BookingFilter
+    pagination_class = BookingCursorPagination
+
+    def get_queryset(self) -> QuerySet[Reservation]:
+        return booking_queryset(self.request)
+
+
+class BookingDetailView(APIView):
+    def get_permissions(self):
+        if self.request.method == "PATCH":
+            return [BookingsWrite()]
+        return [BookingsRead()]
+
+    @extend_schema(
+        operation_id="booking_retrieve",
+        responses={200: s.BookingSerializer, **error_responses()},
+        tags=["bookings"],
+    )
+    def get(self, request: Request, confirmation_number: str) -> Response:
+        """One booking by its confirmation number."""
+        return Response(s.BookingSerializer(get_booking(request, confirmation_number)).data)
+
+    @extend_schema(
+        operation_id="booking_update",
+        request=s.BookingUpdateSerializer,
+        responses={200: s.BookingSerializer, **error_responses(409, 415, 503)},
+        tags=["bookings"],
+    )
+    def patch(self, request: Request, confirmation_number: str) -> Response:
+        """Change dates, room type, rate plan, guests or requests; re-checked and re-priced."""
+        booking = get_booking(request, confirmation_number)
+        data = _validated(s.BookingUpdateSerializer, request.data)
+        hotel = booking.hotel
+        updated = modify_reservation(
+            booking,
+            source=SOURCE,
+            check_in=data.get("check_in"),
+            check_out=data.get("check_out"),
+            room_type=_room_type(hotel, data["room_type"]) if "room_type" in data else None,
+            rate_plan=_rate_plan(hotel, data["rate_plan"]) if "rate_plan" in data else None,
+            adults=data.get("adults"),
+            children=data.get("children"),
+            special_requests=data.get("special_requests"),
+            expected_total=data.get("expected_total"),
+        )
+        return Response(_booking_data(updated))
+
+
+class BookingCancelView(APIView):
+    permission_classes = [BookingsWrite]
+
+    @extend_schema(
+        operation_id="booking_cancel",
+        request=s.CancelInputSerializer,
+        responses={200: s.CancellationSerializer, **error_responses(415)},
+        tags=["bookings"],
+    )
+    def post(self, request: Request, confirmation_number: str) -> Response:
+        """Cancel the booking; cancelling again answers the same and changes nothing."""
+        booking = get_booking(request, confirmation_number)
+        data = _validated(s.CancelInputSerializer, request.data or {})
+        cancelled, changed = cancel_reservation(booking, source=SOURCE, reason=data["reason"])
+        return Response(
+            {
+                "confirmation_number": cancelled.confirmation_number,
+                "status": cancelled.status,
+                "cancelled_at": cancelled.cancelled_at,
+                "already_cancelled": not changed,
+                "booking": _booking_data(cancelled),
+            }
+        )
+
+
+# --- Keys -----------------------------------------------------------------------------------
+
+
+class ValidateKeyView(APIView):
+    permission_classes = []
+
+    @extend_schema(
+        operation_id="auth_validate",
+        request=None,
+        responses={
+            200: OpenApiResponse(s.KeyInfoSerializer, description="The key is valid."),
+            **error_responses(),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        """Whether the key is valid, which hotels it sees and which scopes it has."""
+        auth = request.auth
+        if isinstance(auth, ApiKey):
+            hotels = list(visible_hotels(request).values_list("code", flat=True))
+            body = {
+                "valid": True,
+                "name": auth.name,
+                "prefix": auth.prefix,
+                "hotels": hotels,
+                "scopes": list(auth.scopes),
+                "expires_at": auth.expires_at,
+            }
+        elif request.user.is_authenticated and request.user.is_staff:
+            body = {
+                "valid": True,
+                "name": request.user.get_username(),
+                "prefix": "",
+                "hotels": list(Hotel.objects.values_list("code", flat=True)),
+                "scopes": list(KNOWN_SCOPES),
+                "expires_at": None,
+            }
+        else:
+            raise ApiError(401, "not_authenticated", "Send an API key.")
+        return Response(s.KeyInfoSerializer(body).data)

@@ -1,0 +1,29 @@
+"""Celery tasks of the bookings app: webhook sweeping and delivery.
+
+Tasks take ids, are idempotent (the state is in the database rows) and are
+acknowledged late, so a worker that dies mid-task leaves the message to
+another worker.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import webhooks
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_webhooks(hotel_id: int | None = None) -> int:
+    """Create deliveries from new events, then start delivery for every endpoint that is due."""
+    created = webhooks.sweep(hotel_id)
+    for endpoint_id in webhooks.endpoints_due():
+        deliver_webhooks.delay(endpoint_id)
+    return created
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_webhooks(endpoint_id: int) -> None:
+    """Send one endpoint's due deliveries in order; schedule itself for the next retry."""
+    wait = webhooks.deliver_endpoint(endpoint_id)
+    if wait is not None:
+        deliver_webhooks.apply_async((endpoint_id,), countdown=max(wait, 0))
