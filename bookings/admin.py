@@ -1,2 +1,2 @@
 # Register your models here.
-from . import admin_api  # noqa: F401
+from . import admin_api  # noqa: E402, F401
