@@ -11,6 +11,9 @@ Behaviour worth knowing when writing tests against it:
   of that message is applied; unknown booking reference: ERR 97;
 - Commit of a confirmation number it already holds returns the existing
   reference (``ResResponseType="Committed"``), never a second reservation;
+  Commit never refuses for lack of rooms: like a PMS fed by a channel
+  manager, it records what the hotel sold (use the ``error`` fault to have
+  it answer ERR 322);
 - Modify of a cancelled reservation: ERR 95; cancelling twice: ``Success``
   with ``Status="Cancelled"``, the original cancellation number and a
   ``Warning`` carrying ERR 95, so a retried cancel is not an error;
@@ -176,6 +179,10 @@ class IDSNextSandbox:
             data, warnings = handler(request)
         except SandboxFault as fault:
             return build(OTAResponse(success=False, echo_token=echo_token, errors=(fault.error,)))
+        except Exception as exc:  # noqa: BLE001 - a real PMS answers ERR 448, it does not hang up
+            return build(
+                _failure(echo_token, ota.EWT_APPLICATION_ERROR, ota.ERR_SYSTEM_ERROR, repr(exc))
+            )
         return build(OTAResponse(success=True, echo_token=echo_token, data=data, warnings=warnings))
 
     # ------------------------------------------------------------- validation
