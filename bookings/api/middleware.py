@@ -43,21 +43,21 @@ class ApiMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         rid = request_id.choose(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = rid
-        token = request_id.set_current(rid)
-        try:
-            is_api = request.path_info.startswith("/api/")
-            if is_api:
-                self._add_missing_slash(request)
-            started = time.perf_counter()
-            # Read the body now: a view that streams it would leave nothing to audit.
-            body = request.body if is_api and request.method not in SAFE_METHODS else b""
-            response = self.get_response(request)
-            response["X-Request-ID"] = rid
-            if is_api and (request.method not in SAFE_METHODS or response.status_code == 401):
-                self._audit(request, response, body, time.perf_counter() - started)
-            return response
-        finally:
-            request_id.reset(token)
+        # Not reset on the way out: Django logs "Bad Request" and errors after the
+        # middleware returns, and those records must carry the id too. The next
+        # request on this thread sets its own.
+        request_id.set_current(rid)
+        is_api = request.path_info.startswith("/api/")
+        if is_api:
+            self._add_missing_slash(request)
+        started = time.perf_counter()
+        # Read the body now: a view that streams it would leave nothing to audit.
+        body = request.body if is_api and request.method not in SAFE_METHODS else b""
+        response = self.get_response(request)
+        response["X-Request-ID"] = rid
+        if is_api and (request.method not in SAFE_METHODS or response.status_code == 401):
+            self._audit(request, response, body, time.perf_counter() - started)
+        return response
 
     @staticmethod
     def _add_missing_slash(request: HttpRequest) -> None:

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from bookings.api_keys import issue_key
 from tests.factories import sellable_hotel
 
 ALL = ["availability:read", "bookings:read", "bookings:write"]
-
-
-@pytest.fixture(autouse=True)
-def _clear_throttle():
-    # Rate-limit counters live in the shared cache: start every test from zero.
-    cache.clear()
-    yield
 
 
 @pytest.fixture
