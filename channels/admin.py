@@ -11,12 +11,20 @@ from django.urls import path
 from .delivery import retry_job
 from .health import connection_health
 from .models import Connection, SyncJob, SyncLog
-from .providers import provider_class
+from .providers import PROVIDERS, provider_class
 from .providers.base import SyncError
 from .tasks import deliver_connection, enqueue, full_sync
 
 
-class ConnectionForm(forms.ModelForm):
+def _credential_fields() -> dict[str, str]:
+    """Every provider's credential names (a form field each, whatever the provider)."""
+    names: dict[str, str] = {}
+    for key in PROVIDERS:
+        names.update(provider_class(key).credential_fields)
+    return names
+
+
+class ConnectionFormBase(forms.ModelForm):
     """Credentials are typed in, never shown back: an empty field keeps the stored value."""
 
     class Meta:
@@ -34,21 +42,6 @@ class ConnectionForm(forms.ModelForm):
             "room_type_map",
             "rate_plan_map",
         ]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        provider = self.instance.provider if self.instance.pk else None
-        names: dict[str, str] = {}
-        for key in [provider] if provider else _all_provider_keys():
-            names.update(provider_class(key).credential_fields)
-        self.credential_names = list(names)
-        for name, label in names.items():
-            self.fields[f"credential_{name}"] = forms.CharField(
-                label=label,
-                required=False,
-                widget=forms.PasswordInput(render_value=False),
-                help_text="Stored encrypted; leave empty to keep the current value.",
-            )
 
     def clean(self):
         data = super().clean()
@@ -69,10 +62,19 @@ class ConnectionForm(forms.ModelForm):
         return data
 
 
-def _all_provider_keys() -> list[str]:
-    from .providers import PROVIDERS
-
-    return list(PROVIDERS)
+ConnectionForm = type(
+    "ConnectionForm",
+    (ConnectionFormBase,),
+    {
+        f"credential_{name}": forms.CharField(
+            label=label,
+            required=False,
+            widget=forms.PasswordInput(render_value=False),
+            help_text="Stored encrypted, never shown; leave empty to keep the current value.",
+        )
+        for name, label in _credential_fields().items()
+    },
+)
 
 
 @admin.register(Connection)

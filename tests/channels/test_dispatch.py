@@ -1,0 +1,116 @@
+"""The dispatcher: events to jobs, coalescing, reservation streams, the outbox gap."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from bookings.ari import AriChanges, apply_ari_update
+from bookings.models import ChangeEvent
+from bookings.reservations import GuestDetails, cancel_reservation, reserve_stay
+from channels.dispatch import dispatch, plan_full_sync
+from channels.models import ProcessedEvent, SyncJob
+
+
+def book(hotel, nights=2, offset=3):
+    start = hotel.today() + timedelta(days=offset)
+    return reserve_stay(
+        hotel=hotel,
+        room_type=hotel.room_types.get(code="EXT"),
+        rate_plan=hotel.rate_plans.get(code="BAR"),
+        check_in=start,
+        check_out=start + timedelta(days=nights),
+        adults=2,
+        guest=GuestDetails("Asha", "Rao", "asha@example.com"),
+        source="booking_engine",
+    )
+
+
+def test_ari_change_becomes_one_coalesced_job_per_kind(hotel, conn):
+    start = hotel.today() + timedelta(days=1)
+    apply_ari_update(
+        hotel, start=start, end=start + timedelta(days=29), changes=AriChanges(price=9000)
+    )
+    apply_ari_update(
+        hotel, start=start, end=start + timedelta(days=29), changes=AriChanges(blocked=1)
+    )
+    report = dispatch(conn)
+    assert report.events == 2
+    jobs = list(SyncJob.objects.filter(connection=conn).order_by("id"))
+    assert [j.kind for j in jobs] == ["availability", "rates"]
+    avail, rates = jobs
+    # Two room types, thirty equal days each: one item per room type.
+    assert len(avail.payload["items"]) == 2
+    # One rate plan x two room types, price equal over the range.
+    assert len(rates.payload["items"]) == 2
+    assert {i["price"] for i in rates.payload["items"]} == {9000}
+    # Run again: nothing new.
+    assert dispatch(conn).jobs == 0
+
+
+def test_reservation_events_become_ordered_jobs_in_their_own_stream(hotel, conn):
+    res = book(hotel)
+    dispatch(conn)
+    job = SyncJob.objects.get(connection=conn, reservation=res)
+    assert (job.kind, job.stream) == ("res_create", f"res:{res.pk}")
+    # For a PMS the limit is rooms offered, so a booking adds no ARI job.
+    assert not SyncJob.objects.filter(connection=conn, stream="ari").exists()
+
+
+def test_cancel_supersedes_jobs_never_sent(hotel, conn):
+    res = book(hotel)
+    cancel_reservation(res, source="staff")
+    dispatch(conn)
+    jobs = {j.kind: j.status for j in SyncJob.objects.filter(reservation=res)}
+    assert jobs == {"res_create": "skipped", "res_cancel": "pending"}
+
+
+def test_cancel_keeps_jobs_that_may_have_reached_the_pms(hotel, conn):
+    res = book(hotel)
+    dispatch(conn)
+    SyncJob.objects.filter(reservation=res).update(attempts=1)
+    cancel_reservation(res, source="staff")
+    dispatch(conn)
+    jobs = {j.kind: j.status for j in SyncJob.objects.filter(reservation=res)}
+    assert jobs == {"res_create": "pending", "res_cancel": "pending"}
+
+
+def test_disabled_directions_make_no_jobs(hotel, conn):
+    conn.push_ari = False
+    conn.export_reservations = False
+    conn.save()
+    book(hotel)
+    apply_ari_update(hotel, start=hotel.today(), end=hotel.today(), changes=AriChanges(price=1))
+    assert dispatch(conn).jobs == 0
+
+
+def test_outbox_gap_an_event_committing_late_is_not_skipped(hotel, conn):
+    """Event A gets the lower id but becomes visible after B was dispatched."""
+    today = hotel.today()
+    a = apply_ari_update(hotel, start=today, end=today, changes=AriChanges(price=111)).event
+    a_row = ChangeEvent.objects.filter(pk=a.pk).values().get()
+    ChangeEvent.objects.filter(pk=a.pk).delete()  # "not committed yet"
+    apply_ari_update(hotel, start=today, end=today, changes=AriChanges(price=222))
+    first = dispatch(conn)
+    assert first.events == 1
+    assert first.cursor == 0  # B is too recent to move the cursor past
+    ChangeEvent.objects.create(**a_row)  # A commits, with its lower id
+    second = dispatch(conn)
+    assert second.events == 1
+    assert ProcessedEvent.objects.filter(connection=conn).count() == 2
+    # Once everything is older than the settle window the cursor moves and prunes.
+    ChangeEvent.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    third = dispatch(conn)
+    assert third.events == 0
+    assert third.cursor == ChangeEvent.objects.order_by("-id").first().pk
+    assert not ProcessedEvent.objects.filter(connection=conn).exists()
+
+
+def test_full_sync_covers_the_calendar_in_few_documents(hotel, conn, settings):
+    settings.CHANNELS_ARI_BATCH_SIZE = 10
+    jobs = plan_full_sync(conn, days=30)
+    assert jobs >= 2
+    items = [i for j in SyncJob.objects.filter(connection=conn) for i in j.payload["items"]]
+    kinds = {i["type"] for i in items}
+    assert kinds == {"avail", "restr", "rate"}
+    for job in SyncJob.objects.filter(connection=conn, kind="availability"):
+        assert job.items <= 10
