@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from datetime import date
 
 import pytest
 import requests
+from django.conf import settings
 
 from pema import ota
 from pema.xml import MalformedXMLError, XMLError
@@ -356,3 +360,17 @@ def test_helper_runs_with_custom_credentials_and_room_types():
         rs = commit(custom, "PM-1", room_type="EXT")
         assert rs.has_error(code=ota.ERR_INVALID_ROOM_TYPE)
     assert not custom.running
+
+
+def test_sandbox_code_never_loads_pemas_database_layer():
+    # It is the partner's system: its own SQLite file, never Pema's ORM or models.
+    code = (
+        "import sys, pms.sandbox.server, pms.sandbox.state\n"
+        "bad = [m for m in sys.modules if m.startswith(('django.db', 'bookings', 'channels'))]\n"
+        "assert not bad, bad\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True
+    )
+    assert result.returncode == 0, result.stderr.decode()
