@@ -123,6 +123,11 @@ def _sweep_endpoint(endpoint_id: int) -> int:
             .select_related("hotel")
             .order_by("id")[:SWEEP_BATCH]
         )
+        already = set(
+            WebhookDelivery.objects.filter(
+                endpoint=endpoint, event_id__in=[e.id for e in events]
+            ).values_list("event_id", flat=True)
+        )
         rows = [
             WebhookDelivery(
                 endpoint=endpoint,
@@ -131,7 +136,7 @@ def _sweep_endpoint(endpoint_id: int) -> int:
                 payload=event_body(event),
             )
             for event in events
-            if endpoint.wants(EVENT_TYPES[event.kind])
+            if endpoint.wants(EVENT_TYPES[event.kind]) and event.id not in already
         ]
         WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
         settled = timezone.now() - CURSOR_SAFETY
