@@ -1,0 +1,237 @@
+"""Staff forms: reservations and the ARI bulk update, both calling the domain functions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from pema.money import currency_exponent, to_major, to_minor
+
+from .ari import WEEKDAY_NAMES, AriChanges, apply_ari_update
+from .errors import BookingError
+from .models import Hotel, RatePlan, Reservation, RoomType
+from .reservations import GuestDetails, modify_reservation, reserve_stay
+
+TRI_STATE = [("", "Leave as it is"), ("close", "Close"), ("open", "Open")]
+
+
+def as_form_error(error: BookingError) -> ValidationError:
+    """A domain refusal as a message staff can act on, attached to the field at fault."""
+    if error.fields:
+        return ValidationError({k: v for k, v in error.fields.items()})
+    return ValidationError(error.message, code=error.code)
+
+
+def _field_errors(form: forms.Form, error: BookingError) -> None:
+    """Attach to known fields, otherwise to the form as a whole."""
+    fields = {k: v for k, v in error.fields.items() if k in form.fields}
+    if fields:
+        for name, messages in fields.items():
+            for message in messages:
+                form.add_error(name, message)
+    else:
+        form.add_error(None, error.message)
+
+
+class ReservationAdminForm(forms.ModelForm):
+    """Create or modify a reservation through the domain, so inventory stays right.
+
+    The write happens in ``clean`` (inside the admin's transaction) so that a
+    refusal — sold out, min stay, too many guests — shows as a form error.
+    """
+
+    hotel = forms.ModelChoiceField(queryset=Hotel.objects.all())
+    room_type = forms.ModelChoiceField(queryset=RoomType.objects.select_related("hotel"))
+    rate_plan = forms.ModelChoiceField(queryset=RatePlan.objects.filter(is_active=True))
+    check_in = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    check_out = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    adults = forms.IntegerField(min_value=1, initial=2)
+    children = forms.IntegerField(min_value=0, initial=0)
+    rooms = forms.IntegerField(min_value=1, max_value=9, initial=1)
+    guest_first_name = forms.CharField(max_length=100)
+    guest_last_name = forms.CharField(max_length=100)
+    guest_email = forms.EmailField(required=False)
+    guest_phone = forms.CharField(max_length=40, required=False)
+    guest_country = forms.CharField(max_length=2, required=False, help_text="ISO code, e.g. IN")
+    special_requests = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    class Meta:
+        model = Reservation
+        fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request_user = None
+        if self.instance.pk:
+            # On change the hotel, rooms and guest are fixed: only the stay moves.
+            for name in [n for n in self.fields if n.startswith("guest_")] + ["hotel", "rooms"]:
+                del self.fields[name]
+            first = self.instance.rooms.select_related("room_type", "rate_plan").first()
+            hotel = self.instance.hotel
+            self.fields["room_type"].queryset = hotel.room_types.all()
+            self.fields["rate_plan"].queryset = hotel.rate_plans.filter(is_active=True)
+            self.initial.update(
+                room_type=first.room_type_id if first else None,
+                rate_plan=first.rate_plan_id if first else None,
+                check_in=self.instance.check_in,
+                check_out=self.instance.check_out,
+                adults=self.instance.adults,
+                children=self.instance.children,
+                special_requests=self.instance.special_requests,
+            )
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            if self.instance.pk:
+                self.instance = modify_reservation(
+                    self.instance,
+                    source=Reservation.Source.STAFF,
+                    check_in=data["check_in"],
+                    check_out=data["check_out"],
+                    room_type=data["room_type"],
+                    rate_plan=data["rate_plan"],
+                    adults=data["adults"],
+                    children=data["children"],
+                    special_requests=data.get("special_requests", ""),
+                )
+            else:
+                hotel = data["hotel"]
+                if data["room_type"].hotel_id != hotel.id:
+                    raise ValidationError({"room_type": f"Choose a room type of {hotel.name}."})
+                if data["rate_plan"].hotel_id != hotel.id:
+                    raise ValidationError({"rate_plan": f"Choose a rate plan of {hotel.name}."})
+                self.instance = reserve_stay(
+                    hotel=hotel,
+                    room_type=data["room_type"],
+                    rate_plan=data["rate_plan"],
+                    check_in=data["check_in"],
+                    check_out=data["check_out"],
+                    adults=data["adults"],
+                    children=data["children"],
+                    rooms=data["rooms"],
+                    guest=GuestDetails(
+                        data["guest_first_name"],
+                        data["guest_last_name"],
+                        data.get("guest_email", ""),
+                        data.get("guest_phone", ""),
+                        data.get("guest_country", ""),
+                    ),
+                    source=Reservation.Source.STAFF,
+                    special_requests=data.get("special_requests", ""),
+                )
+        except BookingError as error:
+            _field_errors(self, error)
+        return data
+
+    def save(self, commit=True):
+        # The domain function has saved it already.
+        return self.instance
+
+    def _save_m2m(self):
+        pass
+
+
+class AriUpdateForm(forms.Form):
+    """Set availability, rates and restrictions over a date range and weekdays."""
+
+    room_types = forms.ModelMultipleChoiceField(
+        queryset=RoomType.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None chosen: every room type (of the chosen rate plans).",
+    )
+    rate_plans = forms.ModelMultipleChoiceField(
+        queryset=RatePlan.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Needed for rate fields; none chosen: every active rate plan.",
+    )
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), help_text="Inclusive.")
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=list(enumerate(WEEKDAY_NAMES)),
+        coerce=int,
+        initial=list(range(7)),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    availability_override = forms.IntegerField(
+        min_value=0, required=False, help_text="Rooms to sell instead of the active room count."
+    )
+    clear_availability_override = forms.BooleanField(
+        required=False, help_text="Follow the active room count again."
+    )
+    blocked = forms.IntegerField(min_value=0, required=False, help_text="Rooms held back.")
+    stop_sell = forms.ChoiceField(choices=TRI_STATE, required=False)
+    price = forms.DecimalField(min_value=0, required=False, help_text="Per night, e.g. 12000.00")
+    extra_adult_price = forms.DecimalField(min_value=0, required=False)
+    extra_child_price = forms.DecimalField(min_value=0, required=False)
+    min_stay_arrival = forms.IntegerField(min_value=1, required=False)
+    min_stay_through = forms.IntegerField(min_value=1, required=False)
+    max_stay = forms.IntegerField(min_value=1, required=False)
+    clear_max_stay = forms.BooleanField(required=False)
+    closed_to_arrival = forms.ChoiceField(choices=TRI_STATE, required=False)
+    closed_to_departure = forms.ChoiceField(choices=TRI_STATE, required=False)
+
+    def __init__(self, hotel: Hotel, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hotel = hotel
+        self.result = None
+        self.fields["room_types"].queryset = hotel.room_types.all()
+        self.fields["rate_plans"].queryset = hotel.rate_plans.filter(is_active=True)
+        places = currency_exponent(hotel.currency)
+        for name in ("price", "extra_adult_price", "extra_child_price"):
+            self.fields[name].decimal_places = places
+            self.fields[name].help_text = f"In {hotel.currency}. " + self.fields[name].help_text
+
+    def _money(self, value: Decimal | None) -> int | None:
+        return None if value is None else to_minor(value, self.hotel.currency)
+
+    def changes(self) -> AriChanges:
+        data = self.cleaned_data
+
+        def tri(name: str) -> bool | None:
+            return {"close": True, "open": False}.get(data.get(name) or "")
+
+        return AriChanges(
+            availability_override=data.get("availability_override"),
+            clear_availability_override=bool(data.get("clear_availability_override")),
+            blocked=data.get("blocked"),
+            stop_sell=tri("stop_sell"),
+            price=self._money(data.get("price")),
+            extra_adult_price=self._money(data.get("extra_adult_price")),
+            extra_child_price=self._money(data.get("extra_child_price")),
+            min_stay_arrival=data.get("min_stay_arrival"),
+            min_stay_through=data.get("min_stay_through"),
+            max_stay=data.get("max_stay"),
+            clear_max_stay=bool(data.get("clear_max_stay")),
+            closed_to_arrival=tri("closed_to_arrival"),
+            closed_to_departure=tri("closed_to_departure"),
+        )
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.result = apply_ari_update(
+                self.hotel,
+                start=data["start"],
+                end=data["end"],
+                weekdays=set(data["weekdays"]),
+                room_types=list(data["room_types"]),
+                rate_plans=list(data["rate_plans"]),
+                changes=self.changes(),
+                source="staff",
+            )
+        except BookingError as error:
+            _field_errors(self, error)
+        return data
+
+
+def money_initial(minor: int | None, currency: str) -> Decimal | None:
+    return None if minor is None else to_major(minor, currency)

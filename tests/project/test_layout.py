@@ -1,0 +1,64 @@
+"""The compose file, Makefile and README agree with the project they describe."""
+
+import re
+import shlex
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+from django.core.management import get_commands
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def settings_variables() -> set[str]:
+    names = set()
+    for path in ROOT.glob("pema/*.py"):
+        text = path.read_text()
+        names |= set(re.findall(r"""env(?:\.\w+)?\(\s*["']([A-Z_][A-Z0-9_]*)["']""", text))
+        names |= set(re.findall(r"""environ(?:\.get)?\[?\(?\s*["']([A-Z_][A-Z0-9_]*)["']""", text))
+    return names
+
+
+def test_compose_parses_and_its_commands_exist():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["redis"]["image"].startswith("redis:7")
+    requirements = (ROOT / "requirements.txt").read_text().lower()
+    commands = get_commands()
+    for name in ("web", "worker", "beat"):
+        line = services[name]["command"]
+        for part in re.split(r"&&", line.removeprefix("sh -c ").strip("\"'")):
+            argv = shlex.split(part)
+            program = argv[0]
+            if program == "python":
+                assert argv[1] == "manage.py" and (ROOT / "manage.py").exists()
+                assert argv[2] in commands, argv
+            else:
+                assert f"\n{program}==" in "\n" + requirements, program
+                if program == "celery":
+                    assert argv[1:3] == ["-A", "pema"] and (ROOT / "pema" / "celery.py").exists()
+                if program == "gunicorn":
+                    assert argv[1] == "pema.wsgi:application"
+    assert (ROOT / "Dockerfile").exists()
+
+
+def test_compose_sets_only_variables_the_settings_read():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    read = settings_variables()
+    for name in ("web", "worker", "beat"):
+        for variable in compose["services"][name]["environment"]:
+            assert variable in read, f"{name} sets {variable}, which the settings never read"
+
+
+def test_readme_opens_with_the_two_commands():
+    head = (ROOT / "README.md").read_text()[:1500]
+    assert "make run" in head and "make test" in head
+
+
+def test_readme_lists_every_variable_the_settings_read():
+    readme = (ROOT / "README.md").read_text()
+    missing = sorted(v for v in settings_variables() if f"`{v}`" not in readme)
+    assert not missing, f"README does not document {missing}"
