@@ -62,3 +62,22 @@ def test_readme_lists_every_variable_the_settings_read():
     readme = (ROOT / "README.md").read_text()
     missing = sorted(v for v in settings_variables() if f"`{v}`" not in readme)
     assert not missing, f"README does not document {missing}"
+
+
+def test_procfile_runs_known_programs_on_port_8000():
+    commands = get_commands()
+    lines = [
+        line.split(":", 1)
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    names = {name for name, _ in lines}
+    assert {"web", "worker", "beat"} <= names
+    for name, command in lines:
+        argv = shlex.split(command)
+        assert (ROOT / argv[0]).name in ("python", "celery"), argv
+        if argv[1] == "manage.py":
+            assert argv[2] in commands, argv
+    web = dict(lines)["web"]
+    # honcho sets PORT for every process; the admin must stay on 8000.
+    assert "${PORT" not in web and "8000" in web
