@@ -1,0 +1,137 @@
+"""IDS Next end to end: the sandbox process, a Celery worker process, the real database."""
+
+from datetime import timedelta
+
+import pytest
+
+from bookings.ari import AriChanges, apply_ari_update
+from bookings.errors import ExternalAvailabilityUnavailable
+from bookings.models import Hotel, Reservation
+from bookings.reservations import GuestDetails, cancel_reservation, reserve_stay
+from channels.models import SyncJob, SyncLog
+from pema import ota
+
+from .conftest import wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+
+def book(hotel, offset=3, nights=2, last="Menon"):
+    start = hotel.today() + timedelta(days=offset)
+    return reserve_stay(
+        hotel=hotel,
+        room_type=hotel.room_types.get(code="EXT"),
+        rate_plan=hotel.rate_plans.get(code="BAR"),
+        check_in=start,
+        check_out=start + timedelta(days=nights),
+        adults=2,
+        guest=GuestDetails("Meera", last, f"{last.lower()}@example.com"),
+        special_requests="Quiet room",
+        source="booking_engine",
+    )
+
+
+def held(sandbox, confirmation):
+    return [
+        r for r in sandbox.state()["reservations"] if r.get("confirmation_number") == confirmation
+    ]
+
+
+def test_booking_and_cancellation_reach_the_sandbox(ids_hotel, sandbox, worker):
+    res = book(ids_hotel)
+    [remote] = wait_for(lambda: held(sandbox, res.confirmation_number), what="reservation")
+    assert remote["room_type"] == "EXT"
+    assert (remote["arrival"], remote["departure"]) == (
+        res.check_in.isoformat(),
+        res.check_out.isoformat(),
+    )
+    assert (remote["adults"], remote["rate_plan"], remote["total"]) == (
+        2,
+        "BAR",
+        res.total_amount,
+    )
+    assert remote["special_requests"] == ["Quiet room"]
+    assert "Menon" in str(remote["guest"])
+    res.refresh_from_db()
+    assert res.pms_reference and res.pms_reference == remote["reference"]
+    cancel_reservation(res, source="staff")
+    wait_for(
+        lambda: held(sandbox, res.confirmation_number)[0]["status"] == "Cancelled",
+        what="cancellation",
+    )
+
+
+def test_ari_change_arrives_coalesced(ids_hotel, sandbox, worker):
+    start = ids_hotel.today() + timedelta(days=2)
+    apply_ari_update(
+        ids_hotel, start=start, end=start + timedelta(days=9), changes=AriChanges(price=876500)
+    )
+
+    def arrived():
+        rates = sandbox.state()["rates"].get("BAR/EXT", {})
+        days = [(start + timedelta(days=i)).isoformat() for i in range(10)]
+        return all(rates.get(d, {}).get("amount") == 876500 for d in days)
+
+    wait_for(arrived, what="rates")
+    log = SyncLog.objects.filter(operation=ota.RATE_AMOUNT_NOTIF_RQ, status="success").get()
+    assert log.items == 2  # one message per room type for the ten days
+
+
+def test_sandbox_down_bookings_succeed_and_deliver_once_it_returns(ids_hotel, sandbox, worker):
+    sandbox.set_faults(down=True)
+    made = [book(ids_hotel, offset=2 + i, last=f"Guest{i}") for i in range(3)]
+    assert all(r.status == Reservation.Status.CONFIRMED for r in made)
+    wait_for(
+        lambda: SyncJob.objects.filter(kind="res_create", attempts__gte=2).count() == 3,
+        what="retries",
+    )
+    sandbox.set_faults(down=False)
+    for res in made:
+        wait_for(lambda r=res: held(sandbox, r.confirmation_number), what=res.confirmation_number)
+    wait_for(lambda: not SyncJob.objects.filter(status="pending").exists(), what="drained")
+    numbers = [r["confirmation_number"] for r in sandbox.state()["reservations"]]
+    assert sorted(numbers) == sorted(r.confirmation_number for r in made)  # each exactly once
+    assert not SyncJob.objects.filter(status="dead").exists()
+
+
+def test_pms_master_and_sandbox_down_is_a_503(ids_hotel, sandbox, admin_client):
+    ids_hotel.availability_master = Hotel.AvailabilityMaster.PMS
+    ids_hotel.save()
+    sandbox.stop()
+    with pytest.raises(ExternalAvailabilityUnavailable):
+        book(ids_hotel)
+    body = {
+        "hotel": "PEMA",
+        "room_type": "EXT",
+        "rate_plan": "BAR",
+        "check_in": str(ids_hotel.today() + timedelta(days=3)),
+        "check_out": str(ids_hotel.today() + timedelta(days=4)),
+    }
+    response = admin_client.post(
+        "/api/v1/ids/check-availability/", body, content_type="application/json"
+    )
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "pms_unavailable"
+    assert not Reservation.objects.exists()
+
+
+def test_pms_master_books_after_a_full_sync(ids_hotel, sandbox):
+    from channels.delivery import deliver
+    from channels.dispatch import plan_full_sync
+
+    conn = ids_hotel.connections.get()
+    plan_full_sync(conn, days=20)
+    deliver(conn.pk)
+    ids_hotel.availability_master = Hotel.AvailabilityMaster.PMS
+    ids_hotel.save()
+    assert book(ids_hotel).pk
+    assert sandbox.state()["inventory"]["EXT"]
+
+
+def test_garbage_from_the_pms_is_refused(ids_hotel, sandbox):
+    from channels.providers.base import BadResponse
+
+    sandbox.set_faults(malformed=True)
+    conn = ids_hotel.connections.get()
+    with pytest.raises(BadResponse):
+        conn.get_provider().test_connection()
