@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 
 from lxml import etree
 
+from pema import money
 from pema.xml import element, local_name, parse_xml, qname, sub_element
 
 OTA_NS = "http://www.opentravel.org/OTA/2003/05"
@@ -56,26 +57,6 @@ AQC_ADULT = 10
 AQC_CHILD = 8
 AQC_INFANT = 7
 
-# ISO 4217 minor-unit exponents that differ from the common default of 2.
-CURRENCY_EXPONENTS: dict[str, int] = {
-    "BHD": 3,
-    "CLP": 0,
-    "IQD": 3,
-    "ISK": 0,
-    "JOD": 3,
-    "JPY": 0,
-    "KRW": 0,
-    "KWD": 3,
-    "LYD": 3,
-    "OMR": 3,
-    "TND": 3,
-    "UGX": 0,
-    "VND": 0,
-    "XAF": 0,
-    "XOF": 0,
-}
-DEFAULT_EXPONENT = 2
-
 
 class OTAParseError(ValueError):
     """A well-formed document that is not the OTA message the parser expected."""
@@ -88,7 +69,7 @@ def currency_exponent(currency: str | None, decimal_places: int | None = None) -
     """Digits after the decimal point for ``currency`` (``DecimalPlaces`` wins if given)."""
     if decimal_places is not None:
         return decimal_places
-    return CURRENCY_EXPONENTS.get((currency or "").upper(), DEFAULT_EXPONENT)
+    return money.currency_exponent(currency or "")
 
 
 def minor_to_decimal(amount: int, currency: str | None, decimal_places: int | None = None) -> str:
