@@ -20,6 +20,7 @@ migrate: venv
 run: migrate
 	$(PY) manage.py seed_pema
 	$(PY) manage.py ensure_superuser
+	$(PY) manage.py ensure_ids_connection
 	$(VENV)/bin/honcho -f Procfile start
 
 test: venv

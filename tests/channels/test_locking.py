@@ -1,0 +1,67 @@
+"""Two workers never send one connection's jobs at the same time (PostgreSQL, real threads)."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connections
+
+from bookings.ari import AriChanges, apply_ari_update
+from channels import delivery
+from channels.dispatch import dispatch
+from channels.models import SyncJob
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_concurrent_workers_deliver_each_job_once_and_never_together(hotel, conn, monkeypatch):
+    for i in range(6):
+        day = hotel.today() + timedelta(days=i * 2)
+        apply_ari_update(hotel, start=day, end=day, changes=AriChanges(price=1000 + i))
+        dispatch(conn)
+    jobs = SyncJob.objects.filter(connection=conn).count()
+    assert jobs >= 6
+    active = 0
+    peak = 0
+    sent: list[int] = []
+    lock = threading.Lock()
+
+    class FakeProvider:
+        def __init__(self, connection):
+            pass
+
+        def deliver(self, job):
+            nonlocal active, peak
+            with lock:
+                active += 1
+                peak = max(peak, active)
+                sent.append(job.pk)
+            time.sleep(0.05)
+            with lock:
+                active -= 1
+            return {}
+
+    monkeypatch.setattr(type(conn), "get_provider", lambda self: FakeProvider(self))
+    barrier = threading.Barrier(4)
+
+    def work():
+        try:
+            barrier.wait()
+            for _ in range(20):
+                delivery.deliver(conn.pk, budget_seconds=5)
+                if not SyncJob.objects.filter(connection=conn, status="pending").exists():
+                    break
+                time.sleep(0.01)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak == 1
+    assert sorted(sent) == sorted(set(sent))
+    assert len(sent) == jobs
+    assert not SyncJob.objects.filter(connection=conn).exclude(status="done").exists()
