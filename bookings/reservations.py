@@ -280,6 +280,42 @@ def _nightly_amounts(
     return [n.amount for n in price_stay(room_type, stay, rates)]
 
 
+def _sell_stay(
+    room_type: RoomType,
+    rate_plan: RatePlan,
+    stay: Stay,
+    source: str,
+    nightly_prices: list[int] | None,
+    expected_total: int | None,
+) -> tuple[list[int], list[set[date]]]:
+    """Lock, re-check, price and count the stay into the calendar (inside a transaction).
+
+    Returns the nightly amounts and, per room, the nights sold past availability.
+    """
+    locked = _lock_inventory({room_type.id}, set(stay.dates))
+    inventory = {d: row for (_, d), row in locked.items()}
+    rates = _rates(rate_plan, room_type, stay)
+    _check_sellable(
+        room_type,
+        rate_plan,
+        stay,
+        inventory,
+        rates,
+        allow_overbooking=source == Source.OTA,
+        check_restrictions=source not in (Source.OTA, Source.PMS),
+    )
+    nightly = _nightly_amounts(room_type, stay, rates, nightly_prices)
+    total = sum(nightly)
+    if expected_total is not None and expected_total != total:
+        raise PriceChanged(
+            f"The price is now {total} (minor units of {rate_plan.currency}), "
+            f"not {expected_total}.",
+            total=total,
+            currency=rate_plan.currency,
+        )
+    return nightly, _take_rooms(room_type, stay, inventory)
+
+
 def _confirm_with_master(
     hotel: Hotel, room_type: RoomType, rate_plan: RatePlan, stay: Stay, source: str
 ) -> None:
@@ -343,28 +379,10 @@ def reserve_stay(
         # A partner may book nights our calendar does not reach yet: make the rows.
         ensure_calendar(hotel, stay.check_in, stay.check_out)
     with transaction.atomic():
-        locked = _lock_inventory({room_type.id}, set(stay.dates))
-        inventory = {d: row for (_, d), row in locked.items()}
-        rates = _rates(rate_plan, room_type, stay)
-        _check_sellable(
-            room_type,
-            rate_plan,
-            stay,
-            inventory,
-            rates,
-            allow_overbooking=source == Source.OTA,
-            check_restrictions=not from_partner,
+        nightly, overbooked = _sell_stay(
+            room_type, rate_plan, stay, source, nightly_prices, expected_total
         )
-        nightly = _nightly_amounts(room_type, stay, rates, nightly_prices)
         total = sum(nightly)
-        if expected_total is not None and expected_total != total:
-            raise PriceChanged(
-                f"The price is now {total} (minor units of {rate_plan.currency}), "
-                f"not {expected_total}.",
-                total=total,
-                currency=rate_plan.currency,
-            )
-        overbooked = _take_rooms(room_type, stay, inventory)
         reservation = _create_reservation_row(
             hotel=hotel,
             guest=upsert_guest(hotel, guest),
@@ -475,27 +493,10 @@ def modify_reservation(
             )
             _lock_inventory({first.room_type_id, new_room_type.id}, old_dates | set(stay.dates))
             _release_rooms(current)
-            locked = _lock_inventory({new_room_type.id}, set(stay.dates))
-            inventory = {d: row for (_, d), row in locked.items()}
-            rates = _rates(new_rate_plan, new_room_type, stay)
-            _check_sellable(
-                new_room_type,
-                new_rate_plan,
-                stay,
-                inventory,
-                rates,
-                allow_overbooking=source == Source.OTA,
-                check_restrictions=not from_partner,
+            nightly, overbooked = _sell_stay(
+                new_room_type, new_rate_plan, stay, source, nightly_prices, expected_total
             )
-            nightly = _nightly_amounts(new_room_type, stay, rates, nightly_prices)
             total = sum(nightly)
-            if expected_total is not None and expected_total != total:
-                raise PriceChanged(
-                    f"The price is now {total}, not {expected_total}.",
-                    total=total,
-                    currency=new_rate_plan.currency,
-                )
-            overbooked = _take_rooms(new_room_type, stay, inventory)
             current.rooms.all().delete()
             _write_stays(current, new_room_type, new_rate_plan, stay, nightly, overbooked)
             current.check_in, current.check_out = stay.check_in, stay.check_out
