@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
@@ -31,6 +32,8 @@ def client_ip(request: HttpRequest) -> str | None:
 def _trim(data: bytes | str) -> str:
     if isinstance(data, bytes):
         data = data[: AUDIT_BODY_LIMIT + 1].decode("utf-8", errors="replace")
+    # PostgreSQL text cannot hold NUL; the audit keeps a visible stand-in.
+    data = data.replace("\x00", "\\u0000")
     return data if len(data) <= AUDIT_BODY_LIMIT else data[:AUDIT_BODY_LIMIT] + "…"
 
 
@@ -84,21 +87,23 @@ class ApiMiddleware:
         hotel = getattr(request, "pema_hotel", None)
         content = b"" if getattr(response, "streaming", False) else response.content
         try:
-            ApiAuditLog.objects.create(
-                api_key=api_key,
-                key_prefix=api_key.prefix
-                if api_key
-                else getattr(request, "pema_failed_key_prefix", ""),
-                hotel=hotel,
-                method=request.method[:8],
-                path=request.get_full_path()[:500],
-                status_code=response.status_code,
-                duration_ms=int(seconds * 1000),
-                request_id=request.request_id,
-                client_ip=client_ip(request),
-                request_body=_trim(body),
-                response_body=_trim(content),
-            )
+            # A savepoint: a failed audit write must not break an enclosing transaction.
+            with transaction.atomic():
+                ApiAuditLog.objects.create(
+                    api_key=api_key,
+                    key_prefix=api_key.prefix
+                    if api_key
+                    else getattr(request, "pema_failed_key_prefix", ""),
+                    hotel=hotel,
+                    method=request.method[:8],
+                    path=request.get_full_path()[:500],
+                    status_code=response.status_code,
+                    duration_ms=int(seconds * 1000),
+                    request_id=request.request_id,
+                    client_ip=client_ip(request),
+                    request_body=_trim(body),
+                    response_body=_trim(content),
+                )
         except Exception:
             # The audit must never turn a served answer into an error.
             logger.exception("Could not write the API audit log")

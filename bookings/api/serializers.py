@@ -42,6 +42,10 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class HotelSerializer(serializers.ModelSerializer):
+    # Local wall-clock times ("14:00:00"), without the offset OpenAPI's "time" format demands.
+    check_in_time = serializers.CharField(help_text="Hotel-local time, HH:MM:SS.")
+    check_out_time = serializers.CharField(help_text="Hotel-local time, HH:MM:SS.")
+
     class Meta:
         model = Hotel
         fields = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import django_filters
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -339,11 +339,15 @@ class BookingFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Reservation.Status.choices)
     arrival_from = django_filters.DateFilter(field_name="check_in", lookup_expr="gte")
     arrival_to = django_filters.DateFilter(field_name="check_in", lookup_expr="lte")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = django_filters.IsoDateTimeFilter(method="filter_updated_since")
 
     class Meta:
         model = Reservation
         fields = ["hotel", "status", "arrival_from", "arrival_to", "updated_since"]
+
+    def filter_updated_since(self, queryset, name, value):
+        # In UTC: PostgreSQL rejects some offsets Python accepts (e.g. +16:01).
+        return queryset.filter(updated_at__gte=value.astimezone(UTC))
 
 
 class BookingCursorPagination(CursorPagination):
