@@ -15,3 +15,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def keep_availability_checker():
+    """Tests may swap the PMS availability checker; every test starts with the app's own."""
+    from bookings import external
+
+    installed = external._checker
+    yield
+    external.register_availability_checker(installed)
