@@ -66,6 +66,7 @@ def test_pages_answer_staff_and_redirect_anonymous(client, hotel):
 def test_index_links_the_calendar(staff, hotel):
     page = staff.get(reverse("admin:index")).content.decode()
     assert reverse("admin:bookings_hotel_calendar", args=[hotel.pk]) in page
+    assert "Channel and PMS sync health" in page
 
 
 def test_calendar_shows_availability_and_markers(staff, hotel):
