@@ -63,6 +63,8 @@ STATUS_OPEN = "Open"
 STATUS_CLOSE = "Close"
 SET_MIN_LOS = "SetMinLOS"
 SET_MAX_LOS = "SetMaxLOS"
+# Lifts a maximum stay (no Time): how "no maximum any more" travels on the wire.
+REMOVE_MAX_LOS = "RemoveMaxLOS"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,7 +81,7 @@ class RestrictionStatus:
 
 @dataclass(frozen=True, kw_only=True)
 class LengthOfStay:
-    min_max_message_type: str  # SetMinLOS / SetMaxLOS (others are read as they come)
+    min_max_message_type: str  # SetMinLOS / SetMaxLOS / RemoveMaxLOS (others read as they come)
     time: int | None = None
 
 

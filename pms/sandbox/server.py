@@ -423,6 +423,8 @@ def _restriction_values(msg: ota.AvailStatusMessage) -> dict[str, Any]:
             values["min_stay_through" if through else "min_stay_arrival"] = los.time
         elif los.min_max_message_type == ota.SET_MAX_LOS:
             values["max_stay"] = los.time
+        elif los.min_max_message_type == ota.REMOVE_MAX_LOS:
+            values["max_stay"] = None
     return values
 
 

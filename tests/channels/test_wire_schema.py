@@ -87,3 +87,37 @@ def test_every_message_the_provider_sends_is_schema_valid(hotel, conn, schemas):
         ota.parse_hotel_res_notif_rq(b) for b in sent if ota.message_name(b) == ota.RES_NOTIF_RQ
     ]
     assert [m.res_status for m in res_messages] == ["Commit", "Modify"]
+
+
+@responses.activate
+def test_lifting_a_maximum_stay_reaches_ids(hotel, conn, schemas):
+    responses.post(f"{BASE_URL}/{ota.AVAIL_NOTIF_RQ}", body=ok(ota.AVAIL_NOTIF_RQ))
+    responses.post(f"{BASE_URL}/{ota.RATE_AMOUNT_NOTIF_RQ}", body=ok(ota.RATE_AMOUNT_NOTIF_RQ))
+    day = hotel.today() + timedelta(days=3)
+    ext = hotel.room_types.get(code="EXT")
+    plan = hotel.rate_plans.get(code="BAR")
+
+    def max_stays_sent() -> list[tuple[str, int | None]]:
+        dispatch(conn)
+        deliver(conn.pk)
+        body = responses.calls[-1].request.body
+        schemas.assert_valid(body)
+        rq = ota.parse_hotel_avail_notif_rq(body)
+        return [
+            (los.min_max_message_type, los.time)
+            for message in rq.messages
+            if message.start <= day <= message.end and message.inv_type_code == "EXT"
+            for los in message.lengths_of_stay
+            if "MaxLOS" in los.min_max_message_type
+        ]
+
+    apply_ari_update(
+        hotel, start=day, end=day, room_types=[ext], rate_plans=[plan],
+        changes=AriChanges(max_stay=7),
+    )  # fmt: skip
+    assert max_stays_sent() == [("SetMaxLOS", 7)]
+    apply_ari_update(
+        hotel, start=day, end=day, room_types=[ext], rate_plans=[plan],
+        changes=AriChanges(clear_max_stay=True),
+    )  # fmt: skip
+    assert max_stays_sent() == [("RemoveMaxLOS", None)]

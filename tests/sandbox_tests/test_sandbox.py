@@ -207,6 +207,25 @@ def test_restrictions_are_stored(sandbox):
     assert avail(sandbox, D2, D3).data.units_for("EXT") == 0  # stop sell
 
 
+def test_a_maximum_stay_is_set_and_lifted(sandbox):
+    def send_los(kind: str, time: int | None) -> None:
+        message = ota.AvailStatusMessage(
+            start=D1,
+            end=D1,
+            inv_type_code="EXT",
+            arrival_date_based=True,
+            lengths_of_stay=(ota.LengthOfStay(min_max_message_type=kind, time=time),),
+        )
+        rq = ota.HotelAvailNotifRQ(hotel_code="PEMA001", echo_token="los", messages=(message,))
+        body = sandbox.send(ota.build_hotel_avail_notif_rq(rq)).content
+        assert ota.parse_hotel_avail_notif_rs(body).success
+
+    send_los(ota.SET_MAX_LOS, 5)
+    assert sandbox.state()["restrictions"]["EXT/*"]["2030-05-01"].get("max_stay") == 5
+    send_los(ota.REMOVE_MAX_LOS, None)
+    assert sandbox.state()["restrictions"]["EXT/*"].get("2030-05-01", {}).get("max_stay") is None
+
+
 def test_unknown_room_type_gives_402_and_stores_nothing(sandbox):
     rq = ota.HotelAvailNotifRQ(
         hotel_code="PEMA001",

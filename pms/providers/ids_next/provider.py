@@ -153,10 +153,12 @@ class IdsNextProvider(Provider):
         arrival_los = [
             ota.LengthOfStay(min_max_message_type=ota.SET_MIN_LOS, time=item["min_stay_arrival"])
         ]
-        if item["max_stay"]:
-            arrival_los.append(
-                ota.LengthOfStay(min_max_message_type=ota.SET_MAX_LOS, time=item["max_stay"])
-            )
+        # Always say something about the maximum, so a lifted one is lifted in IDS too.
+        arrival_los.append(
+            ota.LengthOfStay(min_max_message_type=ota.SET_MAX_LOS, time=item["max_stay"])
+            if item["max_stay"]
+            else ota.LengthOfStay(min_max_message_type=ota.REMOVE_MAX_LOS)
+        )
         common = {"start": start, "end": end, "inv_type_code": room_type, "rate_plan_code": plan}
         return [
             ota.AvailStatusMessage(
