@@ -24,13 +24,14 @@ import secrets
 import time
 from datetime import timedelta
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
+
+from pema import http
 
 from .models import ChangeEvent, WebhookDelivery, WebhookEndpoint
 
@@ -175,11 +176,10 @@ def endpoints_due() -> list[int]:
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-    """The one outbound call of this module (switch to ``pema.http`` once it is in)."""
-    response = requests.post(
-        url, data=body, headers=headers, timeout=settings.PEMA_WEBHOOK_TIMEOUT_SECONDS
-    )
-    return response.status_code, response.text[:EXCERPT]
+    """POST one delivery through the project's one outbound client."""
+    seconds = settings.PEMA_WEBHOOK_TIMEOUT_SECONDS
+    response = http.post(url, body, headers=headers, timeout=(seconds, seconds), max_bytes=EXCERPT)
+    return response.status, response.body[:EXCERPT].decode("utf-8", "replace")
 
 
 def attempt(delivery: WebhookDelivery) -> bool:
@@ -198,7 +198,7 @@ def attempt(delivery: WebhookDelivery) -> bool:
     status_code, excerpt, error = None, "", ""
     try:
         status_code, excerpt = post(endpoint.url, body, headers)
-    except requests.RequestException as exc:
+    except http.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"[:EXCERPT]
     ok = status_code is not None and 200 <= status_code < 300
     if status_code is not None and not ok:
