@@ -2,7 +2,10 @@
 
 The dispatcher collects which days changed (per room type, and per rate plan
 and room type); this module reads the *current* calendar rows for those days
-and merges runs of consecutive days with equal values into one date range.
+and merges them into the fewest ranges: runs of consecutive days with equal
+values, or, when that is shorter, day-of-week patterns (a range plus weekday
+flags, e.g. "Saturdays and Sundays from May to October"). An item with a
+``days`` list (0 = Monday) applies to those weekdays of its range only.
 The items are plain JSON, independent of any partner's format; a provider
 turns each into its wire messages.
 
@@ -70,6 +73,91 @@ def runs(values: dict[date, tuple], days: set[date]) -> Iterator[tuple[date, dat
         yield tuple(current)
 
 
+Range = tuple[date, date, tuple[int, ...] | None, tuple]
+
+
+def _first_on_or_after(day: date, weekday: int) -> date:
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def _last_on_or_before(day: date, weekday: int) -> date:
+    return day - timedelta(days=(day.weekday() - weekday) % 7)
+
+
+def weekday_patterns(values: dict[date, tuple], days: set[date]) -> list[Range]:
+    """The days as ranges with weekday flags.
+
+    Each weekday is first coalesced on its own (the same value in consecutive
+    weeks); weekday runs with equal values are then merged into one range when
+    the range, read with their flags, covers exactly their days.
+    """
+    by_weekday: dict[int, list[date]] = defaultdict(list)
+    for day in sorted(days):
+        if values.get(day) is not None:
+            by_weekday[day.weekday()].append(day)
+    singles: list[tuple[date, date, int, tuple]] = []
+    for weekday, dates in by_weekday.items():
+        current: list | None = None
+        for day in dates:
+            value = values[day]
+            if current and current[1] + timedelta(days=7) == day and current[3] == value:
+                current[1] = day
+                continue
+            if current:
+                singles.append(tuple(current))
+            current = [day, day, weekday, value]
+        if current:
+            singles.append(tuple(current))
+
+    merged: list[dict] = []
+    for first, last, weekday, value in sorted(singles, key=lambda s: (s[0], s[2])):
+        for group in merged:
+            if group["value"] != value or weekday in group["weekdays"]:
+                continue
+            start, end = min(group["start"], first), max(group["end"], last)
+            members = [*group["members"], (first, last, weekday)]
+            if all(
+                _first_on_or_after(start, w) == first_day and _last_on_or_before(end, w) == last_day
+                for first_day, last_day, w in members
+            ):
+                group.update(start=start, end=end, members=members)
+                group["weekdays"].add(weekday)
+                break
+        else:
+            merged.append(
+                {
+                    "start": first,
+                    "end": last,
+                    "weekdays": {weekday},
+                    "value": value,
+                    "members": [(first, last, weekday)],
+                }
+            )
+    out: list[Range] = []
+    for group in merged:
+        start, end, weekdays = group["start"], group["end"], group["weekdays"]
+        span_weekdays = {
+            (start + timedelta(days=i)).weekday() for i in range(min((end - start).days + 1, 7))
+        }
+        flags = None if span_weekdays <= weekdays else tuple(sorted(weekdays))
+        out.append((start, end, flags, group["value"]))
+    return sorted(out, key=lambda r: (r[0], r[2] or ()))
+
+
+def coalesce(values: dict[date, tuple], days: set[date]) -> list[Range]:
+    """The fewer of consecutive runs and weekday patterns (runs when equal)."""
+    contiguous = [(start, end, None, value) for start, end, value in runs(values, days)]
+    patterned = weekday_patterns(values, days)
+    return patterned if len(patterned) < len(contiguous) else contiguous
+
+
+def _span(start: date, end: date, weekdays: tuple[int, ...] | None) -> dict:
+    span = {"start": start.isoformat(), "end": end.isoformat()}
+    if weekdays is not None:
+        span["days"] = list(weekdays)
+    return span
+
+
 def _bounds(days: set[date]) -> tuple[date, date]:
     return min(days), max(days)
 
@@ -99,13 +187,12 @@ def build_items(dirty: DirtyDays, *, net_of_sold: bool = True) -> dict[str, list
             )
             for row in InventoryDay.objects.filter(room_type_id=rt_id, date__gte=lo, date__lte=hi)
         }
-        for start, end, (limit, stop) in runs(values, days):
+        for start, end, weekdays, (limit, stop) in coalesce(values, days):
             availability.append(
                 {
                     "type": "avail",
                     "room_type": codes[rt_id],
-                    "start": start.isoformat(),
-                    "end": end.isoformat(),
+                    **_span(start, end, weekdays),
                     "limit": limit,
                     "stop_sell": stop,
                 }
@@ -135,13 +222,12 @@ def build_items(dirty: DirtyDays, *, net_of_sold: bool = True) -> dict[str, list
                 )
                 for r in rows
             }
-            for start, end, v in runs(values, restr_days):
+            for start, end, weekdays, v in coalesce(values, restr_days):
                 availability.append(
                     {
                         "type": "restr",
                         **base,
-                        "start": start.isoformat(),
-                        "end": end.isoformat(),
+                        **_span(start, end, weekdays),
                         "stop_sell": v[0],
                         "cta": v[1],
                         "ctd": v[2],
@@ -157,13 +243,12 @@ def build_items(dirty: DirtyDays, *, net_of_sold: bool = True) -> dict[str, list
                 for r in rows
                 if r.price is not None  # an unpriced day has nothing to send
             }
-            for start, end, v in runs(values, rate_days):
+            for start, end, weekdays, v in coalesce(values, rate_days):
                 rates.append(
                     {
                         "type": "rate",
                         **base,
-                        "start": start.isoformat(),
-                        "end": end.isoformat(),
+                        **_span(start, end, weekdays),
                         "price": v[0],
                         "extra_adult": v[1],
                         "extra_child": v[2],

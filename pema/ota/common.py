@@ -172,6 +172,14 @@ class DaysOfWeek:
         return dict(zip(self._ATTRS, self.as_tuple(), strict=True))
 
     @classmethod
+    def from_weekdays(cls, weekdays: Iterable[int] | None) -> DaysOfWeek:
+        """Flags from weekday numbers (0 = Monday); None means every day."""
+        if weekdays is None:
+            return cls()
+        chosen = set(weekdays)
+        return cls(*(day in chosen for day in range(7)))
+
+    @classmethod
     def from_element(cls, el: etree._Element) -> DaysOfWeek:
         # A flag that is absent applies (OTA: the pattern only restricts what it names).
         values = [read_bool(el.get(name), default=True) for name in cls._ATTRS]

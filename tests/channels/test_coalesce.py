@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 
 from bookings.ari import AriChanges, apply_ari_update
-from channels.coalesce import DirtyDays, build_items, runs, segments
+from channels.coalesce import DirtyDays, build_items, coalesce, runs, segments
 from channels.dispatch import pack
 
 D = date(2030, 1, 1)
@@ -58,12 +58,72 @@ def test_build_items_reads_current_calendar_and_merges(hotel):
     dirty.rates[(plan.id, ext.id)] = days
     dirty.avail[ext.id] = days
     items = build_items(dirty)
-    prices = [(i["start"], i["end"], i["price"]) for i in items["rates"]]
+    # One day differs: the other nine go as one range whose weekday flags leave
+    # that weekday out, and the odd day as a second range (2 messages, not 3).
+    odd = start + timedelta(days=4)
+    prices = [(i["start"], i["end"], i.get("days"), i["price"]) for i in items["rates"]]
     assert prices == [
-        (start.isoformat(), (start + timedelta(days=3)).isoformat(), 5000),
-        ((start + timedelta(days=4)).isoformat(), (start + timedelta(days=4)).isoformat(), 7000),
-        ((start + timedelta(days=5)).isoformat(), (start + timedelta(days=9)).isoformat(), 5000),
+        (
+            start.isoformat(),
+            (start + timedelta(days=9)).isoformat(),
+            sorted(set(range(7)) - {odd.weekday()}),
+            5000,
+        ),
+        (odd.isoformat(), odd.isoformat(), None, 7000),
     ]
     # Availability did not change: one item covers all ten days.
     assert len(items["availability"]) == 1
     assert items["availability"][0]["limit"] == 2
+
+
+def _expand(ranges) -> dict:
+    """What a partner ends up holding after applying the ranges in order."""
+    held = {}
+    for start, end, weekdays, value in ranges:
+        day = start
+        while day <= end:
+            if weekdays is None or day.weekday() in weekdays:
+                held[day] = value
+            day += timedelta(days=1)
+    return held
+
+
+def test_weekend_prices_over_a_year_are_two_patterned_ranges():
+    start = date(2027, 1, 4)  # a Monday
+    days = {start + timedelta(days=i) for i in range(364)}
+    values = {d: ((150,) if d.weekday() >= 5 else (100,)) for d in days}
+    got = coalesce(values, days)
+    assert sorted((r[2], r[3]) for r in got) == [((0, 1, 2, 3, 4), (100,)), ((5, 6), (150,))]
+    assert _expand(got) == values
+
+
+def test_a_weekend_only_change_is_one_range_with_flags():
+    start = date(2027, 1, 4)
+    days = {
+        start + timedelta(days=i) for i in range(364) if (start + timedelta(days=i)).weekday() >= 5
+    }
+    values = {d: (150,) for d in days}
+    (only,) = coalesce(values, days)
+    assert only[2] == (5, 6)
+    assert _expand([only]) == values
+
+
+def test_patterns_never_cover_a_day_that_was_not_asked_for():
+    import random
+
+    rng = random.Random(7)
+    start = date(2027, 3, 1)
+    for _ in range(200):
+        days = {start + timedelta(days=i) for i in range(60) if rng.random() < 0.8}
+        values = {d: (rng.choice([1, 2]),) for d in days}
+        ranges = coalesce(values, days)
+        assert _expand(ranges) == values
+        assert len(ranges) <= len(list(runs(values, days)))
+
+
+def test_uniform_stretch_stays_one_plain_range():
+    start = date(2027, 1, 1)
+    days = {start + timedelta(days=i) for i in range(30)}
+    assert coalesce({d: (1,) for d in days}, days) == [
+        (start, start + timedelta(days=29), None, (1,))
+    ]

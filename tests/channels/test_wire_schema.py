@@ -61,6 +61,11 @@ def test_every_message_the_provider_sends_is_schema_valid(hotel, conn, schemas):
         hotel, start=today, end=today + timedelta(days=9), room_types=[ext],
         changes=AriChanges(blocked=1),
     )  # fmt: skip
+    apply_ari_update(
+        hotel, start=today + timedelta(days=14), end=today + timedelta(days=34),
+        room_types=[ext], rate_plans=[plan], weekdays={5, 6},
+        changes=AriChanges(price=1_500_000, closed_to_arrival=True),
+    )  # fmt: skip
     check_in = today + timedelta(days=12)
     reservation = reserve_stay(
         hotel=hotel, room_type=ext, rate_plan=plan, check_in=check_in,
@@ -79,6 +84,7 @@ def test_every_message_the_provider_sends_is_schema_valid(hotel, conn, schemas):
     deliver(conn.pk)
 
     sent = [call.request.body for call in responses.calls]
+    assert any(b'Sat="true"' in body for body in sent)  # weekday patterns went out
     kinds = {ota.message_name(body) for body in sent}
     assert kinds == set(answers), kinds
     for body in sent:

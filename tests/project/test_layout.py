@@ -73,7 +73,7 @@ def test_procfile_runs_known_programs_on_port_8000():
     ]
     names = {name for name, _ in lines}
     assert {"web", "worker", "beat"} <= names
-    for name, command in lines:
+    for _name, command in lines:
         argv = shlex.split(command)
         assert (ROOT / argv[0]).name in ("python", "celery"), argv
         if argv[1] == "manage.py":

@@ -132,6 +132,7 @@ class IdsNextProvider(Provider):
     # ------------------------------------------------------------------ ARI
     def _avail_messages(self, item: dict) -> list[ota.AvailStatusMessage]:
         start, end = date.fromisoformat(item["start"]), date.fromisoformat(item["end"])
+        days = ota.DaysOfWeek.from_weekdays(item.get("days"))
         room_type = self.connection.map_room_type(item["room_type"])
 
         def status(closed: bool, restriction: str) -> ota.RestrictionStatus:
@@ -144,6 +145,7 @@ class IdsNextProvider(Provider):
                 ota.AvailStatusMessage(
                     start=start,
                     end=end,
+                    days=days,
                     inv_type_code=room_type,
                     booking_limit=item["limit"],
                     restriction=status(item["stop_sell"], ota.RESTRICTION_MASTER),
@@ -159,7 +161,13 @@ class IdsNextProvider(Provider):
             if item["max_stay"]
             else ota.LengthOfStay(min_max_message_type=ota.REMOVE_MAX_LOS)
         )
-        common = {"start": start, "end": end, "inv_type_code": room_type, "rate_plan_code": plan}
+        common = {
+            "start": start,
+            "end": end,
+            "days": days,
+            "inv_type_code": room_type,
+            "rate_plan_code": plan,
+        }
         return [
             ota.AvailStatusMessage(
                 **common,
@@ -220,6 +228,7 @@ class IdsNextProvider(Provider):
                 ota.RateAmountMessage(
                     start=date.fromisoformat(item["start"]),
                     end=date.fromisoformat(item["end"]),
+                    days=ota.DaysOfWeek.from_weekdays(item.get("days")),
                     inv_type_code=self.connection.map_room_type(item["room_type"]),
                     rate_plan_code=self.connection.map_rate_plan(item["rate_plan"]),
                     rates=(
