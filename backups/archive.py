@@ -15,10 +15,18 @@ per line):
 
 The manifest is a trailer because its checksum and counts are only known once
 the rows are written, and a trailer lets the writer stream in one pass with no
-temporary copy. The reader pays for it with a full verifying pass before a
-restore touches anything, which a restore needs anyway to check the checksum.
-The header repeats what is known up front, so a truncated file still says what
-it was. The SystemBackup record keeps a copy of the manifest for the admin.
+temporary copy. The reader pays for it with a verifying pass before a restore
+touches anything. That pass (``verify``) only hashes the bytes and counts rows
+per model from each line's fixed prefix, without decoding rows as JSON, so it
+costs little more than decompressing. The loading pass (``read_batches``)
+hashes the same bytes again and refuses the file before the restore commits
+if they differ, so what is loaded is exactly what was verified. The header
+repeats what is known up front, so a truncated file still says what it was.
+The SystemBackup record keeps a copy of the manifest for the admin.
+
+Row lines are written as ``{"m":"<label>","f":`` followed by the fields object
+and ``}``: readers rely on that prefix to find a row's model without decoding
+it, and fall back to full JSON decoding for any line that does not start so.
 
 That JSON-lines stream is gzip-compressed (``--no-compress`` leaves it plain),
 so ``zcat`` shows an unencrypted backup. With encryption, the compressed bytes
@@ -243,6 +251,33 @@ def encode_line(record: dict[str, Any]) -> bytes:
     return (_encoder.encode(record) + "\n").encode("utf-8")
 
 
+# A row line is ``{"m":"<label>","f":{...}}``: the same bytes as
+# ``encode_line({"m": label, "f": fields})``, but the writer only encodes the
+# fields and the reader finds the label without decoding the line.
+_ROW_START = b'{"m":"'
+_ROW_FIELDS = b'","f":'
+_ROW_END = b"}\n"
+
+
+def row_prefix(label: str) -> bytes:
+    """The bytes every row line of model ``label`` starts with."""
+    return encode_line({"m": label, "f": None})[: -len(b"null}\n")]
+
+
+def encode_row(prefix: bytes, fields: dict[str, Any]) -> bytes:
+    """A row line from its ``row_prefix`` and fields (equal to ``encode_line`` of the record)."""
+    return prefix + _encoder.encode(fields).encode("utf-8") + _ROW_END
+
+
+def _row_label(line: bytes) -> bytes | None:
+    """The raw label of a row line laid out as the writer writes it, else None."""
+    if line.startswith(_ROW_START) and line.endswith(_ROW_END):
+        end = line.find(_ROW_FIELDS, len(_ROW_START))
+        if end > 0:
+            return line[len(_ROW_START) : end]
+    return None
+
+
 # --- writing ------------------------------------------------------------------------------
 
 
@@ -343,8 +378,9 @@ def write_archive(
     manifest.counts = {}
     for label in manifest.models:
         count = 0
+        prefix = row_prefix(label)
         for fields in rows_of(label):
-            emit(encode_line({"m": label, "f": fields}))
+            emit(encode_row(prefix, fields))
             count += 1
             if progress and count % 1000 == 0:
                 progress(1000)
@@ -409,10 +445,12 @@ def verify(raw: IO[bytes], key: bytes | None) -> Manifest:
     """Read the whole file and return its manifest if the checksum and counts agree.
 
     Raises ``ArchiveError`` for anything else: not a backup, truncated,
-    corrupt, altered, or encrypted with another key.
+    corrupt, altered, or encrypted with another key. Rows are counted from
+    their line prefix, not decoded: the checksum already proves they are the
+    bytes the writer wrote, and the loading pass decodes them.
     """
     digest = hashlib.sha256()
-    counts: dict[str, int] = {}
+    counts: dict[bytes, int] = {}
     header: dict[str, Any] | None = None
     trailer: dict[str, Any] | None = None
     for line in _lines(raw, key):
@@ -420,6 +458,12 @@ def verify(raw: IO[bytes], key: bytes | None) -> Manifest:
             raise ArchiveError("The backup is corrupt (data after its manifest).")
         if not line.endswith(b"\n"):
             raise ArchiveError("The backup is truncated (its last line is incomplete).")
+        if header is not None:
+            raw_label = _row_label(line)
+            if raw_label is not None:
+                counts[raw_label] = counts.get(raw_label, 0) + 1
+                digest.update(line)
+                continue
         if header is None:
             try:
                 record = _decode(line)
@@ -438,7 +482,7 @@ def verify(raw: IO[bytes], key: bytes | None) -> Manifest:
             label = record.get("m")
             if not isinstance(label, str) or not isinstance(record.get("f"), dict):
                 raise ArchiveError("The backup is corrupt (a row is malformed).")
-            counts[label] = counts.get(label, 0) + 1
+            counts[label.encode()] = counts.get(label.encode(), 0) + 1
         digest.update(line)
     if header is None:
         raise ArchiveError("The file is empty or not a Pema backup.")
@@ -451,10 +495,14 @@ def verify(raw: IO[bytes], key: bytes | None) -> Manifest:
         )
     if digest.hexdigest() != manifest.sha256:
         raise ArchiveError("The backup's checksum does not match its content.")
+    try:
+        found = {label.decode("utf-8"): n for label, n in counts.items()}
+    except UnicodeDecodeError as exc:
+        raise ArchiveError("The backup is corrupt (a row names no model).") from exc
     expected = {label: n for label, n in manifest.counts.items() if n}
-    if counts != expected or sum(counts.values()) != manifest.rows:
+    if found != expected or sum(found.values()) != manifest.rows:
         raise ArchiveError("The backup's row counts do not match its manifest.")
-    if set(counts) - set(manifest.models):
+    if set(found) - set(manifest.models):
         raise ArchiveError("The backup holds rows of models its manifest does not list.")
     for name in ("format", "created_at", "pema_version", "migrations", "models", "apps"):
         if header.get(name) != trailer.get(name):
@@ -462,12 +510,62 @@ def verify(raw: IO[bytes], key: bytes | None) -> Manifest:
     return manifest
 
 
-def iter_rows(raw: IO[bytes], key: bytes | None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield ``(model label, {attname: value})`` for every row, in file order.
+def _decode_fields(parts: list[bytes]) -> list[dict[str, Any]]:
+    """Decode many rows' field objects with one ``json.loads`` (a third of the per-line cost)."""
+    try:
+        rows = json.loads(b"[" + b",".join(parts) + b"]")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ArchiveError("The backup is corrupt (a line is not valid JSON).") from exc
+    if len(rows) != len(parts) or not all(type(row) is dict for row in rows):
+        raise ArchiveError("The backup is corrupt (a row is malformed).")
+    return rows
 
-    Call only after ``verify`` passed on the same file: this does not check again.
+
+def read_batches(
+    raw: IO[bytes], key: bytes | None, manifest: Manifest, size: int
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Yield ``(model label, [{attname: value}, ...])`` runs of up to ``size`` rows, in file order.
+
+    Call after ``verify`` returned ``manifest`` for the same file. The bytes
+    are hashed again as they are read, and ``ArchiveError`` is raised after
+    the last row if they are not the ones ``verify`` saw (the file changed in
+    between): a caller that loads inside a transaction and lets that error
+    roll it back never commits rows that were not verified.
     """
+    digest = hashlib.sha256()
+    label: bytes | None = None
+    parts: list[bytes] = []
+    finished = False
     for line in _lines(raw, key):
+        if finished:
+            raise ArchiveError("The backup is corrupt (data after its manifest).")
+        raw_label = _row_label(line)
+        if raw_label is not None:
+            digest.update(line)
+            if raw_label != label or len(parts) >= size:
+                if parts:
+                    yield label.decode("utf-8"), _decode_fields(parts)  # type: ignore[union-attr]
+                label, parts = raw_label, []
+            parts.append(line[len(_ROW_START) + len(raw_label) + len(_ROW_FIELDS) : -2])
+            continue
         record = _decode(line)
-        if "m" in record:
-            yield record["m"], record["f"]
+        if record.get("kind") == "manifest":
+            finished = True
+            continue
+        digest.update(line)
+        if record.get("kind") == "header":
+            continue
+        # A row laid out differently (not written by this module's writer):
+        # decoded on its own, as its own run.
+        if parts:
+            yield label.decode("utf-8"), _decode_fields(parts)  # type: ignore[union-attr]
+        label, parts = None, []
+        if not isinstance(record.get("m"), str) or not isinstance(record.get("f"), dict):
+            raise ArchiveError("The backup is corrupt (a row is malformed).")
+        yield record["m"], [record["f"]]
+    if parts:
+        yield label.decode("utf-8"), _decode_fields(parts)  # type: ignore[union-attr]
+    if not finished or digest.hexdigest() != manifest.sha256:
+        raise ArchiveError(
+            "The backup changed while it was being restored (its checksum no longer matches)."
+        )

@@ -356,69 +356,261 @@ def check_compatible(manifest: archive.Manifest, using: str = DEFAULT_DB_ALIAS) 
     return [registry.model_for(label) for label in manifest.models]
 
 
-def _decode_row(
-    model: type[models.Model],
-    values: dict[str, Any],
-    fields: dict[str, models.Field],
-    keys: registry.NaturalKeys,
-) -> models.Model:
-    kwargs = {}
-    for name, value in values.items():
-        f = fields.get(name)
-        if f is None:
-            continue  # a column dropped since the backup was made
-        target = keys.mapped_target(f)
-        if target is not None:
+# Field types whose value, as JSON decodes it, is already what the database
+# takes: Django's own ``to_python`` and ``get_db_prep_save`` would hand the
+# driver the same value (or, for dates and times on PostgreSQL, the ISO text
+# the server parses into the same value). Every other field (JSON, decimals,
+# UUIDs, durations, binary, third-party fields) goes through those two methods,
+# exactly as an ORM insert would. Only Django's own classes qualify: a
+# subclass may override either method.
+_AS_IS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "BooleanField",
+        "FloatField",
+        "CharField",
+        "TextField",
+        "EmailField",
+        "SlugField",
+        "DateField",
+        "TimeField",
+    }
+)
+# PostgreSQL parses an ISO 8601 timestamp with its offset itself; SQLite
+# stores text, so there the value is put in Django's format (naive, in the
+# connection's time zone) by ``_sqlite_datetime``.
+_AS_IS_POSTGRESQL = _AS_IS | {"DateTimeField"}
+
+Converter = Callable[[Any], Any]
+
+
+def _storage_field(f: models.Field) -> models.Field:
+    """The field whose values a column holds: a foreign key's target field, followed to the end."""
+    while f.is_relation and f.target_field is not f:
+        f = f.target_field
+    return f
+
+
+def _converter(
+    f: models.Field, keys: registry.NaturalKeys, connection: Any, model: type[models.Model]
+) -> Converter | None:
+    """How a backed-up value of ``f`` becomes the value to insert; None when it goes as is."""
+    target = keys.mapped_target(f)
+    if target is not None:
+
+        def natural(value: Any) -> Any:
             pk = keys.to_pk(target, value)
             if value is not None and pk is None and not f.null:
                 raise RestoreError(
                     f"{model._meta.label}.{f.name} points to {value}, which this database lacks."
                 )
-            kwargs[name] = pk
+            return pk
+
+        return natural
+    stored = _storage_field(f)
+    if type(stored).__module__.startswith("django.db.models."):
+        kind = stored.get_internal_type()
+        if kind in (_AS_IS_POSTGRESQL if connection.vendor == "postgresql" else _AS_IS):
+            return None
+        if kind == "DateTimeField" and connection.vendor == "sqlite":
+            return _sqlite_datetime(stored, connection)
+
+    def exact(value: Any) -> Any:
+        return f.get_db_prep_save(f.to_python(value), connection)
+
+    return exact
+
+
+def _sqlite_datetime(f: models.Field, connection: Any) -> Converter:
+    """An aware ISO datetime to SQLite's text, as Django writes it, with the C parser."""
+    adapt = connection.ops.adapt_datetimefield_value
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if parsed is None or parsed.tzinfo is None:
+            # Naive or unusual values: let the field decide (it warns and
+            # assumes the default time zone, like an ORM insert).
+            return f.get_db_prep_save(f.to_python(value), connection)
+        return adapt(parsed)
+
+    return convert
+
+
+@dataclass
+class _Layout:
+    """How rows with one set of keys become database rows of one table."""
+
+    columns: list[str]
+    pk_index: int
+    to_row: Callable[[dict[str, Any]], list[Any]]
+
+
+class _Table:
+    """One model's table as a restore writes it: columns, value conversion, insert and lookup."""
+
+    def __init__(self, model: type[models.Model], keys: registry.NaturalKeys, using: str) -> None:
+        self.model = model
+        self.connection = connections[using]
+        self.fields = registry.concrete_fields(model)
+        self.keys = keys
+        self.table = self.connection.ops.quote_name(model._meta.db_table)
+        self.pk_column = self.connection.ops.quote_name(model._meta.pk.column)
+        self._layouts: dict[tuple[str, ...], _Layout] = {}
+
+    def groups(self, batch: list[dict[str, Any]]) -> list[tuple[_Layout, list[list[Any]]]]:
+        """Database rows for a batch of backed-up rows, grouped by the columns they fill.
+
+        Every row Pema's writer makes for a model has the same keys, so there is
+        one group; a file from elsewhere with differing rows still loads, in runs.
+        """
+        names = tuple(batch[0])
+        if all(len(values) == len(names) and tuple(values) == names for values in batch):
+            layout = self._layout(names)
+            return [(layout, [layout.to_row(values) for values in batch])]
+        groups: list[tuple[_Layout, list[list[Any]]]] = []
+        for values in batch:
+            layout = self._layout(tuple(values))
+            if not groups or groups[-1][0] is not layout:
+                groups.append((layout, []))
+            groups[-1][1].append(layout.to_row(values))
+        return groups
+
+    def _layout(self, names: tuple[str, ...]) -> _Layout:
+        layout = self._layouts.get(names)
+        if layout is not None:
+            return layout
+        position = {name: i for i, name in enumerate(names)}
+        quote = self.connection.ops.quote_name
+        columns: list[str] = []
+        # (source index in the backed-up row or None for a default, converter, field)
+        plan: list[tuple[int | None, Converter | None, models.Field]] = []
+        for f in self.fields:
+            if f.attname in position:
+                plan.append(
+                    (position[f.attname], _converter(f, self.keys, self.connection, self.model), f)
+                )
+            elif f.db_default is not models.NOT_PROVIDED:
+                continue  # a column added since the backup: the database fills it
+            else:
+                plan.append((None, None, f))  # added since, with a Python default
+            columns.append(quote(f.column))
+        pk_name = self.model._meta.pk.attname
+        if pk_name not in position:
+            raise RestoreError(f"Rows of {self.model._meta.label} in the backup have no {pk_name}.")
+        pk_index = [f.attname for _, _, f in plan].index(pk_name)
+        if [index for index, _, _ in plan] == list(range(len(names))):
+            # The common case: the backup's keys are this model's columns, in
+            # order. The row is the dict's values, with only the fields that
+            # need it converted in place.
+            special = [(index, convert) for index, convert, _ in plan if convert is not None]
+
+            def to_row(values: dict[str, Any]) -> list[Any]:
+                row = list(values.values())
+                for index, convert in special:
+                    row[index] = convert(row[index])
+                return row
+
         else:
-            kwargs[name] = f.to_python(value)
-    return model(**kwargs)
+            connection = self.connection
+
+            def to_row(values: dict[str, Any]) -> list[Any]:
+                row = []
+                items = list(values.values())
+                for index, convert, f in plan:
+                    if index is None:
+                        value = f.get_db_prep_save(f.get_default(), connection)
+                    else:
+                        value = items[index]
+                        if convert is not None:
+                            value = convert(value)
+                    row.append(value)
+                return row
+
+        layout = _Layout(columns, pk_index, to_row)
+        self._layouts[names] = layout
+        return layout
+
+    def existing(self, pks: list[Any]) -> set[Any]:
+        """Which of these primary keys the table holds (normalised by ``pk_key``)."""
+        found: set[Any] = set()
+        limit = min(self.connection.features.max_query_params or BATCH_SIZE, BATCH_SIZE)
+        with self.connection.cursor() as cursor:
+            for start in range(0, len(pks), limit):
+                chunk = pks[start : start + limit]
+                marks = ", ".join(["%s"] * len(chunk))
+                sql = f"SELECT {self.pk_column} FROM {self.table} WHERE {self.pk_column} IN "
+                cursor.execute(f"{sql}({marks})", chunk)
+                found.update(pk_key(pk) for (pk,) in cursor.fetchall())
+        return found
 
 
-def _insert_batch(model: type[models.Model], objs: list[models.Model], using: str) -> None:
-    """Insert rows as they are, primary keys included.
+def _load(
+    table: _Table,
+    layout: _Layout,
+    rows: list[list[Any]],
+    rep: ModelReport,
+    *,
+    mode: str,
+    validate_only: bool,
+) -> None:
+    """Insert (or, validating, only count) one run of rows, skipping present keys if asked."""
+    overlap = 0
+    if validate_only or mode == "skip-existing":
+        pks = [pk_key(row[layout.pk_index]) for row in rows]
+        existing = table.existing(pks)
+        if existing:
+            keep = [pk not in existing for pk in pks]
+            overlap = len(rows) - sum(keep)
+            if not validate_only:
+                rows = [row for row, new in zip(rows, keep, strict=True) if new]
+    if validate_only:
+        if mode == "replace":
+            rep.replace += overlap
+        else:
+            rep.skip += overlap
+        rep.insert += len(rows) - overlap
+        return
+    rep.skip += overlap
+    if rows:
+        _insert_rows(table, layout, rows)
+    rep.insert += len(rows)
 
-    ``_insert(raw=True)`` is what ``loaddata`` relies on as well: unlike
-    ``bulk_create`` it does not run ``pre_save``, so ``auto_now`` timestamps
-    keep their backed-up values, and it works for multi-table children.
+
+def pk_key(value: Any) -> Any:
+    """A primary key comparable whether it came from a backup row or from the database."""
+    return value if type(value) is int else str(value)
+
+
+def _insert_rows(table: _Table, layout: _Layout, rows: list[list[Any]]) -> None:
+    """Insert rows as they are, primary keys included, with no per-row ORM work.
+
+    Like ``loaddata`` (``raw=True``) no ``pre_save`` runs, so ``auto_now``
+    timestamps keep their backed-up values. PostgreSQL gets one ``COPY`` per
+    batch, the fastest way in; other databases one ``executemany``.
     """
-    connection = connections[using]
-    fields = registry.concrete_fields(model)
-    size = max(connection.ops.bulk_batch_size(fields, objs), 1)
-    for start in range(0, len(objs), size):
-        model._base_manager.using(using)._insert(
-            objs[start : start + size], fields=fields, raw=True, using=using
-        )
-
-
-def _batches(
-    opener: Opener, key: bytes | None, labels: set[str]
-) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """The file's rows as (label, up to BATCH_SIZE rows) runs."""
-    with opener() as raw:
-        label_now, batch = None, []
-        try:
-            for label, values in archive.iter_rows(raw, key):
-                if label not in labels:
-                    raise RestoreError(f"Row of unlisted model {label}.")
-                if label != label_now or len(batch) >= BATCH_SIZE:
-                    if batch:
-                        yield label_now, batch
-                    label_now, batch = label, []
-                batch.append(values)
-        except archive.ArchiveError as exc:
-            raise RestoreError(str(exc)) from exc
-        if batch:
-            yield label_now, batch
-
-
-def _existing_pks(model: type[models.Model], pks: list[Any], using: str) -> set[Any]:
-    return set(model._base_manager.using(using).filter(pk__in=pks).values_list("pk", flat=True))
+    connection = table.connection
+    columns = ", ".join(layout.columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sql = f"COPY {table.table} ({columns}) FROM STDIN"
+            # The driver's own cursor (Django's has no COPY), with its errors
+            # turned into Django's DatabaseError like any other query's.
+            with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(layout.columns))
+            cursor.executemany(f"INSERT INTO {table.table} ({columns}) VALUES ({marks})", rows)
 
 
 def restore(
@@ -428,13 +620,22 @@ def restore(
     validate_only: bool = False,
     progress_factory: ProgressFactory | None = None,
     using: str = DEFAULT_DB_ALIAS,
+    manifest: archive.Manifest | None = None,
 ) -> RestoreReport:
-    """Restore a backup (or, with ``validate_only``, report what restoring would change)."""
+    """Restore a backup (or, with ``validate_only``, report what restoring would change).
+
+    ``manifest`` is what ``read_manifest`` returned for the same source, when
+    the caller has already verified it (the ``restore`` command shows it before
+    asking for confirmation): the file is then not verified a second time. The
+    loading pass checks the checksum again before committing either way, so a
+    file that changed in between is refused and nothing is written.
+    """
     if mode not in MODES:
         raise RestoreError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
     started = time.monotonic()
     opener = opener_for(source)
-    manifest = read_manifest(opener)
+    if manifest is None:
+        manifest = read_manifest(opener)
     model_list = check_compatible(manifest, using)
     key = encryption_key()
     report = RestoreReport(mode=mode, validate_only=validate_only, manifest=manifest.as_dict())
@@ -447,40 +648,23 @@ def restore(
         reports[label].present = model._base_manager.using(using).count()
     progress = progress_factory("Restoring", manifest.rows) if progress_factory else None
     keys = registry.NaturalKeys()
-    fields_of = {
-        label: {f.attname: f for f in registry.concrete_fields(m)} for label, m in by_label.items()
-    }
+    tables = {label: _Table(model, keys, using) for label, model in by_label.items()}
 
     try:
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using), opener() as raw:
             if mode == "replace" and not validate_only:
                 for model in reversed(list(by_label.values())):
                     # A raw delete: no cascade into tables outside the backup
                     # (those are settled below, by their on_delete) and no
                     # per-row signals.
                     model._base_manager.using(using).all()._raw_delete(using)
-            for label, batch in _batches(opener, key, set(by_label)):
-                model = by_label[label]
-                objs = [_decode_row(model, values, fields_of[label], keys) for values in batch]
-                if validate_only or mode == "skip-existing":
-                    existing = _existing_pks(model, [o.pk for o in objs], using)
-                else:
-                    existing = set()
+            for label, batch in archive.read_batches(raw, key, manifest, BATCH_SIZE):
+                table = tables.get(label)
+                if table is None:
+                    raise RestoreError(f"Row of unlisted model {label}.")
                 rep = reports[label]
-                if validate_only:
-                    overlap = sum(1 for o in objs if o.pk in existing)
-                    if mode == "replace":
-                        rep.replace += overlap
-                    else:
-                        rep.skip += overlap
-                    rep.insert += len(objs) - overlap
-                else:
-                    if existing:
-                        objs = [o for o in objs if o.pk not in existing]
-                        rep.skip += len(batch) - len(objs)
-                    if objs:
-                        _insert_batch(model, objs, using)
-                    rep.insert += len(objs)
+                for layout, rows in table.groups(batch):
+                    _load(table, layout, rows, rep, mode=mode, validate_only=validate_only)
                 if progress:
                     progress(len(batch))
             if validate_only:
@@ -500,6 +684,10 @@ def restore(
                 _reset_sequences(list(by_label.values()), using)
     except RestoreError:
         raise
+    except archive.ArchiveError as exc:
+        raise RestoreError(str(exc)) from exc
+    except OSError as exc:
+        raise RestoreError(f"Cannot read the backup: {exc}") from exc
     except (DatabaseError, ValueError, TypeError) as exc:
         raise RestoreError(f"The restore failed and was rolled back: {exc}") from exc
     report.seconds = round(time.monotonic() - started, 3)

@@ -233,16 +233,16 @@ def test_failure_in_the_middle_rolls_everything_back(monkeypatch):
     backup = service.create_backup(apps=["bookings"])
     mutate()
     before = snapshot()
-    real_insert = service._insert_batch
+    real_insert = service._insert_rows
     calls = {"n": 0}
 
-    def failing_insert(model, objs, using):
+    def failing_insert(table, layout, rows):
         calls["n"] += 1
         if calls["n"] > 4:
             raise RuntimeError("disk on fire")
-        real_insert(model, objs, using)
+        real_insert(table, layout, rows)
 
-    monkeypatch.setattr(service, "_insert_batch", failing_insert)
+    monkeypatch.setattr(service, "_insert_rows", failing_insert)
     with pytest.raises(RuntimeError, match="disk on fire"):
         service.restore(backup, mode="replace")
     assert calls["n"] > 4

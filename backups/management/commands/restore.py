@@ -39,6 +39,7 @@ class Command(BaseCommand):
                 mode=mode,
                 validate_only=validate_only,
                 progress_factory=bars.factory(),
+                manifest=manifest,  # verified above: no second verifying pass
             )
         except service.BackupError as exc:
             raise CommandError(str(exc)) from exc
