@@ -123,8 +123,17 @@ def test_admin_delete_action_removes_files(client, staff, django_capture_on_comm
 @pytest.fixture
 def api(staff) -> APIClient:
     client = APIClient()
-    client.force_authenticate(staff)
+    # The backups:admin scope stands for these permissions (pema.api.SCOPE_PERMISSIONS).
+    client.force_authenticate(
+        grant(staff, "add_systembackup", "delete_systembackup", "restore_systembackup")
+    )
     return client
+
+
+def test_api_refuses_staff_who_may_only_view_backups(staff):
+    client = APIClient()
+    client.force_authenticate(staff)
+    assert client.get("/api/v1/backups/").status_code == 403
 
 
 def test_api_refuses_anonymous_and_non_staff():
