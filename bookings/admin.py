@@ -82,10 +82,13 @@ class HotelAdmin(admin.ModelAdmin):
         if not request.user.has_perm("bookings.view_inventoryday"):
             raise PermissionDenied
         hotel = get_object_or_404(Hotel, pk=hotel_id)
+        today = hotel.today()
         try:
             start = date.fromisoformat(request.GET.get("start", ""))
         except ValueError:
-            start = hotel.today()
+            start = today
+        # Keep paging within dates the calendar can hold (and date arithmetic can reach).
+        start = min(max(start, today - timedelta(days=366)), today + timedelta(days=3 * 366))
         days, rows = calendar_grid(hotel, start, 30)
         context = {
             **self.admin_site.each_context(request),

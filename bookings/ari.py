@@ -12,7 +12,7 @@ types. Derived rate plans follow a new parent price at once.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -83,11 +83,25 @@ def _days_filter(start: date, end: date, weekdays: set[int] | None) -> Q:
     return condition
 
 
-def _validate(start: date, end: date, weekdays: set[int] | None, changes: AriChanges) -> None:
+# How far ahead the calendar can be set: beyond the synchronised window, for
+# next season's prices, but not into dates no partner would accept.
+MAX_DAYS_AHEAD = 3 * 366
+
+
+def _validate(
+    hotel: Hotel, start: date, end: date, weekdays: set[int] | None, changes: AriChanges
+) -> None:
+    def fail(message: str, field_name: str) -> InvalidStay:
+        return InvalidStay(message, code="invalid_range", fields={field_name: [message]})
+
+    today = hotel.today()
     if end < start:
-        raise InvalidStay("The end date is before the start date.", code="invalid_range")
-    if (end - start).days > 3 * 366:
-        raise InvalidStay("Update at most three years at once.", code="invalid_range")
+        raise fail("The end date is before the start date.", "end")
+    if start < today:
+        raise fail(f"Past days cannot be changed; start on {today} or later.", "start")
+    if end > today + timedelta(days=MAX_DAYS_AHEAD):
+        last = today + timedelta(days=MAX_DAYS_AHEAD)
+        raise fail(f"The calendar can be set up to {last}.", "end")
     if weekdays is not None and (not weekdays or not weekdays <= set(range(7))):
         raise InvalidStay("Choose at least one weekday.", code="invalid_weekdays")
     if changes.availability_override is not None and changes.clear_availability_override:
@@ -136,7 +150,7 @@ def apply_ari_update(
     source: str = "staff",
 ) -> AriResult:
     """Apply ``changes`` to ``start``..``end`` (inclusive) on the chosen weekdays (0 = Monday)."""
-    _validate(start, end, weekdays, changes)
+    _validate(hotel, start, end, weekdays, changes)
     given = changes.given()
     if not given:
         raise InvalidStay("Nothing to change: set at least one field.", code="nothing_to_change")

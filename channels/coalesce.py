@@ -266,5 +266,7 @@ def dates_between(start: date, end: date, weekdays: Iterable[int] | None = None)
     while day <= end:
         if allowed is None or day.weekday() in allowed:
             out.add(day)
+        if day == date.max:  # an event at the end of the calendar must not crash a sweep
+            break
         day += timedelta(days=1)
     return out

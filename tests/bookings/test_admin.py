@@ -222,3 +222,24 @@ def test_front_office_cannot_open_the_bulk_update(client, hotel):
     client.force_login(user)
     assert client.get(reverse("admin:bookings_reservation_add")).status_code == 200
     assert client.get(reverse("admin:bookings_hotel_ari", args=[hotel.pk])).status_code == 403
+
+
+def test_calendar_paging_far_away_is_clamped_not_a_crash(staff, hotel):
+    url = reverse("admin:bookings_hotel_calendar", args=[hotel.pk])
+    for start in ("9999-12-31", "0001-01-01", "not-a-date"):
+        assert staff.get(url, {"start": start}).status_code == 200
+
+
+def test_ari_form_refuses_past_days_with_a_message(staff, hotel):
+    yesterday = hotel.today() - timedelta(days=1)
+    response = staff.post(
+        reverse("admin:bookings_hotel_ari", args=[hotel.pk]),
+        {
+            "start": yesterday.isoformat(),
+            "end": yesterday.isoformat(),
+            "weekdays": [str(d) for d in range(7)],
+            "price": "100",
+        },
+    )
+    assert response.status_code == 200
+    assert "Past days cannot be changed" in response.content.decode()

@@ -1,6 +1,6 @@
 """ARI bulk updates: weekdays, derived prices, conflicts, one event, bulk statements."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -113,3 +113,18 @@ def test_a_whole_hotel_year_is_a_few_statements(django_assert_max_num_queries):
         )  # fmt: skip
     assert result.rate_rows == 500 * 10 * 2
     assert result.inventory_rows == 500 * 10
+
+
+def test_past_days_and_far_future_are_refused(hotel):
+    today = hotel.today()
+    with pytest.raises(InvalidStay) as past:
+        apply_ari_update(
+            hotel, start=today - timedelta(days=1), end=today, changes=AriChanges(price=1)
+        )
+    assert "start" in past.value.fields
+    with pytest.raises(InvalidStay) as far:
+        apply_ari_update(
+            hotel, start=date(9999, 12, 30), end=date(9999, 12, 31), changes=AriChanges(price=1)
+        )
+    assert "end" in far.value.fields
+    assert not ChangeEvent.objects.exists()
