@@ -83,6 +83,19 @@ def _days_filter(start: date, end: date, weekdays: set[int] | None) -> Q:
     return condition
 
 
+# What the calendar columns hold: room counts and stays are small integers,
+# prices 32-bit minor units (21 million rupees a night is plenty).
+LIMITS: dict[str, tuple[int, int]] = {
+    "availability_override": (0, 32767),
+    "blocked": (0, 32767),
+    "min_stay_arrival": (1, 365),
+    "min_stay_through": (1, 365),
+    "max_stay": (1, 365),
+    "price": (0, 2_147_483_647),
+    "extra_adult_price": (0, 2_147_483_647),
+    "extra_child_price": (0, 2_147_483_647),
+}
+
 # How far ahead the calendar can be set: beyond the synchronised window, for
 # next season's prices, but not into dates no partner would accept.
 MAX_DAYS_AHEAD = 3 * 366
@@ -108,14 +121,12 @@ def _validate(
         raise InvalidStay("Set or clear the availability override, not both.", code="invalid")
     if changes.max_stay is not None and changes.clear_max_stay:
         raise InvalidStay("Set or clear the maximum stay, not both.", code="invalid")
-    for name in ("min_stay_arrival", "min_stay_through", "max_stay"):
+    for name, (low, high) in LIMITS.items():
         value = getattr(changes, name)
-        if value is not None and value < 1:
-            raise InvalidStay(f"{name.replace('_', ' ')} must be at least 1.", code="invalid")
-    for name in ("availability_override", "blocked", "price"):
-        value = getattr(changes, name)
-        if value is not None and value < 0:
-            raise InvalidStay(f"{name.replace('_', ' ')} cannot be negative.", code="invalid")
+        if value is not None and not low <= value <= high:
+            label = name.replace("_", " ").capitalize()
+            message = f"{label} must be between {low} and {high}."
+            raise InvalidStay(message, code="invalid_value", fields={name: [message]})
 
 
 def _check_room_counts(inventory, changes: AriChanges) -> None:

@@ -6,22 +6,16 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 
 from pema.money import currency_exponent, to_major, to_minor
 
-from .ari import WEEKDAY_NAMES, AriChanges, apply_ari_update
+from .ari import LIMITS, WEEKDAY_NAMES, AriChanges, apply_ari_update
 from .errors import BookingError
 from .models import Hotel, RatePlan, Reservation, RoomType
 from .reservations import GuestDetails, modify_reservation, reserve_stay
 
 TRI_STATE = [("", "Leave as it is"), ("close", "Close"), ("open", "Open")]
-
-
-def as_form_error(error: BookingError) -> ValidationError:
-    """A domain refusal as a message staff can act on, attached to the field at fault."""
-    if error.fields:
-        return ValidationError({k: v for k, v in error.fields.items()})
-    return ValidationError(error.message, code=error.code)
 
 
 def _field_errors(form: forms.Form, error: BookingError) -> None:
@@ -185,8 +179,22 @@ class AriUpdateForm(forms.Form):
         self.fields["rate_plans"].queryset = hotel.rate_plans.filter(is_active=True)
         places = currency_exponent(hotel.currency)
         for name in ("price", "extra_adult_price", "extra_child_price"):
-            self.fields[name].decimal_places = places
-            self.fields[name].help_text = f"In {hotel.currency}. " + self.fields[name].help_text
+            # Built per hotel: the currency decides the decimals, and the column the maximum.
+            old_field = self.fields[name]
+            self.fields[name] = forms.DecimalField(
+                min_value=0,
+                max_value=to_major(LIMITS[name][1], hotel.currency),
+                max_digits=12,
+                decimal_places=places,
+                required=False,
+                label=old_field.label,
+                help_text=f"In {hotel.currency}. {old_field.help_text}".strip(),
+            )
+        for name in ("availability_override", "blocked", "min_stay_arrival", "min_stay_through",
+                     "max_stay"):  # fmt: skip
+            self.fields[name].max_value = LIMITS[name][1]
+            self.fields[name].validators.append(MaxValueValidator(LIMITS[name][1]))
+            self.fields[name].widget.attrs["max"] = LIMITS[name][1]
 
     def _money(self, value: Decimal | None) -> int | None:
         return None if value is None else to_minor(value, self.hotel.currency)
@@ -231,7 +239,3 @@ class AriUpdateForm(forms.Form):
         except BookingError as error:
             _field_errors(self, error)
         return data
-
-
-def money_initial(minor: int | None, currency: str) -> Decimal | None:
-    return None if minor is None else to_major(minor, currency)

@@ -7,6 +7,10 @@ Domain errors (``NoAvailability``, ``ExternalAvailabilityUnavailable``,
 
 from __future__ import annotations
 
+import re
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +27,7 @@ from pema.api import staff_or_scope
 from .availability import check_with_pms, pms_units
 
 IdsAdmin = staff_or_scope("ids:admin")
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 def _error(code: str, message: str, http: int, fields: dict | None = None) -> Response:
@@ -30,12 +35,27 @@ def _error(code: str, message: str, http: int, fields: dict | None = None) -> Re
 
 
 class HotelField(serializers.SlugRelatedField):
+    """A hotel by code; a malformed code is an ordinary validation error, not a query."""
+
     def __init__(self, **kwargs):
         super().__init__(slug_field="code", queryset=Hotel.objects.all(), **kwargs)
 
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not _CODE.match(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:32])
+        return super().to_internal_value(data)
+
 
 class HotelInput(serializers.Serializer):
+    """Every IDS input names the hotel; unknown fields are refused, not ignored."""
+
     hotel = HotelField()
+
+    def validate(self, data):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({k: ["Unknown field."] for k in unknown})
+        return super().validate(data)
 
     def validate_hotel(self, hotel: Hotel) -> Hotel:
         auth = getattr(self.context["request"], "auth", None)
@@ -46,7 +66,8 @@ class HotelInput(serializers.Serializer):
 
 
 def _codes(model, hotel: Hotel, codes: list[str], field: str) -> list:
-    found = {o.code: o for o in model.objects.filter(hotel=hotel, code__in=codes)}
+    wellformed = [c for c in codes if _CODE.match(c)]
+    found = {o.code: o for o in model.objects.filter(hotel=hotel, code__in=wellformed)}
     missing = [c for c in codes if c not in found]
     if missing:
         raise serializers.ValidationError({field: [f"Unknown code(s): {', '.join(missing)}."]})
@@ -54,15 +75,16 @@ def _codes(model, hotel: Hotel, codes: list[str], field: str) -> list:
 
 
 class AvailabilityInput(HotelInput):
-    room_type = serializers.CharField()
-    rate_plan = serializers.CharField()
+    room_type = serializers.CharField(max_length=32)
+    rate_plan = serializers.CharField(max_length=32)
     check_in = serializers.DateField()
     check_out = serializers.DateField()
-    adults = serializers.IntegerField(min_value=1, default=2)
-    children = serializers.IntegerField(min_value=0, default=0)
-    rooms = serializers.IntegerField(min_value=1, default=1)
+    adults = serializers.IntegerField(min_value=1, max_value=20, default=2)
+    children = serializers.IntegerField(min_value=0, max_value=20, default=0)
+    rooms = serializers.IntegerField(min_value=1, max_value=9, default=1)
 
     def validate(self, data):
+        data = super().validate(data)
         if data["check_out"] <= data["check_in"]:
             raise serializers.ValidationError({"check_out": ["Must be after check_in."]})
         data["room_type"] = _codes(RoomType, data["hotel"], [data["room_type"]], "room_type")[0]
@@ -73,10 +95,17 @@ class AvailabilityInput(HotelInput):
 class RangeInput(HotelInput):
     start = serializers.DateField()
     end = serializers.DateField()
-    room_types = serializers.ListField(child=serializers.CharField(), required=False)
-    rate_plans = serializers.ListField(child=serializers.CharField(), required=False)
+    room_types = serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False, max_length=100
+    )
+    rate_plans = serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False, max_length=100
+    )
     weekdays = serializers.ListField(
-        child=serializers.IntegerField(min_value=0, max_value=6), required=False
+        child=serializers.IntegerField(min_value=0, max_value=6),
+        required=False,
+        allow_empty=False,
+        help_text="0 = Monday; leave out for every day.",
     )
 
     def resolve(self) -> dict:
@@ -145,6 +174,7 @@ class IdsView(APIView):
         return s
 
 
+@extend_schema(request=HotelInput, responses={200: OpenApiTypes.OBJECT}, tags=["ids"])
 class TestConnectionView(IdsView):
     """Ping IDS Next with the hotel's connection."""
 
@@ -160,6 +190,7 @@ class TestConnectionView(IdsView):
         return Response({"ok": True, "message": message})
 
 
+@extend_schema(request=AvailabilityInput, responses={200: OpenApiTypes.OBJECT}, tags=["ids"])
 class CheckAvailabilityView(IdsView):
     """Ask IDS Next about a stay, exactly as a booking would (no cache bypass)."""
 
@@ -182,6 +213,7 @@ class CheckAvailabilityView(IdsView):
         return Response({"available": True, "rooms": units})
 
 
+@extend_schema(request=UpdateAvailabilityInput, responses={200: OpenApiTypes.OBJECT}, tags=["ids"])
 class UpdateAvailabilityView(IdsView):
     """Change availability and restrictions; the change reaches IDS through the outbox."""
 
@@ -201,12 +233,14 @@ class UpdateAvailabilityView(IdsView):
         )
 
 
+@extend_schema(request=UpdateRatesInput, responses={200: OpenApiTypes.OBJECT}, tags=["ids"])
 class UpdateRatesView(UpdateAvailabilityView):
     """Change prices; the change reaches IDS through the outbox."""
 
     input_class = UpdateRatesInput
 
 
+@extend_schema(request=HotelInput, responses={202: OpenApiTypes.OBJECT}, tags=["ids"])
 class SyncAvailabilityView(IdsView):
     """Queue a full sync of the next 500 days."""
 

@@ -243,3 +243,29 @@ def test_ari_form_refuses_past_days_with_a_message(staff, hotel):
     )
     assert response.status_code == 200
     assert "Past days cannot be changed" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("price", "99999999999999999999"),
+        ("price", "1E+30"),
+        ("price", "0.001"),
+        ("availability_override", str(2**63)),
+        ("blocked", "40000"),
+        ("min_stay_arrival", "9999"),
+    ],
+)
+def test_ari_form_out_of_range_values_are_form_errors(staff, hotel, field, value):
+    day = hotel.today() + timedelta(days=1)
+    response = staff.post(
+        reverse("admin:bookings_hotel_ari", args=[hotel.pk]),
+        {
+            "start": day.isoformat(),
+            "end": day.isoformat(),
+            "weekdays": [str(d) for d in range(7)],
+            field: value,
+        },
+    )
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()

@@ -205,3 +205,47 @@ def test_reconcile_requeues_dead_and_missing(hotel, conn):
     call_command("reconcile_ids")
     assert SyncJob.objects.get(reservation=res).status == "pending"
     assert SyncJob.objects.filter(reservation=other, kind="res_create", status="pending").exists()
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"price": 3_000_000_000}, "price"),
+        ({"price": 100, "bogus": 1}, "bogus"),
+        ({"price": 100, "weekdays": []}, "weekdays"),
+        ({"price": 100, "room_types": ["EXT\u0000"]}, "room_types"),
+    ],
+)
+def test_ids_rate_input_errors_are_400s(client, conn, body, field):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw-for-tests-1"))
+    today = conn.hotel.today()
+    payload = {"hotel": conn.hotel.code, "start": str(today), "end": str(today), **body}
+    response = client.post("/api/v1/ids/update-rates/", payload, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert field in str(response.json()["error"])
+
+
+def test_ids_availability_beyond_column_limits_is_a_400(client, conn):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw-for-tests-1"))
+    today = conn.hotel.today()
+    for name in ("availability", "min_stay_arrival"):
+        response = client.post(
+            "/api/v1/ids/update-availability/",
+            {"hotel": conn.hotel.code, "start": str(today), "end": str(today), name: 40000},
+            content_type="application/json",
+        )
+        assert response.status_code == 400, response.content
+
+
+def test_ids_hotel_code_with_nul_is_a_400(client, conn):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw-for-tests-1"))
+    response = client.post(
+        "/api/v1/ids/test-connection/", {"hotel": "PEMA\u0000"}, content_type="application/json"
+    )
+    assert response.status_code == 400

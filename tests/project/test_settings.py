@@ -68,3 +68,26 @@ def test_embedded_defaults_are_sqlite_wal_and_filesystem_broker(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "sqlite3 filesystem:// PRAGMA journal_mode=WAL" in result.stdout
     assert (tmp_path / "dev-secret-key").exists()
+
+
+def test_check_deploy_is_clean_under_production_settings(tmp_path):
+    from cryptography.fernet import Fernet
+
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE,
+        env={
+            **clean,
+            "DEBUG": "false",
+            "SECRET_KEY": "k3y-" + "x9Qz" * 14,
+            "ALLOWED_HOSTS": "pema.example.com",
+            "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "PEMA_VAR_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
