@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
+from django.forms.models import BaseInlineFormSet
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -149,8 +150,35 @@ class HotelAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/bookings/ari_update.html", context)
 
 
+class RoomFormSet(BaseInlineFormSet):
+    """Rooms under their room type: numbers are unique per hotel, checked before saving."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.instance.hotel_id = self.instance.hotel_id
+        return form
+
+    def clean(self) -> None:
+        super().clean()
+        hotel_id = self.instance.hotel_id
+        seen: set[str] = set()
+        for form in self.forms:
+            number = (form.cleaned_data or {}).get("number")
+            if not number or (self.can_delete and self._should_delete_form(form)):
+                continue
+            taken = (
+                Room.objects.filter(hotel_id=hotel_id, number=number)
+                .exclude(pk=form.instance.pk)
+                .exists()
+            )
+            if taken or number in seen:
+                form.add_error("number", f"Room {number} already exists in this hotel.")
+            seen.add(number)
+
+
 class RoomInline(admin.TabularInline):
     model = Room
+    formset = RoomFormSet
     extra = 0
     fields = ("number", "floor", "is_active", "housekeeping_status")
 
@@ -196,6 +224,13 @@ class RoomAdmin(admin.ModelAdmin):
     list_editable = ("is_active", "housekeeping_status")
     search_fields = ("number",)
     list_select_related = ("room_type", "hotel")
+
+    def get_deleted_objects(self, objs, request):
+        # A room whose type is sold out cannot go: listed as "protected", the
+        # admin refuses the delete with these reasons instead of failing.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        conflicts = [message for room in objs if (message := room.removal_conflict())]
+        return deleted, counts, perms_needed, list(protected) + conflicts
 
 
 @admin.register(RatePlan)

@@ -48,7 +48,12 @@ class ReservationAdminForm(forms.ModelForm):
     guest_last_name = forms.CharField(max_length=100)
     guest_email = forms.EmailField(required=False)
     guest_phone = forms.CharField(max_length=40, required=False)
-    guest_country = forms.CharField(max_length=2, required=False, help_text="ISO code, e.g. IN")
+    guest_country = forms.RegexField(
+        regex=r"^[A-Za-z]{2}$",
+        required=False,
+        help_text="ISO code, e.g. IN",
+        error_messages={"invalid": "Two letters, e.g. IN."},
+    )
     special_requests = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
     class Meta:

@@ -7,7 +7,7 @@ import zoneinfo
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -48,7 +48,9 @@ class Hotel(models.Model):
     policies = models.TextField(blank=True)
     amenities = models.JSONField(default=list, blank=True)
     images = models.JSONField(default=list, blank=True)
-    max_stay_nights = models.PositiveSmallIntegerField(default=30)
+    max_stay_nights = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
     booking_window_days = models.PositiveSmallIntegerField(
         default=500, help_text="How far ahead guests may arrive."
     )
@@ -132,8 +134,6 @@ class Room(models.Model):
 
     def _check_calendar_allows_change(self) -> None:
         """Deactivating or moving a room must not leave fewer rooms than are sold."""
-        from .inventory import inventory_conflicts
-
         if not self.pk or not self.room_type_id:
             return
         before = Room.objects.filter(pk=self.pk).values("room_type_id", "is_active").first()
@@ -141,15 +141,28 @@ class Room(models.Model):
             return
         if self.is_active and before["room_type_id"] == self.room_type_id:
             return
-        old_type = RoomType.objects.select_related("hotel").get(pk=before["room_type_id"])
-        remaining = old_type.rooms.filter(is_active=True).exclude(pk=self.pk).count()
-        dates = inventory_conflicts(old_type, remaining, start=old_type.hotel.today())
-        if dates:
-            shown = ", ".join(d.isoformat() for d in dates[:5])
-            raise ValidationError(
-                f"{old_type.code} would have {remaining} rooms, fewer than are already sold "
-                f"or blocked on {shown}. Move those reservations or blocks first."
-            )
+        problem = self.removal_conflict(before["room_type_id"])
+        if problem:
+            raise ValidationError(problem)
+
+    def removal_conflict(self, room_type_id: int | None = None) -> str:
+        """Why taking this room out of its type (or deleting it) would undersell, or ''."""
+        from .inventory import inventory_conflicts
+
+        if not self.is_active and room_type_id is None:
+            return ""
+        room_type = RoomType.objects.select_related("hotel").get(
+            pk=room_type_id or self.room_type_id
+        )
+        remaining = room_type.rooms.filter(is_active=True).exclude(pk=self.pk).count()
+        dates = inventory_conflicts(room_type, remaining, start=room_type.hotel.today())
+        if not dates:
+            return ""
+        shown = ", ".join(d.isoformat() for d in dates[:5])
+        return (
+            f"Room {self.number}: {room_type.code} would have {remaining} rooms, fewer than are "
+            f"already sold or blocked on {shown}. Move those reservations or blocks first."
+        )
 
 
 class RatePlan(models.Model):
@@ -203,8 +216,14 @@ class RatePlan(models.Model):
             raise ValidationError({"derivation": "A derived plan needs a derivation."})
         if self.derivation == self.Derivation.PERCENT and self.derivation_value > 100:
             raise ValidationError({"derivation_value": "A percentage is at most 100."})
-        if self.parent_id and self.parent_id == self.pk:
-            raise ValidationError({"parent": "A plan cannot derive from itself."})
+        seen, ancestor = {self.pk}, self.parent
+        while ancestor is not None:
+            if ancestor.pk in seen:
+                raise ValidationError({"parent": "A plan cannot derive from itself."})
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+        if self.parent_id and self.parent.hotel_id != self.hotel_id:
+            raise ValidationError({"parent": "The parent plan belongs to another hotel."})
 
     def derive_price(self, parent_price: int | None) -> int | None:
         """This plan's price from its parent's, in minor units (rounded half up)."""
@@ -293,7 +312,12 @@ class Guest(models.Model):
     last_name = models.CharField(max_length=100)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2.")
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{2}$", "Two letters, ISO 3166 (e.g. IN).")],
+        help_text="ISO 3166 alpha-2.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -576,8 +600,21 @@ class WebhookEndpoint(models.Model):
     def __str__(self) -> str:
         return f"{self.hotel.code} → {self.url}"
 
+    def clean(self) -> None:
+        known = {value for value, _ in self.EVENT_CHOICES}
+        if not isinstance(self.events, list) or not all(
+            isinstance(e, str) and e in known for e in self.events
+        ):
+            raise ValidationError(
+                {"events": f"A list of event types, from: {', '.join(sorted(known))}."}
+            )
+        if len(self.secret or "") < 16:
+            raise ValidationError({"secret": "Use a secret of at least 16 characters."})
+
     def wants(self, event_type: str) -> bool:
-        return not self.events or event_type in self.events
+        # Rows written before validation existed may hold anything: treat junk as "all".
+        events = self.events if isinstance(self.events, list) else []
+        return not events or event_type in events
 
 
 class WebhookDelivery(models.Model):

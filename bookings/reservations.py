@@ -486,6 +486,12 @@ def modify_reservation(
             raise ReservationClosed(
                 f"Reservation {current.confirmation_number} is cancelled and cannot be changed."
             )
+        unchanged_text = (
+            special_requests is None or special_requests == current.special_requests
+        ) and (external_revision is None or external_revision == current.external_revision)
+        if not stay_changed and unchanged_text:
+            # Nothing to change: no new version, no event, nothing sent to partners.
+            return current
         before = reservation_snapshot(current)
         if stay_changed:
             old_dates = set(

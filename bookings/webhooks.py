@@ -103,7 +103,10 @@ def sweep(hotel_id: int | None = None) -> int:
         endpoints = endpoints.filter(hotel_id=hotel_id)
     created = 0
     for endpoint_id in endpoints.values_list("id", flat=True):
-        created += _sweep_endpoint(endpoint_id)
+        try:
+            created += _sweep_endpoint(endpoint_id)
+        except Exception:  # one broken endpoint must not starve the others
+            logger.exception("Webhook sweep failed for endpoint %s", endpoint_id)
     return created
 
 

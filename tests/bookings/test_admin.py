@@ -269,3 +269,61 @@ def test_ari_form_out_of_range_values_are_form_errors(staff, hotel, field, value
     )
     assert response.status_code == 200
     assert "errorlist" in response.content.decode()
+
+
+def test_deleting_a_sold_room_is_refused_with_the_reason(staff, hotel):
+    reservation = book(hotel, code="TWN")
+    room = hotel.room_types.get(code="TWN").rooms.get()
+    url = reverse("admin:bookings_room_delete", args=[room.pk])
+    page = staff.get(url).content.decode()
+    assert reservation.check_in.isoformat() in page
+    staff.post(url, {"post": "yes"})
+    assert hotel.rooms.filter(pk=room.pk).exists()
+    staff.post(
+        reverse("admin:bookings_room_changelist"),
+        {"action": "delete_selected", "_selected_action": [room.pk], "post": "yes"},
+    )
+    assert hotel.rooms.filter(pk=room.pk).exists()
+
+
+def test_a_duplicate_room_number_in_the_inline_is_a_form_error(staff, hotel):
+    dbl = hotel.room_types.get(code="DBL")
+    existing = hotel.rooms.exclude(room_type=dbl).first()
+    rooms = list(dbl.rooms.all())
+    data = {
+        "hotel": hotel.pk, "code": dbl.code, "name": dbl.name, "base_occupancy": 2,
+        "max_adults": 2, "max_children": 1, "max_occupancy": 3, "amenities": "[]",
+        "images": "[]", "sort_order": 0,
+        "rooms-TOTAL_FORMS": len(rooms) + 1, "rooms-INITIAL_FORMS": len(rooms),
+        "rooms-MIN_NUM_FORMS": 0, "rooms-MAX_NUM_FORMS": 1000,
+    }  # fmt: skip
+    for i, room in enumerate(rooms):
+        data |= {
+            f"rooms-{i}-id": room.pk, f"rooms-{i}-room_type": dbl.pk,
+            f"rooms-{i}-number": room.number, f"rooms-{i}-is_active": "on",
+            f"rooms-{i}-housekeeping_status": "clean",
+        }  # fmt: skip
+    n = len(rooms)
+    data |= {
+        f"rooms-{n}-room_type": dbl.pk, f"rooms-{n}-number": existing.number,
+        f"rooms-{n}-is_active": "on", f"rooms-{n}-housekeeping_status": "clean",
+    }  # fmt: skip
+    response = staff.post(reverse("admin:bookings_roomtype_change", args=[dbl.pk]), data)
+    assert response.status_code == 200
+    assert f"Room {existing.number} already exists" in response.content.decode()
+
+
+def test_webhook_endpoint_events_must_be_known():
+    from django.core.exceptions import ValidationError
+
+    from bookings.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint(url="https://example.com/h", secret="s" * 20, events=5)
+    with pytest.raises(ValidationError):
+        endpoint.clean()
+    endpoint.events = ["booking.created", "booking.exploded"]
+    with pytest.raises(ValidationError):
+        endpoint.clean()
+    endpoint.events, endpoint.secret = ["booking.created"], "short"
+    with pytest.raises(ValidationError):
+        endpoint.clean()

@@ -162,3 +162,12 @@ def test_database_check_forbids_overselling(hotel):
     day = InventoryDay.objects.filter(room_type__code="TWN").first()
     with pytest.raises(IntegrityError), transaction.atomic():
         InventoryDay.objects.filter(pk=day.pk).update(sold=2)
+
+
+def test_a_modification_that_changes_nothing_is_not_an_event(hotel):
+    reservation = book(hotel)
+    same = modify_reservation(
+        reservation, source="staff", check_in=reservation.check_in, adults=reservation.adults
+    )
+    assert same.version == 1
+    assert not ChangeEvent.objects.filter(kind="reservation.modified").exists()
