@@ -50,12 +50,23 @@ class ConnectionFormBase(forms.ModelForm):
             return data
         cls = provider_class(provider)
         creds = dict(self.instance.credentials or {}) if self.instance.pk else {}
+        moved = self.instance.pk and (
+            "base_url" in self.changed_data or "provider" in self.changed_data
+        )
+        if moved:
+            # Stored secrets go only to the address they were given for: whoever
+            # points the connection elsewhere types them in again.
+            creds = {}
         for name in cls.credential_fields:
             value = data.get(f"credential_{name}")
             if value:
                 creds[name] = value
         creds = {k: v for k, v in creds.items() if k in cls.credential_fields}
         errors = cls.validate_credentials(creds)
+        if errors and moved:
+            raise forms.ValidationError(
+                "The address changed: enter the credentials again for the new address."
+            )
         if errors:
             raise forms.ValidationError(errors)
         self.instance.credentials = creds

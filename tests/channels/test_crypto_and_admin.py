@@ -56,6 +56,31 @@ def test_admin_keeps_credentials_when_left_blank_and_replaces_when_typed(staff, 
     assert conn.credentials == {"api_key": "k", "api_secret": "new-secret"}
 
 
+def test_pointing_a_connection_elsewhere_needs_the_credentials_again(staff, conn):
+    url = f"/admin/channels/connection/{conn.pk}/change/"
+    form = {
+        "hotel": conn.hotel_id,
+        "provider": "ids_next",
+        "name": "IDS Next",
+        "base_url": "http://attacker.example",
+        "enabled": "on",
+        "settings": '{"hotel_code": "PEMA001"}',
+        "room_type_map": "{}",
+        "rate_plan_map": "{}",
+        "credential_api_key": "",
+        "credential_api_secret": "",
+    }
+    response = staff.post(url, form)
+    assert response.status_code == 200
+    assert "enter the credentials again" in response.content.decode()
+    conn.refresh_from_db()
+    assert conn.base_url == "http://ids.test"
+    form |= {"credential_api_key": "k2", "credential_api_secret": "s2"}
+    assert staff.post(url, form).status_code == 302
+    conn.refresh_from_db()
+    assert conn.credentials == {"api_key": "k2", "api_secret": "s2"}
+
+
 def test_health_page_and_tag_render(staff, conn):
     SyncJob.objects.create(connection=conn, stream="ari", kind="rates", status="dead")
     page = staff.get("/admin/channels/connection/health/")

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from bookings.models import Hotel
 from channels.delivery import deliver
 from channels.dispatch import dispatch, plan_full_sync
 from channels.models import Connection
@@ -20,6 +21,8 @@ class Command(BaseCommand):
     def handle(self, *args, full: bool, hotel: str | None, queue_only: bool, **options):
         conns = Connection.objects.filter(provider="ids_next", enabled=True).select_related("hotel")
         if hotel:
+            if not Hotel.objects.filter(code=hotel).exists():
+                raise CommandError(f"Unknown hotel code {hotel!r}.")
             conns = conns.filter(hotel__code=hotel)
         if not conns:
             raise CommandError("No enabled IDS Next connection (see ensure_ids_connection).")
