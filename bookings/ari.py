@@ -254,6 +254,8 @@ def _clear_overrides(hotel: Hotel, inventory) -> int:
     changed = 0
     for rt_id, count in active_room_counts(hotel).items():
         rows = inventory.filter(room_type_id=rt_id, total_override__isnull=False)
+        # Lock first, so a booking cannot land between the check and the update.
+        list(rows.select_for_update().order_by("date").values_list("id", flat=True))
         conflicts = rows.annotate(taken=F("sold") + F("blocked")).filter(taken__gt=count)
         dates = list(conflicts.values_list("date", flat=True)[:7])
         if dates:
