@@ -7,4 +7,5 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN DEBUG=true python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "pema.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+# Workers, threads and keep-alive come from gunicorn.conf.py (WEB_CONCURRENCY overrides).
+CMD ["gunicorn", "pema.wsgi:application", "--bind", "0.0.0.0:8000"]

@@ -4,17 +4,26 @@ A key reads ``pema_<prefix>_<secret>``. Only its SHA-256 is stored, beside
 the prefix used to find the row, so a database leak gives no usable key. The
 secret is shown once, when the key is made. Last use is written at most once
 a minute with a conditional UPDATE, so busy keys cost no write per request.
+
+A checked key is remembered by each process for ``PEMA_API_KEY_CACHE_SECONDS``
+(5 by default), so a busy key costs no query per request either. Expiry is
+still checked on every request; revocation and changes of scopes or hotels
+made in this process apply at once, and reach the other processes within
+that time.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -31,6 +40,12 @@ KNOWN_SCOPES: dict[str, str] = {
 }
 KEY_PREFIX = "pema"
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+# Checked keys by the SHA-256 of the raw key: (monotonic deadline, key with its hotel ids).
+# Keyed by the full hash, so only the exact secret ever hits; a plain dict is safe
+# across the threads of one process (each operation is atomic under the GIL).
+_checked: dict[str, tuple[float, ApiKey]] = {}
+_CHECKED_MAX = 1000
+_clock = time.monotonic
 
 
 @dataclass(frozen=True)
@@ -97,18 +112,47 @@ def split_key(raw: str) -> str | None:
 
 
 def find_key(raw: str) -> ApiKey | None:
-    """The active key for ``raw``, or None (unknown, wrong secret, revoked or expired)."""
+    """The active key for ``raw``, or None (unknown, wrong secret, revoked or expired).
+
+    Each call gets its own copy of the key, so nothing one request sets on it
+    leaks into another.
+    """
     prefix = split_key(raw)
     if prefix is None:
         return None
-    api_key = ApiKey.objects.filter(prefix=prefix).first()
-    # Compare in constant time so the hash leaks nothing through timing.
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_key(raw)):
-        return None
+    digest = hash_key(raw)
+    now = _clock()
+    remembered = _checked.get(digest)
+    if remembered is not None and remembered[0] > now:
+        api_key = remembered[1]
+    else:
+        api_key = ApiKey.objects.filter(prefix=prefix).first()
+        # Compare in constant time so the hash leaks nothing through timing.
+        if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
+            return None
+        _remember(digest, api_key, now)
     if not api_key.is_active:
         return None
     touch(api_key)
-    return api_key
+    return copy.copy(api_key)
+
+
+def _remember(digest: str, api_key: ApiKey, now: float) -> None:
+    seconds = settings.PEMA_API_KEY_CACHE_SECONDS
+    if seconds <= 0:
+        return
+    api_key.hotel_ids  # noqa: B018 - loaded now, so it is remembered with the key
+    if len(_checked) >= _CHECKED_MAX:
+        for stale in [d for d, (deadline, _) in list(_checked.items()) if deadline <= now]:
+            _checked.pop(stale, None)
+        if len(_checked) >= _CHECKED_MAX:
+            _checked.clear()
+    _checked[digest] = (now + seconds, api_key)
+
+
+def forget_checked_keys() -> None:
+    """Drop this process's remembered keys (a key was changed or revoked here)."""
+    _checked.clear()
 
 
 def touch(api_key: ApiKey) -> None:
@@ -125,6 +169,8 @@ def touch(api_key: ApiKey) -> None:
 def revoke(keys: Iterable[ApiKey]) -> int:
     """Revoke the keys that are not revoked yet; return how many."""
     ids = [k.pk for k in keys]
-    return ApiKey.objects.filter(pk__in=ids, revoked_at__isnull=True).update(
+    count = ApiKey.objects.filter(pk__in=ids, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    forget_checked_keys()
+    return count

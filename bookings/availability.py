@@ -4,6 +4,12 @@
 of queries (whatever its length), applies the restrictions and prices every
 night. The same evaluators serve the reservation functions, which run them on
 rows they hold locked, so a search and a booking never disagree.
+
+A search reads the calendar as plain tuples (``InventoryRow``, ``RateRow``)
+rather than model instances: a week for a hotel of ten room types and two
+plans is some 230 rows per request, and building a model instance for each
+was the largest cost of the search. The evaluators read attributes only, so
+they take either kind.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from .errors import InvalidStay, Reason
 from .models import Hotel, InventoryDay, RateDay, RatePlan, RoomType
@@ -34,6 +41,42 @@ class Stay:
     @property
     def dates(self) -> list[date]:
         return [self.check_in + timedelta(days=i) for i in range(self.nights)]
+
+
+class InventoryRow(NamedTuple):
+    """The fields of an ``InventoryDay`` a search needs, read without a model instance."""
+
+    room_type_id: int
+    date: date
+    total: int
+    sold: int
+    blocked: int
+    stop_sell: bool
+
+    @property
+    def available(self) -> int:
+        return max(self.total - self.sold - self.blocked, 0)
+
+
+class RateRow(NamedTuple):
+    """The fields of a ``RateDay`` a search needs, read without a model instance."""
+
+    rate_plan_id: int
+    room_type_id: int
+    date: date
+    price: int | None
+    extra_adult_price: int
+    extra_child_price: int
+    min_stay_arrival: int
+    min_stay_through: int
+    max_stay: int | None
+    closed_to_arrival: bool
+    closed_to_departure: bool
+    stop_sell: bool
+
+
+InventoryLike = InventoryDay | InventoryRow
+RateLike = RateDay | RateRow
 
 
 @dataclass(frozen=True)
@@ -134,7 +177,7 @@ def occupancy_reasons(room_type: RoomType, stay: Stay) -> list[Reason]:
 
 
 def inventory_reasons(
-    stay: Stay, inventory: Mapping[date, InventoryDay], rooms: int | None = None
+    stay: Stay, inventory: Mapping[date, InventoryLike], rooms: int | None = None
 ) -> list[Reason]:
     """Rooms left on every night of the stay (stop sell and sold-out nights)."""
     wanted = stay.rooms if rooms is None else rooms
@@ -149,11 +192,11 @@ def inventory_reasons(
     return []
 
 
-def rooms_left(stay: Stay, inventory: Mapping[date, InventoryDay]) -> int:
+def rooms_left(stay: Stay, inventory: Mapping[date, InventoryLike]) -> int:
     return min((inventory[d].available for d in stay.dates if d in inventory), default=0)
 
 
-def restriction_reasons(stay: Stay, rates: Mapping[date, RateDay]) -> list[Reason]:
+def restriction_reasons(stay: Stay, rates: Mapping[date, RateLike]) -> list[Reason]:
     """Rate-level restrictions: missing price, stop sell, CTA, CTD, min and max stay."""
     arrival = rates.get(stay.check_in)
     for night in stay.dates:
@@ -207,7 +250,7 @@ def restriction_reasons(stay: Stay, rates: Mapping[date, RateDay]) -> list[Reaso
     return []
 
 
-def night_price(room_type: RoomType, rate: RateDay, adults: int, children: int) -> int:
+def night_price(room_type: RoomType, rate: RateLike, adults: int, children: int) -> int:
     """One room for one night: the base price plus guests beyond the base occupancy."""
     extra = max(adults + children - room_type.base_occupancy, 0)
     extra_adults = min(extra, max(adults - room_type.base_occupancy, 0))
@@ -217,7 +260,7 @@ def night_price(room_type: RoomType, rate: RateDay, adults: int, children: int) 
     )
 
 
-def price_stay(room_type: RoomType, stay: Stay, rates: Mapping[date, RateDay]) -> list[NightPrice]:
+def price_stay(room_type: RoomType, stay: Stay, rates: Mapping[date, RateLike]) -> list[NightPrice]:
     """Nightly prices for all the stay's rooms together."""
     return [
         NightPrice(d, night_price(room_type, rates[d], stay.adults, stay.children) * stay.rooms)
@@ -227,30 +270,48 @@ def price_stay(room_type: RoomType, stay: Stay, rates: Mapping[date, RateDay]) -
 
 def load_inventory(
     room_types: Iterable[RoomType], stay: Stay
-) -> dict[int, dict[date, InventoryDay]]:
-    by_type: dict[int, dict[date, InventoryDay]] = defaultdict(dict)
+) -> dict[int, dict[date, InventoryRow]]:
+    by_type: dict[int, dict[date, InventoryRow]] = defaultdict(dict)
     rows = InventoryDay.objects.filter(
-        room_type__in=list(room_types), date__gte=stay.check_in, date__lt=stay.check_out
-    )
-    for row in rows:
+        room_type__in=[rt.id for rt in room_types],
+        date__gte=stay.check_in,
+        date__lt=stay.check_out,
+    ).values_list(*InventoryRow._fields)
+    rows = rows.order_by()  # keyed by date below: the model's ordering is only a cost
+    for row in map(InventoryRow._make, rows):
         by_type[row.room_type_id][row.date] = row
     return by_type
 
 
 def load_rates(
     room_types: Iterable[RoomType], rate_plans: Iterable[RatePlan], stay: Stay
-) -> dict[tuple[int, int], dict[date, RateDay]]:
+) -> dict[tuple[int, int], dict[date, RateRow]]:
     """Rate rows of the stay plus the departure date (for closed-to-departure)."""
-    by_pair: dict[tuple[int, int], dict[date, RateDay]] = defaultdict(dict)
+    by_pair: dict[tuple[int, int], dict[date, RateRow]] = defaultdict(dict)
     rows = RateDay.objects.filter(
-        room_type__in=list(room_types),
-        rate_plan__in=list(rate_plans),
+        room_type__in=[rt.id for rt in room_types],
+        rate_plan__in=[p.id for p in rate_plans],
         date__gte=stay.check_in,
         date__lte=stay.check_out,
-    )
-    for row in rows:
+    ).values_list(*RateRow._fields)
+    rows = rows.order_by()
+    for row in map(RateRow._make, rows):
         by_pair[(row.rate_plan_id, row.room_type_id)][row.date] = row
     return by_pair
+
+
+def _room_types_sold_by(plans: list[RatePlan]) -> dict[int, set[int]]:
+    """Room type ids each plan sells, from the link table alone (no room type instances)."""
+    through = RatePlan.room_types.through
+    sold: dict[int, set[int]] = defaultdict(set)
+    links = (
+        through.objects.filter(rateplan_id__in=[p.id for p in plans])
+        .values_list("rateplan_id", "roomtype_id")
+        .order_by()
+    )
+    for plan_id, room_type_id in links:
+        sold[plan_id].add(room_type_id)
+    return sold
 
 
 def search_availability(
@@ -270,10 +331,11 @@ def search_availability(
     if room_type_codes is not None:
         codes = set(room_type_codes)
         room_types = [rt for rt in room_types if rt.code in codes]
-    plans = hotel.rate_plans.filter(is_active=True).prefetch_related("room_types")
+    plans = hotel.rate_plans.filter(is_active=True)
     if rate_plan_codes is not None:
         plans = plans.filter(code__in=list(rate_plan_codes))
     plans = list(plans)
+    sold_by = _room_types_sold_by(plans)
     inventory = load_inventory(room_types, stay)
     rates = load_rates(room_types, plans, stay)
 
@@ -285,7 +347,7 @@ def search_availability(
         if reasons:
             result.unavailable.append(Unsellable(room_type, reasons))
             continue
-        selling = [p for p in plans if any(rt.id == room_type.id for rt in p.room_types.all())]
+        selling = [p for p in plans if room_type.id in sold_by[p.id]]
         plan_reasons: list[Reason] = []
         offered = False
         for plan in selling:

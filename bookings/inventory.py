@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
 
+from .availability_cache import ari_changed
 from .errors import CalendarConflict
 from .events import record_event
 from .models import ChangeEvent, Hotel, InventoryDay, RateDay, RoomType
@@ -57,6 +58,8 @@ def ensure_calendar(hotel: Hotel, start: date, end: date) -> int:
     ]
     InventoryDay.objects.bulk_create(new_inventory, batch_size=2000, ignore_conflicts=True)
     RateDay.objects.bulk_create(new_rates, batch_size=2000, ignore_conflicts=True)
+    if new_inventory or new_rates:
+        ari_changed(hotel.id)  # bulk_create sends no model signals
     return len(new_inventory) + len(new_rates)
 
 

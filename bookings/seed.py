@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.db import transaction
 
+from .availability_cache import ari_changed
 from .inventory import calendar_horizon, ensure_calendar
 from .models import Hotel, RateDay, RatePlan, Room, RoomType
 
@@ -172,4 +173,5 @@ def seed_pema_wellness() -> SeedReport:
                 date__gte=start,
                 date__lte=end + timedelta(days=1),
             ).update(price=price, extra_adult_price=250000, extra_child_price=120000)
+    ari_changed(hotel.id)  # prices set in bulk, past the model signals
     return report

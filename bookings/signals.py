@@ -1,10 +1,27 @@
-"""Keep the calendar's room counts in step when rooms are added, moved, (de)activated or removed."""
+"""Model signals of the bookings app.
 
-from django.db.models.signals import post_delete, post_migrate, post_save, pre_save
+Keep the calendar's room counts in step when rooms are added, moved,
+(de)activated or removed; invalidate cached availability answers when
+anything they are made of changes; forget remembered API keys when a key
+changes.
+"""
+
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_save
 from django.dispatch import receiver
 
+from .api_keys import forget_checked_keys
+from .availability_cache import ari_changed
 from .inventory import refresh_room_type_totals
-from .models import Room, RoomType
+from .models import (
+    ApiKey,
+    ChangeEvent,
+    Hotel,
+    InventoryDay,
+    RateDay,
+    RatePlan,
+    Room,
+    RoomType,
+)
 
 
 @receiver(pre_save, sender=Room)
@@ -25,6 +42,52 @@ def follow_room_count(sender, instance: Room, raw=False, **kwargs):
     ids = {instance.room_type_id, getattr(instance, "_previous_room_type_id", None)} - {None}
     for room_type in RoomType.objects.filter(pk__in=ids).select_related("hotel"):
         refresh_room_type_totals(room_type)
+
+
+@receiver(post_save, sender=ChangeEvent)
+def event_changes_availability(sender, instance: ChangeEvent, created=False, **kwargs):
+    # Every ARI change and every reservation created, modified or cancelled writes one.
+    if created:
+        ari_changed(instance.hotel_id)
+
+
+@receiver(post_save, sender=Hotel)
+@receiver(post_delete, sender=Hotel)
+def hotel_changes_availability(sender, instance: Hotel, **kwargs):
+    ari_changed(instance.pk)
+
+
+@receiver(post_save, sender=RoomType)
+@receiver(post_delete, sender=RoomType)
+@receiver(post_save, sender=RatePlan)
+@receiver(post_delete, sender=RatePlan)
+def catalogue_changes_availability(sender, instance, **kwargs):
+    ari_changed(instance.hotel_id)
+
+
+@receiver(m2m_changed, sender=RatePlan.room_types.through)
+def plan_room_types_change_availability(sender, instance, action: str, **kwargs):
+    if action.startswith("post_"):
+        ari_changed(instance.hotel_id)
+
+
+@receiver(post_save, sender=InventoryDay)
+@receiver(post_save, sender=RateDay)
+def calendar_row_changes_availability(sender, instance, **kwargs):
+    # Calendar rows saved one by one (the admin, fixtures); bulk paths call ari_changed.
+    # No post_delete receiver: rows go only with their room type, rate plan or hotel,
+    # whose own signals bump, and a receiver would stop Django's fast cascade delete.
+    hotel_id = (
+        RoomType.objects.filter(pk=instance.room_type_id).values_list("hotel_id", flat=True).first()
+    )
+    ari_changed(hotel_id)
+
+
+@receiver(post_save, sender=ApiKey)
+@receiver(post_delete, sender=ApiKey)
+@receiver(m2m_changed, sender=ApiKey.hotels.through)
+def key_changed(sender, **kwargs):
+    forget_checked_keys()
 
 
 def sync_groups_after_migrate(sender, **kwargs):

@@ -240,6 +240,14 @@ LOGGING = {
 # --- Pema ----------------------------------------------------------------------------
 # How many days ahead the calendar is kept and synchronised.
 PEMA_CALENDAR_DAYS = env.int("PEMA_CALENDAR_DAYS", default=500)
+# Each web process remembers a checked API key this long, so a busy key costs no
+# query per request; revoking a key (or changing its scopes or hotels) therefore
+# reaches every process within this many seconds. Expiry is always exact. 0: off.
+PEMA_API_KEY_CACHE_SECONDS = env.float("PEMA_API_KEY_CACHE_SECONDS", default=5.0)
+# Availability answers are cached per hotel under the hotel's ARI version, which
+# every committed change of its calendar, catalogue or reservations bumps; this
+# is only the safety net for changes made behind the application's back. 0: off.
+PEMA_AVAILABILITY_CACHE_SECONDS = env.int("PEMA_AVAILABILITY_CACHE_SECONDS", default=300)
 
 # --- Backups (backups/) ------------------------------------------------------------------
 # Backup files go through the "backups" storage; point it at S3-compatible

@@ -86,24 +86,30 @@ class ApiMiddleware:
         api_key = getattr(request, "pema_api_key", None)
         hotel = getattr(request, "pema_hotel", None)
         content = b"" if getattr(response, "streaming", False) else response.content
+        entry = ApiAuditLog(
+            api_key=api_key,
+            key_prefix=api_key.prefix
+            if api_key
+            else getattr(request, "pema_failed_key_prefix", ""),
+            hotel=hotel,
+            method=request.method[:8],
+            path=request.get_full_path()[:500],
+            status_code=response.status_code,
+            duration_ms=int(seconds * 1000),
+            request_id=request.request_id,
+            client_ip=client_ip(request),
+            request_body=_trim(body),
+            response_body=_trim(content),
+        )
         try:
-            # A savepoint: a failed audit write must not break an enclosing transaction.
-            with transaction.atomic():
-                ApiAuditLog.objects.create(
-                    api_key=api_key,
-                    key_prefix=api_key.prefix
-                    if api_key
-                    else getattr(request, "pema_failed_key_prefix", ""),
-                    hotel=hotel,
-                    method=request.method[:8],
-                    path=request.get_full_path()[:500],
-                    status_code=response.status_code,
-                    duration_ms=int(seconds * 1000),
-                    request_id=request.request_id,
-                    client_ip=client_ip(request),
-                    request_body=_trim(body),
-                    response_body=_trim(content),
-                )
+            if transaction.get_connection().in_atomic_block:
+                # A savepoint: a failed audit write must not break the enclosing transaction.
+                with transaction.atomic():
+                    entry.save()
+            else:
+                # In autocommit the one INSERT is its own transaction: no BEGIN and
+                # COMMIT round trips around it, and a failure leaves nothing open.
+                entry.save()
         except Exception:
             # The audit must never turn a served answer into an error.
             logger.exception("Could not write the API audit log")

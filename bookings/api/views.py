@@ -22,7 +22,8 @@ from rest_framework.views import APIView
 from pema.api import request_has_scope, staff_or_scope
 
 from ..api_keys import KNOWN_SCOPES
-from ..availability import Offer, search_availability
+from ..availability import Offer, search_availability, validate_stay
+from ..availability_cache import cached_answer
 from ..calendar import lowest_price_calendar
 from ..models import ApiKey, Hotel, RatePlan, Reservation, ReservationRoom, RoomType
 from ..reservations import GuestDetails, cancel_reservation, modify_reservation, reserve_stay
@@ -52,7 +53,8 @@ class BookingsRead(staff_or_scope("bookings:read")):
 def visible_hotels(request: Request) -> QuerySet[Hotel]:
     """The hotels the caller may see: a key's own, or all for staff."""
     if isinstance(request.auth, ApiKey):
-        return Hotel.objects.filter(id__in=request.auth.hotel_ids)
+        # The key's hotel ids are remembered with the key: a plain IN, no join.
+        return Hotel.objects.filter(id__in=list(request.auth.hotel_ids))
     return Hotel.objects.all()
 
 
@@ -218,30 +220,37 @@ class AvailabilityView(APIView):
         sold, with the reason."""
         hotel = get_hotel(request, hotel_code)
         q = _validated(s.AvailabilityQuerySerializer, request.query_params.dict())
-        result = search_availability(
-            hotel, q["check_in"], q["check_out"], q["adults"], q["children"], q["rooms"]
-        )
-        stay = result.stay
-        return Response(
+        stay = (q["check_in"], q["check_out"], q["adults"], q["children"], q["rooms"])
+        # Validated on every request (the booking window moves with the hotel's today);
+        # only the answer itself may come from the cache.
+        validate_stay(hotel, *stay)
+
+        def answer() -> dict:
+            return _availability_data(hotel, search_availability(hotel, *stay))
+
+        return Response(cached_answer(hotel.id, stay[0], stay[1], stay[2:], answer))
+
+
+def _availability_data(hotel: Hotel, result) -> dict:
+    stay = result.stay
+    return {
+        "hotel": hotel.code,
+        "check_in": stay.check_in.isoformat(),
+        "check_out": stay.check_out.isoformat(),
+        "nights": stay.nights,
+        "adults": stay.adults,
+        "children": stay.children,
+        "rooms": stay.rooms,
+        "offers": [_offer_data(o, stay.check_in) for o in result.offers],
+        "unavailable": [
             {
-                "hotel": hotel.code,
-                "check_in": stay.check_in.isoformat(),
-                "check_out": stay.check_out.isoformat(),
-                "nights": stay.nights,
-                "adults": stay.adults,
-                "children": stay.children,
-                "rooms": stay.rooms,
-                "offers": [_offer_data(o, stay.check_in) for o in result.offers],
-                "unavailable": [
-                    {
-                        "room_type": u.room_type.code,
-                        "room_type_name": u.room_type.name,
-                        "reasons": [r.as_dict() for r in u.reasons],
-                    }
-                    for u in result.unavailable
-                ],
+                "room_type": u.room_type.code,
+                "room_type_name": u.room_type.name,
+                "reasons": [r.as_dict() for r in u.reasons],
             }
-        )
+            for u in result.unavailable
+        ],
+    }
 
 
 class CalendarView(APIView):

@@ -1,0 +1,136 @@
+"""Cached availability answers, invalidated exactly by a per-hotel ARI version.
+
+Every hotel has a version number in the Django cache (Redis in production).
+Anything that can change an availability answer bumps it: a committed
+``ChangeEvent`` (ARI changes and reservations created, modified or
+cancelled), a save or delete of the hotel, its room types, rate plans (and
+which room types they sell) or calendar rows, and calendar rows created in
+bulk. An answer is stored under the version it was computed at, so after a
+bump no request can find it again; nothing is ever deleted or scanned.
+
+The bump happens twice: at once (inside the writing transaction, so even a
+change whose commit hook never runs, as in a test's rolled-back transaction,
+is seen by the next read) and again after the commit, so an answer computed
+from the not-yet-committed state between the two is never reused. A stale
+answer can therefore live only as long as the commit itself takes.
+
+Only searches use the cache. Booking never does: ``reserve_stay`` re-checks
+everything on locked rows. Changes made behind the application's back (raw
+SQL, a restore that skips signals) are covered by the entries' lifetime,
+``PEMA_AVAILABILITY_CACHE_SECONDS``; 0 turns the cache off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+_namespaces: dict[str, str] = {}
+
+
+def _namespace() -> str:
+    """Which database this is, down to its incarnation.
+
+    Several databases (test runs, benchmarks) may share one Redis, and a
+    database dropped and made again restarts its hotel ids: the name and the
+    database's own identity (its PostgreSQL oid) keep their entries apart.
+    """
+    name = str(connection.settings_dict.get("NAME") or "")
+    namespace = _namespaces.get(name)
+    if namespace is None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+                identity = cursor.fetchone()[0]
+        else:
+            identity = os.stat(name).st_ino if os.path.exists(name) else 0
+        namespace = _namespaces[name] = f"{name}:{identity}"
+    return namespace
+
+
+def _version_key(hotel_id: int) -> str:
+    return f"ari-version:{_namespace()}:{hotel_id}"
+
+
+def _fresh_version() -> int:
+    # A lost version key (eviction, a flushed Redis) restarts from a number never
+    # used before, so answers stored under an older number cannot come back.
+    return time.time_ns()
+
+
+def current_version(hotel_id: int) -> int:
+    """The hotel's ARI version (created when missing)."""
+    key = _version_key(hotel_id)
+    value = cache.get(key)
+    if value is None:
+        cache.add(key, _fresh_version(), timeout=None)
+        value = cache.get(key)
+    return int(value)
+
+
+def _bump(hotel_id: int) -> None:
+    key = _version_key(hotel_id)
+    try:
+        try:
+            cache.incr(key)
+        except ValueError:  # missing: any new number invalidates everything stored
+            cache.set(key, _fresh_version(), timeout=None)
+    except Exception:
+        # A booking or an ARI change must never fail for the cache's sake; the
+        # entries' lifetime bounds what a missed bump can leave behind.
+        logger.exception("Could not bump the ARI version of hotel %s", hotel_id)
+
+
+def ari_changed(hotel_id: int | None) -> None:
+    """The hotel's availability may have changed: bump its version now and after commit."""
+    if hotel_id is None:
+        return
+    _bump(hotel_id)
+    if connection.in_atomic_block:
+        transaction.on_commit(lambda: _bump(hotel_id))
+
+
+def enabled() -> bool:
+    return settings.PEMA_AVAILABILITY_CACHE_SECONDS > 0
+
+
+def cached_answer(
+    hotel_id: int,
+    check_in: date,
+    check_out: date,
+    guests: tuple[int, ...],
+    build: Callable[[], Any],
+) -> Any:
+    """The stored answer for this stay at the hotel's current version, else ``build()``'s.
+
+    ``build`` must return a picklable value that depends only on the hotel's
+    data and the arguments (not on who asks or when).
+    """
+    if not enabled():
+        return build()
+    try:
+        version = current_version(hotel_id)
+        key = (
+            f"availability:{_namespace()}:{hotel_id}:{version}:"
+            f"{check_in.isoformat()}:{check_out.isoformat()}:{':'.join(map(str, guests))}"
+        )
+        answer = cache.get(key)
+    except Exception:
+        logger.warning("Availability cache unreachable; answering from the database")
+        return build()
+    if answer is None:
+        answer = build()
+        try:
+            cache.set(key, answer, timeout=settings.PEMA_AVAILABILITY_CACHE_SECONDS)
+        except Exception:
+            logger.warning("Availability cache unreachable; answer not stored")
+    return answer
