@@ -270,8 +270,8 @@ def encode_row(prefix: bytes, fields: dict[str, Any]) -> bytes:
 
 
 def _row_label(line: bytes) -> bytes | None:
-    """The raw label of a row line laid out as the writer writes it, else None."""
-    if line.startswith(_ROW_START) and line.endswith(_ROW_END):
+    """The raw label of a row line (no newline) laid out as the writer writes it, else None."""
+    if line.startswith(_ROW_START) and line.endswith(b"}"):
         end = line.find(_ROW_FIELDS, len(_ROW_START))
         if end > 0:
             return line[len(_ROW_START) : end]
@@ -421,14 +421,59 @@ def open_plain(raw: IO[bytes], key: bytes | None) -> IO[bytes]:
     return stream
 
 
-def _lines(raw: IO[bytes], key: bytes | None) -> Iterator[bytes]:
+READ_BLOCK = 1024 * 1024
+
+
+def _runs(
+    raw: IO[bytes], key: bytes | None, size: int
+) -> Iterator[tuple[bytes | None, list[bytes]]]:
+    """The plain stream's lines (newlines stripped) as runs: ``(label, lines)`` for up to
+    ``size`` consecutive row lines of one model, ``(None, [line])`` for any other line.
+
+    Lines are cut from large blocks and a run's lines are recognised by one
+    ``startswith`` of the model's row prefix: reading line by line and parsing
+    each line's label cost more than the rest of a verifying pass.
+    """
     stream = open_plain(raw, key)
+    label: bytes | None = None
+    prefix = b""
+    run: list[bytes] = []
+    pending = b""
     try:
-        yield from stream
+        while True:
+            block = stream.read(READ_BLOCK)
+            if not block:
+                break
+            block = pending + block
+            cut = block.rfind(b"\n") + 1
+            pending = block[cut:]
+            for line in block[:cut].split(b"\n")[:-1]:
+                if run and line.startswith(prefix) and len(run) < size:
+                    run.append(line)
+                    continue
+                if run:
+                    yield label, run
+                    run = []
+                label = _row_label(line)
+                if label is None:
+                    yield None, [line]
+                else:
+                    prefix = line[: len(_ROW_START) + len(label) + len(_ROW_FIELDS)]
+                    run = [line]
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
         if isinstance(exc, EOFError):
             raise ArchiveError("The backup is truncated (the compressed data ends early).") from exc
         raise ArchiveError(f"The backup is corrupt ({exc}).") from exc
+    if run:
+        yield label, run
+    if pending:
+        raise ArchiveError("The backup is truncated (its last line is incomplete).")
+
+
+def _hash_lines(digest: Any, lines: list[bytes]) -> None:
+    """Hash lines as they were in the file (consecutive, each ending in a newline)."""
+    digest.update(b"\n".join(lines))
+    digest.update(b"\n")
 
 
 def _decode(line: bytes) -> dict[str, Any]:
@@ -453,37 +498,31 @@ def verify(raw: IO[bytes], key: bytes | None) -> Manifest:
     counts: dict[bytes, int] = {}
     header: dict[str, Any] | None = None
     trailer: dict[str, Any] | None = None
-    for line in _lines(raw, key):
+    for raw_label, lines in _runs(raw, key, READ_BLOCK):
         if trailer is not None:
             raise ArchiveError("The backup is corrupt (data after its manifest).")
-        if not line.endswith(b"\n"):
-            raise ArchiveError("The backup is truncated (its last line is incomplete).")
-        if header is not None:
-            raw_label = _row_label(line)
-            if raw_label is not None:
-                counts[raw_label] = counts.get(raw_label, 0) + 1
-                digest.update(line)
-                continue
+        if raw_label is not None and header is not None:
+            counts[raw_label] = counts.get(raw_label, 0) + len(lines)
+            _hash_lines(digest, lines)
+            continue
         if header is None:
             try:
-                record = _decode(line)
+                record = _decode(b"\n".join(lines))
             except ArchiveError as exc:
                 raise ArchiveError("This is not a Pema backup (no header).") from exc
-        else:
-            record = _decode(line)
-        if header is None:
-            if record.get("kind") != "header":
+            if record.get("kind") != "header" or len(lines) > 1:
                 raise ArchiveError("This is not a Pema backup (no header).")
             header = record
-        elif record.get("kind") == "manifest":
-            trailer = record
-            continue
         else:
+            record = _decode(lines[0])
+            if record.get("kind") == "manifest":
+                trailer = record
+                continue
             label = record.get("m")
             if not isinstance(label, str) or not isinstance(record.get("f"), dict):
                 raise ArchiveError("The backup is corrupt (a row is malformed).")
             counts[label.encode()] = counts.get(label.encode(), 0) + 1
-        digest.update(line)
+        _hash_lines(digest, lines)
     if header is None:
         raise ArchiveError("The file is empty or not a Pema backup.")
     if trailer is None:
@@ -533,38 +572,27 @@ def read_batches(
     roll it back never commits rows that were not verified.
     """
     digest = hashlib.sha256()
-    label: bytes | None = None
-    parts: list[bytes] = []
     finished = False
-    for line in _lines(raw, key):
+    for label, lines in _runs(raw, key, size):
         if finished:
             raise ArchiveError("The backup is corrupt (data after its manifest).")
-        raw_label = _row_label(line)
-        if raw_label is not None:
-            digest.update(line)
-            if raw_label != label or len(parts) >= size:
-                if parts:
-                    yield label.decode("utf-8"), _decode_fields(parts)  # type: ignore[union-attr]
-                label, parts = raw_label, []
-            parts.append(line[len(_ROW_START) + len(raw_label) + len(_ROW_FIELDS) : -2])
+        if label is not None:
+            _hash_lines(digest, lines)
+            start = len(_ROW_START) + len(label) + len(_ROW_FIELDS)
+            yield label.decode("utf-8"), _decode_fields([line[start:-1] for line in lines])
             continue
-        record = _decode(line)
+        record = _decode(lines[0])
         if record.get("kind") == "manifest":
             finished = True
             continue
-        digest.update(line)
+        _hash_lines(digest, lines)
         if record.get("kind") == "header":
             continue
         # A row laid out differently (not written by this module's writer):
         # decoded on its own, as its own run.
-        if parts:
-            yield label.decode("utf-8"), _decode_fields(parts)  # type: ignore[union-attr]
-        label, parts = None, []
         if not isinstance(record.get("m"), str) or not isinstance(record.get("f"), dict):
             raise ArchiveError("The backup is corrupt (a row is malformed).")
         yield record["m"], [record["f"]]
-    if parts:
-        yield label.decode("utf-8"), _decode_fields(parts)  # type: ignore[union-attr]
     if not finished or digest.hexdigest() != manifest.sha256:
         raise ArchiveError(
             "The backup changed while it was being restored (its checksum no longer matches)."

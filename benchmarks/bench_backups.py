@@ -194,7 +194,11 @@ def run() -> str:
     lines += [
         "",
         "The backup streams rows (`.iterator()`, JSON lines, gzip) so its memory does not "
-        "grow with the tables; restore inserts in batches of 1,000 in one transaction.",
+        "grow with the tables. Restore verifies the file first by hashing its bytes and "
+        "counting rows from each line's prefix (no JSON decoding), then streams it again in "
+        "one transaction: rows decoded 1,000 at a time into column tuples, loaded with `COPY`, "
+        "foreign keys of the replaced tables dropped and added back (each checked in one "
+        "pass, as `pg_restore` does), and the checksum checked again before commit.",
     ]
     return "\n".join(lines)
 
