@@ -309,3 +309,27 @@ def test_a_file_changed_after_it_was_verified_is_refused_before_commit():
     with pytest.raises(service.RestoreError, match="changed while"):
         service.restore(backup, mode="replace", manifest=manifest)
     assert snapshot() == before
+
+
+def test_reading_holds_a_bounded_number_of_rows_at_a_time():
+    """Memory must not grow with a table: runs and batches stay within their size."""
+    import io
+
+    manifest = archive.Manifest(
+        format=archive.FORMAT_VERSION,
+        created_at="2030-01-01T00:00:00+00:00",
+        pema_version="test",
+        migrations={},
+        models=["bookings.guest", "bookings.reservation"],
+        apps=[],
+        exclude_audit=False,
+    )
+    out = io.BytesIO()
+    archive.write_archive(out, manifest, lambda label: ({"id": i, "t": AWKWARD} for i in range(50)))
+    data = out.getvalue()
+    assert archive.verify(io.BytesIO(data), None).rows == 100
+    assert max(len(lines) for _, lines in archive._runs(io.BytesIO(data), None, 7)) == 7
+    batches = list(archive.read_batches(io.BytesIO(data), None, manifest, 7))
+    assert max(len(rows) for _, rows in batches) == 7
+    assert sum(len(rows) for _, rows in batches) == 100
+    assert batches[0][1][0] == {"id": 0, "t": AWKWARD}
