@@ -6,10 +6,11 @@ secret is shown once, when the key is made. Last use is written at most once
 a minute with a conditional UPDATE, so busy keys cost no write per request.
 
 A checked key is remembered by each process for ``PEMA_API_KEY_CACHE_SECONDS``
-(5 by default), so a busy key costs no query per request either. Expiry is
-still checked on every request; revocation and changes of scopes or hotels
-made in this process apply at once, and reach the other processes within
-that time.
+(5 by default), with its hotels, so a busy key costs no query per request
+either. Expiry is still checked on every request; revocation and changes of
+scopes or hotels (of the key, or a hotel's own settings) made in this process
+apply at once, and reach the other processes within that time. Only reads use
+the remembered hotels: writes load the hotel afresh.
 """
 
 from __future__ import annotations
@@ -141,13 +142,21 @@ def _remember(digest: str, api_key: ApiKey, now: float) -> None:
     seconds = settings.PEMA_API_KEY_CACHE_SECONDS
     if seconds <= 0:
         return
-    api_key.hotel_ids  # noqa: B018 - loaded now, so it is remembered with the key
+    # Loaded now, so they are remembered with the key.
+    api_key._remembered_hotels = {h.code: h for h in Hotel.objects.filter(id__in=api_key.hotel_ids)}
     if len(_checked) >= _CHECKED_MAX:
         for stale in [d for d, (deadline, _) in list(_checked.items()) if deadline <= now]:
             _checked.pop(stale, None)
         if len(_checked) >= _CHECKED_MAX:
             _checked.clear()
     _checked[digest] = (now + seconds, api_key)
+
+
+def remembered_hotel(api_key: ApiKey, code: str) -> Hotel | None:
+    """A copy of the key's hotel ``code`` as remembered with the key, if it was."""
+    hotels = getattr(api_key, "_remembered_hotels", None)
+    hotel = hotels.get(code) if hotels else None
+    return copy.copy(hotel) if hotel is not None else None
 
 
 def forget_checked_keys() -> None:

@@ -314,6 +314,24 @@ def _room_types_sold_by(plans: list[RatePlan]) -> dict[int, set[int]]:
     return sold
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    """What a hotel sells, apart from the calendar: room types, active plans, which sells which.
+
+    Read-only once loaded, so one instance may serve many searches (see
+    ``availability_cache``, which keeps it per hotel and ARI version).
+    """
+
+    room_types: list[RoomType]
+    plans: list[RatePlan]
+    sold_by: dict[int, set[int]]
+
+
+def load_catalogue(hotel: Hotel) -> Catalogue:
+    plans = list(hotel.rate_plans.filter(is_active=True))
+    return Catalogue(list(hotel.room_types.all()), plans, dict(_room_types_sold_by(plans)))
+
+
 def search_availability(
     hotel: Hotel,
     check_in: date,
@@ -324,18 +342,23 @@ def search_availability(
     *,
     room_type_codes: Iterable[str] | None = None,
     rate_plan_codes: Iterable[str] | None = None,
+    catalogue: Catalogue | None = None,
 ) -> AvailabilityResult:
-    """Offers per room type × rate plan for the stay, and why the rest cannot be sold."""
+    """Offers per room type × rate plan for the stay, and why the rest cannot be sold.
+
+    ``catalogue`` is the hotel's, when the caller already holds a current one.
+    """
     stay = validate_stay(hotel, check_in, check_out, adults, children, rooms)
-    room_types = list(hotel.room_types.all())
+    catalogue = catalogue or load_catalogue(hotel)
+    room_types = catalogue.room_types
     if room_type_codes is not None:
         codes = set(room_type_codes)
         room_types = [rt for rt in room_types if rt.code in codes]
-    plans = hotel.rate_plans.filter(is_active=True)
+    plans = catalogue.plans
     if rate_plan_codes is not None:
-        plans = plans.filter(code__in=list(rate_plan_codes))
-    plans = list(plans)
-    sold_by = _room_types_sold_by(plans)
+        plan_codes = set(rate_plan_codes)
+        plans = [p for p in plans if p.code in plan_codes]
+    sold_by = catalogue.sold_by
     inventory = load_inventory(room_types, stay)
     rates = load_rates(room_types, plans, stay)
 
@@ -347,7 +370,7 @@ def search_availability(
         if reasons:
             result.unavailable.append(Unsellable(room_type, reasons))
             continue
-        selling = [p for p in plans if room_type.id in sold_by[p.id]]
+        selling = [p for p in plans if room_type.id in sold_by.get(p.id, ())]
         plan_reasons: list[Reason] = []
         offered = False
         for plan in selling:

@@ -33,6 +33,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
+from .availability import AvailabilityResult, Catalogue, load_catalogue, search_availability
+from .models import Hotel
+
 logger = logging.getLogger(__name__)
 _namespaces: dict[str, str] = {}
 
@@ -103,32 +106,51 @@ def enabled() -> bool:
     return settings.PEMA_AVAILABILITY_CACHE_SECONDS > 0
 
 
-def cached_answer(
-    hotel_id: int,
+# Per process: hotel id -> (ARI version, catalogue). The version moves with every
+# catalogue change too, so a catalogue is reused only while it is current.
+_catalogues: dict[int, tuple[int, Catalogue]] = {}
+
+
+def _catalogue(hotel: Hotel, version: int) -> Catalogue:
+    held = _catalogues.get(hotel.id)
+    if held is not None and held[0] == version:
+        return held[1]
+    catalogue = load_catalogue(hotel)
+    _catalogues[hotel.id] = (version, catalogue)
+    return catalogue
+
+
+def cached_search(
+    hotel: Hotel,
     check_in: date,
     check_out: date,
-    guests: tuple[int, ...],
-    build: Callable[[], Any],
+    adults: int,
+    children: int,
+    rooms: int,
+    shape: Callable[[AvailabilityResult], Any],
 ) -> Any:
-    """The stored answer for this stay at the hotel's current version, else ``build()``'s.
+    """``shape(search_availability(...))``, stored per stay under the hotel's ARI version.
 
-    ``build`` must return a picklable value that depends only on the hotel's
-    data and the arguments (not on who asks or when).
+    ``shape`` turns the result into the picklable answer (plain data): it must
+    depend only on the result, never on who asks or when. On a miss the
+    search reuses the hotel's catalogue (room types, plans) while the
+    version holds, so it reads only the calendar.
     """
+    stay = (check_in, check_out, adults, children, rooms)
     if not enabled():
-        return build()
+        return shape(search_availability(hotel, *stay))
     try:
-        version = current_version(hotel_id)
+        version = current_version(hotel.id)
         key = (
-            f"availability:{_namespace()}:{hotel_id}:{version}:"
-            f"{check_in.isoformat()}:{check_out.isoformat()}:{':'.join(map(str, guests))}"
+            f"availability:{_namespace()}:{hotel.id}:{version}:"
+            f"{check_in.isoformat()}:{check_out.isoformat()}:{adults}:{children}:{rooms}"
         )
         answer = cache.get(key)
     except Exception:
         logger.warning("Availability cache unreachable; answering from the database")
-        return build()
+        return shape(search_availability(hotel, *stay))
     if answer is None:
-        answer = build()
+        answer = shape(search_availability(hotel, *stay, catalogue=_catalogue(hotel, version)))
         try:
             cache.set(key, answer, timeout=settings.PEMA_AVAILABILITY_CACHE_SECONDS)
         except Exception:

@@ -55,6 +55,7 @@ def event_changes_availability(sender, instance: ChangeEvent, created=False, **k
 @receiver(post_delete, sender=Hotel)
 def hotel_changes_availability(sender, instance: Hotel, **kwargs):
     ari_changed(instance.pk)
+    forget_checked_keys()  # keys remember their hotels
 
 
 @receiver(post_save, sender=RoomType)

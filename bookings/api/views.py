@@ -15,15 +15,16 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, status
 from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pema.api import request_has_scope, staff_or_scope
 
-from ..api_keys import KNOWN_SCOPES
-from ..availability import Offer, search_availability, validate_stay
-from ..availability_cache import cached_answer
+from ..api_keys import KNOWN_SCOPES, remembered_hotel
+from ..availability import Offer, validate_stay
+from ..availability_cache import cached_search
 from ..calendar import lowest_price_calendar
 from ..models import ApiKey, Hotel, RatePlan, Reservation, ReservationRoom, RoomType
 from ..reservations import GuestDetails, cancel_reservation, modify_reservation, reserve_stay
@@ -59,8 +60,18 @@ def visible_hotels(request: Request) -> QuerySet[Hotel]:
 
 
 def get_hotel(request: Request, code: str) -> Hotel:
-    """The hotel, or 404 when unknown or not the key's (never a 403: its existence is private)."""
-    hotel = visible_hotels(request).filter(code=code).first() if _CODE.match(code) else None
+    """The hotel, or 404 when unknown or not the key's (never a 403: its existence is private).
+
+    Reads take the hotel remembered with the key (at most a few seconds old, see
+    ``api_keys``); writes read it afresh, so a booking always sees the hotel's
+    current settings.
+    """
+    hotel = None
+    if _CODE.match(code):
+        if request.method in SAFE_METHODS and isinstance(request.auth, ApiKey):
+            hotel = remembered_hotel(request.auth, code)
+        if hotel is None:
+            hotel = visible_hotels(request).filter(code=code).first()
     if hotel is None:
         raise ApiError(404, "hotel_not_found", f"No hotel {code[:32]!r} for this key.")
     request._request.pema_hotel = hotel
@@ -224,11 +235,9 @@ class AvailabilityView(APIView):
         # Validated on every request (the booking window moves with the hotel's today);
         # only the answer itself may come from the cache.
         validate_stay(hotel, *stay)
-
-        def answer() -> dict:
-            return _availability_data(hotel, search_availability(hotel, *stay))
-
-        return Response(cached_answer(hotel.id, stay[0], stay[1], stay[2:], answer))
+        return Response(
+            cached_search(hotel, *stay, shape=lambda result: _availability_data(hotel, result))
+        )
 
 
 def _availability_data(hotel: Hotel, result) -> dict:

@@ -141,3 +141,12 @@ def test_each_hotel_has_its_own_version(client, hotel, other_hotel, stay):
     first = availability_cache.current_version(other_hotel.id)
     book(hotel, stay)
     assert availability_cache.current_version(other_hotel.id) == first
+
+
+def test_a_miss_reads_only_the_calendar_while_the_catalogue_holds(
+    client, hotel, stay, django_assert_num_queries
+):
+    search(client, stay)  # loads the key, the hotel and the catalogue
+    later = (stay[0] + timedelta(days=1), stay[1] + timedelta(days=1))
+    with django_assert_num_queries(2):  # inventory and rates of the new stay
+        search(client, later)

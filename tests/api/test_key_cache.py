@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from bookings import api_keys
-from bookings.models import ApiKey
+from bookings.models import ApiKey, Hotel
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +87,51 @@ def test_cache_off_reads_every_time(client, clock, django_assert_num_queries):
     assert validate(client) == 200
     with django_assert_num_queries(1):  # the key (its hotels are read when first needed)
         assert api_keys.find_key(client.raw_key) is not None
+
+
+def hotel_name(client) -> str:
+    r = client.get("/api/v1/hotels/APIH/")
+    assert r.status_code == 200
+    return r.json()["name"]
+
+
+def test_reads_take_the_remembered_hotel(client, clock, hotel, django_assert_num_queries):
+    hotel_name(client)
+    with django_assert_num_queries(0):
+        r = client.get(f"/api/v1/hotels/APIH/availability/?check_in={hotel.today()}")
+    assert r.status_code == 400  # validated, and no query for the key or the hotel
+
+
+def test_a_hotel_saved_here_is_read_afresh_at_once(client, clock, hotel):
+    hotel_name(client)
+    hotel.name = "Renamed here"
+    hotel.save()
+    assert hotel_name(client) == "Renamed here"
+
+
+def test_a_hotel_changed_elsewhere_is_read_within_the_cache_time(client, clock, hotel, settings):
+    before = hotel_name(client)
+    Hotel.objects.filter(pk=hotel.pk).update(name="Renamed elsewhere")
+    assert hotel_name(client) == before
+    clock[0] += settings.PEMA_API_KEY_CACHE_SECONDS + 0.1
+    assert hotel_name(client) == "Renamed elsewhere"
+
+
+def test_writes_read_the_hotel_afresh(client, clock, hotel):
+    hotel_name(client)
+    Hotel.objects.filter(pk=hotel.pk).update(max_stay_nights=1)
+    check_in = hotel.today() + timedelta(days=3)
+    r = client.post(
+        "/api/v1/hotels/APIH/bookings/",
+        {
+            "room_type": "DBL",
+            "rate_plan": "BAR",
+            "check_in": check_in.isoformat(),
+            "check_out": (check_in + timedelta(days=2)).isoformat(),
+            "adults": 2,
+            "guest": {"first_name": "Asha", "last_name": "Rao", "email": "a@example.com"},
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="write-reads-afresh",
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "stay_too_long"
