@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+
+from pema.tasks import enqueue_on_commit
 
 from . import service
 from .models import SystemBackup
@@ -22,7 +23,7 @@ def queue_backup(backup: SystemBackup) -> None:
     """Hand a recorded backup to a Celery worker once the record is committed."""
     from .tasks import run_backup
 
-    transaction.on_commit(lambda: run_backup.delay(backup.pk))
+    enqueue_on_commit(run_backup, backup.pk)
 
 
 @admin.register(SystemBackup)

@@ -7,17 +7,13 @@ Errors are JSON: ``{"error": {"code": "...", "message": "..."}}``.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.http import Http404
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
 from pema.api import staff_or_scope
+from pema.tasks import enqueue_on_commit
 
 from . import service
 from .models import SystemBackup
@@ -66,27 +62,8 @@ class RestoreSerializer(serializers.Serializer):
 
 
 def error_response(code: str, message: str, http_status: int) -> Response:
-    return Response({"error": {"code": code, "message": message}}, status=http_status)
-
-
-def backups_exception_handler(exc, context):
-    """DRF's handler, with the body reshaped into the API's error format."""
-    response = exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, ValidationError):
-        code, message = "invalid", exc.detail
-    elif isinstance(exc, APIException):
-        code, message = exc.get_codes(), str(exc.detail)
-        code = code if isinstance(code, str) else "error"
-    elif isinstance(exc, Http404):
-        code, message = "not_found", "Not found."
-    elif isinstance(exc, PermissionDenied):
-        code, message = "permission_denied", "You do not have permission to do this."
-    else:
-        code, message = "error", str(exc)
-    response.data = {"error": {"code": code, "message": message}}
-    return response
+    """The API's error shape (the project's exception handler gives it to every other error)."""
+    return Response({"error": {"code": code, "message": message, "fields": {}}}, status=http_status)
 
 
 class SystemBackupViewSet(
@@ -102,9 +79,6 @@ class SystemBackupViewSet(
     permission_classes = [staff_or_scope(SCOPE)]
     filterset_fields = ["status", "kind"]
 
-    def get_exception_handler(self):
-        return backups_exception_handler
-
     def create(self, request: Request) -> Response:
         params = CreateBackupSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -114,7 +88,7 @@ class SystemBackupViewSet(
             return error_response("invalid_backup", str(exc), status.HTTP_400_BAD_REQUEST)
         from .tasks import run_backup
 
-        transaction.on_commit(lambda: run_backup.delay(backup.pk))
+        enqueue_on_commit(run_backup, backup.pk)
         return Response({"id": backup.pk, "status": backup.status}, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.core.management.color import no_style
@@ -277,8 +278,12 @@ def opener_for(source: str | Path | SystemBackup) -> Opener:
         if path.is_file():
             return lambda: open(path, "rb")  # noqa: SIM115 - the caller closes it
         name = str(source)
-    if not storage().exists(name):
-        raise RestoreError(f"No backup file {name!r} (neither a local file nor in storage).")
+    missing = RestoreError(f"No backup file {name!r} (neither a local file nor in storage).")
+    try:
+        if not storage().exists(name):
+            raise missing
+    except SuspiciousFileOperation as exc:  # a path outside the storage: not one of ours
+        raise missing from exc
     return lambda: storage().open(name, "rb")
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from pema.tasks import enqueue
+
 from . import webhooks
 
 
@@ -17,7 +19,7 @@ def sweep_webhooks(hotel_id: int | None = None) -> int:
     """Create deliveries from new events, then start delivery for every endpoint that is due."""
     created = webhooks.sweep(hotel_id)
     for endpoint_id in webhooks.endpoints_due():
-        deliver_webhooks.delay(endpoint_id)
+        enqueue(deliver_webhooks, endpoint_id)
     return created
 
 
@@ -26,4 +28,4 @@ def deliver_webhooks(endpoint_id: int) -> None:
     """Send one endpoint's due deliveries in order; schedule itself for the next retry."""
     wait = webhooks.deliver_endpoint(endpoint_id)
     if wait is not None:
-        deliver_webhooks.apply_async((endpoint_id,), countdown=max(wait, 0))
+        enqueue(deliver_webhooks, endpoint_id, countdown=max(wait, 0))

@@ -32,6 +32,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from pema import http
+from pema.tasks import enqueue
 
 from .models import ChangeEvent, WebhookDelivery, WebhookEndpoint
 
@@ -293,23 +294,13 @@ def nudge_sweep(hotel_id: int) -> None:
     """Ask a worker to sweep now; the beat sweep covers for a broker that is down."""
     from .tasks import sweep_webhooks
 
-    try:
-        sweep_webhooks.delay(hotel_id)
-    except Exception:
-        logger.warning(
-            "Could not reach the broker; the next sweep sends the webhook", exc_info=True
-        )
+    enqueue(sweep_webhooks, hotel_id)
 
 
 def nudge_delivery(endpoint_id: int) -> None:
     from .tasks import deliver_webhooks
 
-    try:
-        deliver_webhooks.delay(endpoint_id)
-    except Exception:
-        logger.warning(
-            "Could not reach the broker; the next sweep sends the webhook", exc_info=True
-        )
+    enqueue(deliver_webhooks, endpoint_id)
 
 
 @receiver(post_save, sender=ChangeEvent, dispatch_uid="bookings-webhooks-nudge")

@@ -13,6 +13,8 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from pema import tasks as pema_tasks
+
 from .delivery import deliver
 from .dispatch import dispatch, plan_full_sync
 from .models import Connection
@@ -21,23 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 def enqueue(task, *args, countdown: float | None = None) -> bool:
-    """Send ``task`` without ever failing the caller; False when the broker is unreachable."""
-    try:
-        task.apply_async(
-            args=args,
-            countdown=countdown,
-            queue=settings.CHANNELS_TASK_QUEUE,
-            retry=False,
-        )
-        return True
-    except Exception:  # noqa: BLE001 - the broker being down must not fail a booking
-        logger.warning(
-            "Could not reach the broker for %s%r; the sweep will pick it up.",
-            task.name,
-            args,
-            exc_info=True,
-        )
-        return False
+    """Send a channel task on the channels queue; False when the broker is unreachable."""
+    return pema_tasks.enqueue(task, *args, countdown=countdown, queue=settings.CHANNELS_TASK_QUEUE)
 
 
 def _deliver_and_reschedule(connection_id: int) -> dict:

@@ -161,24 +161,26 @@ def test_event_filter_and_new_endpoint_skips_history(hotel, receiver):
 
 def test_commit_nudges_the_sweeper(hotel, endpoint, django_capture_on_commit_callbacks):
     with (
-        mock.patch("bookings.tasks.sweep_webhooks.delay") as delay,
+        mock.patch("bookings.tasks.sweep_webhooks.apply_async") as send,
         django_capture_on_commit_callbacks(execute=True),
     ):
         _book(hotel)
-    delay.assert_called_once_with(hotel.pk)
+    send.assert_called_once()
+    assert send.call_args.kwargs["args"] == (hotel.pk,)
 
 
 def test_broker_down_loses_nothing(hotel, endpoint, receiver, django_capture_on_commit_callbacks):
     with (
-        mock.patch("bookings.tasks.sweep_webhooks.delay", side_effect=OSError("broker down")),
+        mock.patch("bookings.tasks.sweep_webhooks.apply_async", side_effect=OSError("broker down")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         _book(hotel)
     # The beat sweep finds the event in the log later.
     from bookings.tasks import deliver_webhooks, sweep_webhooks
 
-    with mock.patch.object(deliver_webhooks, "delay") as deliver:
+    with mock.patch.object(deliver_webhooks, "apply_async") as deliver:
         assert sweep_webhooks(hotel.pk) == 1
-    deliver.assert_called_once_with(endpoint.pk)
+    deliver.assert_called_once()
+    assert deliver.call_args.kwargs["args"] == (endpoint.pk,)
     deliver_webhooks(endpoint.pk)
     assert len(receiver.received) == 1

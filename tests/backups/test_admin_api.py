@@ -196,7 +196,7 @@ def test_api_restore_errors_are_json(api):
     url = f"/api/v1/backups/{backup.pk}/restore/"
     response = api.post(url, {"mode": "sideways"}, format="json")
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid"
+    assert "mode" in response.json()["error"]["fields"]
     service.storage().delete(backup.file_name)
     response = api.post(url, {"mode": "replace"}, format="json")
     assert response.status_code == 409
@@ -210,3 +210,32 @@ def test_api_delete_removes_record_and_file(api, django_capture_on_commit_callba
     assert response.status_code == 204
     assert not SystemBackup.objects.exists()
     assert not service.storage().exists(backup.file_name)
+
+
+def test_restore_of_a_missing_file_is_a_clear_command_error():
+    from django.core.management import CommandError, call_command
+
+    for name in ("/nonexistent.jsonl.gz", "no-such-backup.jsonl.gz"):
+        with pytest.raises(CommandError, match="No backup file"):
+            call_command("restore", name, "--yes")
+
+
+def test_api_errors_have_the_api_shape(api):
+    response = api.post("/api/v1/backups/", {"apps": "nope", "bogus": 1}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert set(error) >= {"code", "message", "fields"} and isinstance(error["message"], str)
+    assert api.get("/api/v1/backups/999999/").json()["error"]["code"]
+
+
+def test_backup_now_with_the_broker_down_still_records_the_backup(api, monkeypatch):
+    from backups.models import SystemBackup
+    from backups.tasks import run_backup
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(run_backup, "apply_async", broker_down)
+    response = api.post("/api/v1/backups/", {}, format="json")
+    assert response.status_code == 202
+    assert SystemBackup.objects.filter(pk=response.json()["id"]).exists()
