@@ -76,6 +76,72 @@ def calendar_horizon(hotel: Hotel) -> tuple[date, date]:
     return today, today + timedelta(days=settings.PEMA_CALENDAR_DAYS - 1)
 
 
+def extend_calendar(hotel: Hotel, *, source: str = "calendar") -> int:
+    """Keep the calendar reaching ``PEMA_CALENDAR_DAYS`` ahead as the days go by.
+
+    Days new at the end of the window get their rooms from the active room
+    count and their rates and restrictions from the same weekday a week
+    earlier, so a hotel stays sellable on its usual weekly pattern until staff
+    say otherwise. One ``ChangeEvent`` tells the channels about the new days.
+    Returns the number of rows created.
+    """
+    start, end = calendar_horizon(hotel)
+    last_before = (
+        RateDay.objects.filter(rate_plan__hotel=hotel)
+        .order_by("-date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    with transaction.atomic():
+        created = ensure_calendar(hotel, start, end)
+        if not created:
+            return 0
+        first_new = max(start, last_before + timedelta(days=1)) if last_before else start
+        _copy_last_week(hotel, first_new, end)
+        record_event(
+            hotel,
+            ChangeEvent.Kind.ARI_CHANGED,
+            {
+                "start": first_new.isoformat(),
+                "end": end.isoformat(),
+                "weekdays": None,
+                "room_types": sorted(hotel.room_types.values_list("code", flat=True)),
+                "rate_plans": sorted(hotel.rate_plans.values_list("code", flat=True)),
+                "inventory_fields": {"total": "active rooms"},
+                "rate_fields": dict.fromkeys(RATE_COPIED_FIELDS, "as the week before"),
+            },
+            source=source,
+        )
+    return created
+
+
+RATE_COPIED_FIELDS = (
+    "price", "extra_adult_price", "extra_child_price", "min_stay_arrival", "min_stay_through",
+    "max_stay", "closed_to_arrival", "closed_to_departure", "stop_sell",
+)  # fmt: skip
+
+
+def _copy_last_week(hotel: Hotel, first: date, last: date) -> None:
+    """Unpriced rate rows from ``first`` to ``last`` take the values of a week before."""
+    rows = list(
+        RateDay.objects.filter(
+            rate_plan__hotel=hotel, date__gte=first - timedelta(days=7), date__lte=last
+        ).order_by("date")
+    )
+    by_key = {(r.rate_plan_id, r.room_type_id, r.date): r for r in rows}
+    changed = []
+    for row in rows:
+        if row.date < first or row.price is not None:
+            continue
+        week_before = by_key.get((row.rate_plan_id, row.room_type_id, row.date - timedelta(days=7)))
+        if week_before is None or week_before.price is None:
+            continue
+        for name in RATE_COPIED_FIELDS:
+            setattr(row, name, getattr(week_before, name))
+        changed.append(row)
+    RateDay.objects.bulk_update(changed, RATE_COPIED_FIELDS, batch_size=1000)
+
+
 def inventory_conflicts(
     room_type: RoomType, new_total: int, *, start: date, end: date | None = None
 ) -> list[date]:

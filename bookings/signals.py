@@ -9,9 +9,11 @@ changes.
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_save
 from django.dispatch import receiver
 
+from pema.schedules import ensure_periodic_task
+
 from .api_keys import forget_checked_keys
 from .availability_cache import ari_changed
-from .inventory import refresh_room_type_totals
+from .inventory import calendar_horizon, ensure_calendar, refresh_room_type_totals
 from .models import (
     ApiKey,
     ChangeEvent,
@@ -91,10 +93,29 @@ def key_changed(sender, **kwargs):
     forget_checked_keys()
 
 
+@receiver(post_save, sender=RoomType)
+def give_new_room_types_a_calendar(sender, instance: RoomType, created=False, raw=False, **kwargs):
+    if created and not raw:
+        ensure_calendar(instance.hotel, *calendar_horizon(instance.hotel))
+
+
+@receiver(m2m_changed, sender=RatePlan.room_types.through)
+def give_rate_plans_their_rate_rows(sender, instance, action: str, reverse=False, **kwargs):
+    # Rate rows for each room type a plan starts to sell (from either side of the relation).
+    if action == "post_add":
+        ensure_calendar(instance.hotel, *calendar_horizon(instance.hotel))
+
+
 def sync_groups_after_migrate(sender, **kwargs):
     from .staff_groups import sync_staff_groups
 
     sync_staff_groups()
+    ensure_periodic_task(
+        name="Extend hotel calendars",
+        task="bookings.tasks.extend_calendars",
+        every_minutes=60,
+        enabled=True,
+    )
 
 
 post_migrate.connect(sync_groups_after_migrate, dispatch_uid="bookings-staff-groups")

@@ -29,3 +29,12 @@ def deliver_webhooks(endpoint_id: int) -> None:
     wait = webhooks.deliver_endpoint(endpoint_id)
     if wait is not None:
         enqueue(deliver_webhooks, endpoint_id, countdown=max(wait, 0))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def extend_calendars() -> int:
+    """Roll every hotel's calendar forward to the configured horizon (hourly; cheap when done)."""
+    from .inventory import extend_calendar
+    from .models import Hotel
+
+    return sum(extend_calendar(hotel) for hotel in Hotel.objects.all())

@@ -33,7 +33,7 @@ def wake_dispatcher(sender, instance: ChangeEvent, created: bool, raw: bool = Fa
 
 def ensure_sweep_schedule(**kwargs) -> None:
     """The minute sweep as a django-celery-beat PeriodicTask (created once, editable)."""
-    from .schedules import ensure_periodic_task
+    from pema.schedules import ensure_periodic_task
 
     ensure_periodic_task(
         name="channels: sweep outbox",

@@ -19,7 +19,7 @@ from bookings.models import Hotel, Reservation
 from channels.delivery import retry_job
 from channels.dispatch import reservation_stream
 from channels.models import Connection, SyncJob
-from channels.schedules import ensure_periodic_task
+from pema.schedules import ensure_periodic_task
 
 PROVIDER = "ids_next"
 FULL_SYNC_TASK_NAME = "IDS Next: full ARI sync"

@@ -7,7 +7,7 @@ from datetime import timedelta
 import factory
 
 from bookings.inventory import ensure_calendar
-from bookings.models import Guest, Hotel, RateDay, RatePlan, Room, RoomType
+from bookings.models import ChangeEvent, Guest, Hotel, RateDay, RatePlan, Room, RoomType
 
 
 class HotelFactory(factory.django.DjangoModelFactory):
@@ -92,4 +92,6 @@ def sellable_hotel(
     RateDay.objects.filter(rate_plan__hotel=hotel).update(
         price=price, extra_adult_price=price // 4, extra_child_price=price // 10
     )
+    # Building the hotel is set-up, not news: tests start with an empty change log.
+    ChangeEvent.objects.filter(hotel=hotel).delete()
     return hotel

@@ -59,3 +59,41 @@ def test_cannot_deactivate_a_room_that_is_sold():
     with pytest.raises(ValidationError) as error:
         room.full_clean()
     assert check_in.isoformat() in str(error.value)
+
+
+def test_the_calendar_rolls_forward_on_last_weeks_pattern(settings):
+    from bookings.inventory import calendar_horizon, extend_calendar
+    from bookings.models import RateDay
+
+    hotel = sellable_hotel(rooms={"DBL": 2}, days=20)
+    settings.PEMA_CALENDAR_DAYS = 30
+    start, end = calendar_horizon(hotel)
+    # Rows up to today+29 exist already (a new room type gets the whole window); drop the
+    # last week to play "the days went by".
+    RateDay.objects.filter(date__gt=end - timedelta(days=7)).delete()
+    InventoryDay.objects.filter(date__gt=end - timedelta(days=7)).delete()
+    RateDay.objects.filter(date=end - timedelta(days=13)).update(price=4242, min_stay_arrival=2)
+    created = extend_calendar(hotel)
+    assert created == 7 * 2  # one inventory and one rate row per new day
+    copied = RateDay.objects.get(date=end - timedelta(days=6))
+    assert (copied.price, copied.min_stay_arrival) == (4242, 2)
+    assert InventoryDay.objects.get(date=end).total == 2
+    event = ChangeEvent.objects.filter(kind="ari.changed").last()
+    assert event.payload["start"] == (end - timedelta(days=6)).isoformat()
+    assert extend_calendar(hotel) == 0  # nothing new, nothing written
+
+
+def test_new_room_types_and_plans_get_their_calendar():
+    from bookings.inventory import calendar_horizon
+    from bookings.models import RateDay
+    from tests.factories import RatePlanFactory, RoomTypeFactory
+
+    hotel = sellable_hotel(rooms={"DBL": 1})
+    start, end = calendar_horizon(hotel)
+    suite = RoomTypeFactory(hotel=hotel, code="STE")
+    assert (
+        InventoryDay.objects.filter(room_type=suite, date__gte=start, date__lte=end).count()
+        == (end - start).days + 1
+    )
+    plan = RatePlanFactory(hotel=hotel, code="PKG", room_types=[suite])
+    assert RateDay.objects.filter(rate_plan=plan, room_type=suite, date=end).exists()
