@@ -114,3 +114,19 @@ def test_full_sync_covers_the_calendar_in_few_documents(hotel, conn, settings):
     assert kinds == {"avail", "restr", "rate"}
     for job in SyncJob.objects.filter(connection=conn, kind="availability"):
         assert job.items <= 10
+
+
+def test_days_added_at_the_end_of_the_calendar_go_out_with_rates(hotel, conn, settings):
+    from bookings.inventory import calendar_horizon, extend_calendar
+    from bookings.models import InventoryDay, RateDay
+
+    settings.PEMA_CALENDAR_DAYS = 60
+    _, end = calendar_horizon(hotel)
+    RateDay.objects.filter(rate_plan__hotel=hotel, date__gt=end - timedelta(days=3)).delete()
+    InventoryDay.objects.filter(room_type__hotel=hotel, date__gt=end - timedelta(days=3)).delete()
+    dispatch(conn)
+    SyncJob.objects.all().delete()
+    assert extend_calendar(hotel)
+    dispatch(conn)
+    kinds = set(SyncJob.objects.values_list("kind", flat=True))
+    assert {"availability", "rates"} <= kinds, kinds
