@@ -25,7 +25,9 @@ def record_event(
 
 def reservation_snapshot(reservation: Reservation) -> dict:
     """What integrations need to know of a reservation, as plain JSON."""
-    stays = list(reservation.rooms.select_related("room_type", "rate_plan"))
+    # By id, as the model's ordering (reservation, id) has it for one reservation,
+    # without the joins that ordering by the reservation brings.
+    stays = list(reservation.rooms.select_related("room_type", "rate_plan").order_by("id"))
     first = stays[0] if stays else None
     return {
         "confirmation_number": reservation.confirmation_number,

@@ -26,7 +26,15 @@ from ..api_keys import KNOWN_SCOPES, remembered_hotel
 from ..availability import Offer, validate_stay
 from ..availability_cache import cached_search
 from ..calendar import lowest_price_calendar
-from ..models import ApiKey, Hotel, RatePlan, Reservation, ReservationRoom, RoomType
+from ..models import (
+    ApiKey,
+    Hotel,
+    RatePlan,
+    Reservation,
+    ReservationRoom,
+    RoomNight,
+    RoomType,
+)
 from ..reservations import GuestDetails, cancel_reservation, modify_reservation, reserve_stay
 from . import serializers as s
 from .errors import ApiError
@@ -78,10 +86,21 @@ def get_hotel(request: Request, code: str) -> Hotel:
     return hotel
 
 
-def booking_queryset(request: Request) -> QuerySet[Reservation]:
-    stays = ReservationRoom.objects.select_related("room_type", "rate_plan").prefetch_related(
-        "nights"
+def _stays() -> QuerySet[ReservationRoom]:
+    """A booking's room stays and nights, each in its model's order within its booking.
+
+    Ordered by id and date explicitly: the models' orderings (reservation, id;
+    stay, date) give the same lists per booking but join the parent tables to sort.
+    """
+    return (
+        ReservationRoom.objects.select_related("room_type", "rate_plan")
+        .order_by("id")
+        .prefetch_related(Prefetch("nights", queryset=RoomNight.objects.order_by("date")))
     )
+
+
+def booking_queryset(request: Request) -> QuerySet[Reservation]:
+    stays = _stays()
     return (
         Reservation.objects.filter(hotel__in=visible_hotels(request))
         .select_related("hotel", "guest")
@@ -102,7 +121,8 @@ def get_booking(request: Request, number: str) -> Reservation:
 
 
 def _room_type(hotel: Hotel, code: str) -> RoomType:
-    room_type = hotel.room_types.filter(code=code).first()
+    # One row at most (code is unique per hotel): order by pk, not by the joined hotel.
+    room_type = hotel.room_types.filter(code=code).order_by("pk").first()
     if room_type is None:
         message = f"No room type {code} at this hotel."
         raise ApiError(400, "unknown_room_type", message, {"room_type": [message]})
@@ -110,7 +130,7 @@ def _room_type(hotel: Hotel, code: str) -> RoomType:
 
 
 def _rate_plan(hotel: Hotel, code: str) -> RatePlan:
-    plan = hotel.rate_plans.filter(code=code, is_active=True).first()
+    plan = hotel.rate_plans.filter(code=code, is_active=True).order_by("pk").first()
     if plan is None:
         message = f"No rate plan {code} at this hotel."
         raise ApiError(400, "unknown_rate_plan", message, {"rate_plan": [message]})
@@ -126,14 +146,7 @@ def _validated(serializer_class, data):
 def _booking_data(reservation: Reservation) -> dict:
     fresh = (
         Reservation.objects.select_related("hotel", "guest")
-        .prefetch_related(
-            Prefetch(
-                "rooms",
-                queryset=ReservationRoom.objects.select_related(
-                    "room_type", "rate_plan"
-                ).prefetch_related("nights"),
-            )
-        )
+        .prefetch_related(Prefetch("rooms", queryset=_stays()))
         .get(pk=reservation.pk)
     )
     return s.BookingSerializer(fresh).data
