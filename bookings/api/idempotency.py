@@ -1,10 +1,11 @@
 """``Idempotency-Key`` for writes: a retried request returns the first answer.
 
-The record is inserted in the same transaction as the booking. A concurrent
-request with the same key blocks on the unique index until the first one
-commits, then finds the record and replays it, so ten simultaneous retries
-make one booking. A request that fails rolls back its record too: the key
-may be used again (with the same body or, after fixing it, another one).
+The record is inserted in the same transaction as the booking. A retry's
+insert fails on the unique index and the stored answer is replayed; a
+concurrent request with the same key blocks on the index until the first one
+commits, then does the same, so ten simultaneous retries make one booking.
+A request that fails rolls back its record too: the key may be used again
+(with the same body or, after fixing it, another one).
 """
 
 from __future__ import annotations
@@ -70,9 +71,8 @@ def run_once(request, payload, handler: Callable[[], Response]) -> Response:
     key = required_key(request)
     owner = _owner(request)
     fingerprint = _fingerprint(request, payload)
-    existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
-    if existing is not None:
-        return _replay(existing, fingerprint)
+    # No lookup first: the insert below finds a retry by itself (the unique index
+    # refuses it), so a new request, the common case, saves a round trip.
     try:
         with transaction.atomic():
             record = IdempotencyRecord.objects.create(
@@ -89,7 +89,8 @@ def run_once(request, payload, handler: Callable[[], Response]) -> Response:
             record.save(update_fields=["status_code", "response_body"])
             return response
     except IntegrityError:
-        # Another request with this key committed first: answer what it answered.
+        # A request with this key committed first (a retry, or a concurrent twin):
+        # answer what it answered.
         existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
         if existing is None:
             raise
