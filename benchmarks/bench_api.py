@@ -307,6 +307,7 @@ def run() -> str:
         c.execute("ANALYZE")
     _empty_cache(redis_url)
     shape = _gunicorn_shape(env)
+    load_before = os.getloadavg()[0]
 
     from datetime import date, timedelta
 
@@ -402,6 +403,7 @@ def run() -> str:
         ("availability >= 300 req/s at 16 clients (cache off)", u16["rps"] >= 300),
     ]
     verdicts = "\n".join(f"- {'met' if ok else 'MISSED'}: {label}" for label, ok in checks)
+    load_after = os.getloadavg()[0]
     cache = "Redis" if redis_url else "the file cache (no Redis reachable)"
     return (
         f"gunicorn ({shape}, `gunicorn.conf.py`) on PostgreSQL database `{DB_NAME}` "
@@ -414,7 +416,9 @@ def run() -> str:
         "with an empty cache, so each distinct stay is computed once (the hit rate is "
         "1 - distinct / requests); the cache-off rows run on a second server with "
         "`PEMA_AVAILABILITY_CACHE_SECONDS=0`, so every request reads the calendar. "
-        "Latencies in ms.\n\n"
+        "Latencies in ms. The machine's 1-minute load average was "
+        f"{load_before:.1f} before the runs and {load_after:.1f} after (anything above "
+        "what the benchmark itself adds is other work sharing the cores).\n\n"
         "| endpoint | clients | req/s | p50 | p95 | statuses |\n"
         "| --- | ---: | ---: | ---: | ---: | --- |\n" + "\n".join(rows) + "\n\n"
         f"Targets: {TARGETS}.\n\n{verdicts}\n"
