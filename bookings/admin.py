@@ -377,6 +377,11 @@ class ReservationAdmin(admin.ModelAdmin):
         # Reservations are cancelled, never deleted: other systems hold them too.
         return False
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Not wrapped in one transaction as Django does: the booking rules open their
+        # own, and a PMS-mastered hotel's PMS is asked before it, holding no lock.
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
         # The form's clean() has written the reservation through the domain.
         pass

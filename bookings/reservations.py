@@ -338,6 +338,30 @@ def _confirm_with_master(
     )
 
 
+def check_with_master(
+    *,
+    hotel: Hotel,
+    room_type: RoomType,
+    rate_plan: RatePlan,
+    check_in: date,
+    check_out: date,
+    adults: int,
+    children: int = 0,
+    rooms: int = 1,
+    source: str,
+) -> None:
+    """Ask a PMS-mastered hotel's PMS about the stay (nothing to ask otherwise).
+
+    For callers that open a transaction before booking: run this first, then
+    ``reserve_stay(..., master_confirmed=True)`` inside the transaction.
+    """
+    stay = validate_stay(
+        hotel, check_in, check_out, adults, children, rooms,
+        enforce_booking_window=source not in (Source.OTA, Source.PMS),
+    )  # fmt: skip
+    _confirm_with_master(hotel, room_type, rate_plan, stay, source)
+
+
 def reserve_stay(
     *,
     hotel: Hotel,
@@ -356,11 +380,14 @@ def reserve_stay(
     special_requests: str = "",
     expected_total: int | None = None,
     nightly_prices: list[int] | None = None,
+    master_confirmed: bool = False,
 ) -> Reservation:
     """Book a stay. Raises ``NoAvailability``, ``PriceChanged`` or ``InvalidStay``.
 
     ``nightly_prices`` (for all rooms together) come from an OTA or PMS that
     set the price; otherwise the hotel's rates price the stay.
+    ``master_confirmed``: the caller already ran ``check_with_master`` outside
+    its transaction (a PMS call must never hold database locks open).
     """
     from_partner = source in (Source.OTA, Source.PMS)
     stay = validate_stay(
@@ -374,7 +401,8 @@ def reserve_stay(
     )
     if room_type.hotel_id != hotel.id or rate_plan.hotel_id != hotel.id:
         raise InvalidStay("Room type and rate plan must belong to the hotel.", code="wrong_hotel")
-    _confirm_with_master(hotel, room_type, rate_plan, stay, source)
+    if not master_confirmed:
+        _confirm_with_master(hotel, room_type, rate_plan, stay, source)
     if from_partner:
         # A partner may book nights our calendar does not reach yet: make the rows.
         ensure_calendar(hotel, stay.check_in, stay.check_out)

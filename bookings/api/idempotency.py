@@ -66,6 +66,13 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     )
 
 
+def replay_if_done(request, payload) -> Response | None:
+    """The stored answer when this key was already used by this caller, else None."""
+    key = required_key(request)
+    existing = IdempotencyRecord.objects.filter(owner=_owner(request), key=key).first()
+    return None if existing is None else _replay(existing, _fingerprint(request, payload))
+
+
 def run_once(request, payload, handler: Callable[[], Response]) -> Response:
     """Run ``handler`` once per (caller, key); replay its stored answer on a retry."""
     key = required_key(request)

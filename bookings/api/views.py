@@ -35,10 +35,16 @@ from ..models import (
     RoomNight,
     RoomType,
 )
-from ..reservations import GuestDetails, cancel_reservation, modify_reservation, reserve_stay
+from ..reservations import (
+    GuestDetails,
+    cancel_reservation,
+    check_with_master,
+    modify_reservation,
+    reserve_stay,
+)
 from . import serializers as s
 from .errors import ApiError
-from .idempotency import run_once
+from .idempotency import replay_if_done, run_once
 from .schema import IDEMPOTENCY_KEY, error_responses
 
 SOURCE = Reservation.Source.BOOKING_ENGINE
@@ -342,21 +348,32 @@ class BookingCreateView(APIView):
         """Book a stay. Needs an ``Idempotency-Key``; retries with it never book twice."""
         hotel = get_hotel(request, hotel_code)
         data = _validated(s.BookingCreateSerializer, request.data)
+        stay = {
+            "hotel": hotel,
+            "room_type": _room_type(hotel, data["room_type"]),
+            "rate_plan": _rate_plan(hotel, data["rate_plan"]),
+            "check_in": data["check_in"],
+            "check_out": data["check_out"],
+            "adults": data["adults"],
+            "children": data["children"],
+            "rooms": data["rooms"],
+            "source": SOURCE,
+        }
+        if hotel.availability_master == Hotel.AvailabilityMaster.PMS:
+            # Ask the PMS before the idempotency transaction opens, so no database
+            # lock waits on it; a retry of a booking already made is answered first.
+            replayed = replay_if_done(request, request.data)
+            if replayed is not None:
+                return replayed
+            check_with_master(**stay)
 
         def book() -> Response:
             reservation = reserve_stay(
-                hotel=hotel,
-                room_type=_room_type(hotel, data["room_type"]),
-                rate_plan=_rate_plan(hotel, data["rate_plan"]),
-                check_in=data["check_in"],
-                check_out=data["check_out"],
-                adults=data["adults"],
-                children=data["children"],
-                rooms=data["rooms"],
+                **stay,
                 guest=GuestDetails(**data["guest"]),
-                source=SOURCE,
                 special_requests=data["special_requests"],
                 expected_total=data.get("expected_total"),
+                master_confirmed=True,
             )
             return Response(_booking_data(reservation), status=status.HTTP_201_CREATED)
 
@@ -378,7 +395,13 @@ class BookingFilter(django_filters.FilterSet):
 
     def filter_updated_since(self, queryset, name, value):
         # In UTC: PostgreSQL rejects some offsets Python accepts (e.g. +16:01).
-        return queryset.filter(updated_at__gte=value.astimezone(UTC))
+        try:
+            moment = value.astimezone(UTC)
+        except OverflowError:
+            # Past either end of the calendar: nothing changed after the end of
+            # time, and everything changed after its beginning.
+            return queryset.none() if value.year > 1 else queryset
+        return queryset.filter(updated_at__gte=moment)
 
 
 class BookingCursorPagination(CursorPagination):

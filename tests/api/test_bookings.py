@@ -298,3 +298,37 @@ def test_nul_bytes_never_500(client):
         HTTP_IDEMPOTENCY_KEY="nul",
     )
     assert r.status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pms_is_asked_outside_any_transaction_and_retries_replay(client, body, hotel):
+    from django.db import transaction
+
+    Hotel.objects.filter(pk=hotel.pk).update(availability_master="pms")
+    asked = []
+
+    def pms(query):
+        asked.append(transaction.get_connection().in_atomic_block)
+
+    external.register_availability_checker(pms)
+    first = book(client, body, key="same-key")
+    assert first.status_code == 201, first.content
+    assert asked == [False]
+
+    def pms_down(query):
+        raise ExternalAvailabilityUnavailable("down")
+
+    # A retry of the booking already made is answered from the record, PMS or not.
+    external.register_availability_checker(pms_down)
+    again = book(client, body, key="same-key")
+    assert again.status_code == 201
+    assert again.json()["confirmation_number"] == first.json()["confirmation_number"]
+    assert Reservation.objects.count() == 1
+
+
+def test_updated_since_at_the_ends_of_time_is_not_an_error(client, body):
+    book(client, body)
+    late = client.get("/api/v1/bookings/", {"updated_since": "9999-12-31T23:59:59-12:00"})
+    early = client.get("/api/v1/bookings/", {"updated_since": "0001-01-01T00:00:00+14:00"})
+    assert late.status_code == 200 and late.json()["results"] == []
+    assert early.status_code == 200 and len(early.json()["results"]) == 1
