@@ -15,6 +15,8 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from pema.cache import unreachable, warn_unreachable
+
 from ..models import ApiKey
 
 _DURATIONS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -56,11 +58,18 @@ def count_hit(key: str, timeout: int) -> int:
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
-        client = backend._cache.get_client(full_key, write=True)
-        pipe = client.pipeline(transaction=True)
-        pipe.incr(full_key)
-        pipe.expire(full_key, timeout, nx=True)
-        count, _ = pipe.execute()
+        try:
+            client = backend._cache.get_client(full_key, write=True)
+            pipe = client.pipeline(transaction=True)
+            pipe.incr(full_key)
+            pipe.expire(full_key, timeout, nx=True)
+            count, _ = pipe.execute()
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            # No Redis, no counting: bookings must go on; limits return with Redis.
+            warn_unreachable(exc)
+            return 0
         return int(count)
     # add() is a no-op when the key exists.
     cache.add(key, 0, timeout=timeout)
