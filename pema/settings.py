@@ -70,6 +70,8 @@ MIDDLEWARE = [
     # First, so every response and log record carries the request id.
     "bookings.api.middleware.ApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves the collected admin and API-docs assets under gunicorn (no web server needed).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -126,6 +128,8 @@ if REDIS_URL:
             "BACKEND": "pema.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pema"),
+            # A Redis that does not answer costs a request at most this, not minutes.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
     CELERY_BROKER_URL = REDIS_URL

@@ -28,7 +28,8 @@ def test_compose_parses_and_its_commands_exist():
     assert services["redis"]["image"].startswith("redis:7")
     requirements = (ROOT / "requirements.txt").read_text().lower()
     commands = get_commands()
-    for name in ("web", "worker", "beat"):
+    assert "sandbox" in services
+    for name in ("web", "worker", "beat", "sandbox"):
         line = services[name]["command"]
         for part in re.split(r"&&", line.removeprefix("sh -c ").strip("\"'")):
             argv = shlex.split(part)
@@ -48,7 +49,7 @@ def test_compose_parses_and_its_commands_exist():
 def test_compose_sets_only_variables_the_settings_read():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     read = settings_variables()
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "sandbox"):
         for variable in compose["services"][name]["environment"]:
             assert variable in read, f"{name} sets {variable}, which the settings never read"
 
@@ -81,3 +82,22 @@ def test_procfile_runs_known_programs_on_port_8000():
     web = dict(lines)["web"]
     # honcho sets PORT for every process; the admin must stay on 8000.
     assert "${PORT" not in web and "8000" in web
+
+
+def test_web_shares_var_with_the_worker():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    # Backups are made by the worker and downloaded through web: one volume for both.
+    assert services["web"]["volumes"] == services["worker"]["volumes"]
+    assert any(v.endswith(":/app/var") for v in services["web"]["volumes"])
+
+
+def test_collected_static_files_are_served_without_a_web_server(tmp_path, settings):
+    from django.core.management import call_command
+    from django.test import Client
+
+    settings.STATIC_ROOT = tmp_path
+    call_command("collectstatic", "--noinput", verbosity=0)
+    response = Client().get("/static/admin/css/base.css")
+    assert response.status_code == 200
+    assert b"body" in b"".join(response.streaming_content)
