@@ -50,6 +50,8 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from pema.signals import database_restored
+
 from . import archive, registry
 from .models import SystemBackup
 
@@ -750,6 +752,9 @@ def restore(
     except (DatabaseError, ValueError, TypeError) as exc:
         raise RestoreError(f"The restore failed and was rolled back: {exc}") from exc
     report.seconds = round(time.monotonic() - started, 3)
+    if not validate_only:
+        # Rows came back with COPY/raw inserts, past model signals: tell whoever caches.
+        database_restored.send(sender=restore, labels=sorted(by_label))
     return report
 
 

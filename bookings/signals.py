@@ -10,6 +10,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_migrate, pos
 from django.dispatch import receiver
 
 from pema.schedules import ensure_periodic_task
+from pema.signals import database_restored
 
 from .api_keys import forget_checked_keys
 from .availability_cache import ari_changed
@@ -104,6 +105,15 @@ def give_rate_plans_their_rate_rows(sender, instance, action: str, reverse=False
     # Rate rows for each room type a plan starts to sell (from either side of the relation).
     if action == "post_add":
         ensure_calendar(instance.hotel, *calendar_horizon(instance.hotel))
+
+
+@receiver(database_restored, dispatch_uid="bookings-restored")
+def restored_database_changes_everything(sender, **kwargs):
+    # A restore writes rows past the model signals: every cached answer and
+    # remembered key may be stale now.
+    for hotel_id in Hotel.objects.values_list("id", flat=True):
+        ari_changed(hotel_id)
+    forget_checked_keys()
 
 
 def sync_groups_after_migrate(sender, **kwargs):

@@ -239,3 +239,14 @@ def test_backup_now_with_the_broker_down_still_records_the_backup(api, monkeypat
     response = api.post("/api/v1/backups/", {}, format="json")
     assert response.status_code == 202
     assert SystemBackup.objects.filter(pk=response.json()["id"]).exists()
+
+
+def test_a_restore_invalidates_cached_availability():
+    from bookings import availability_cache
+    from tests.factories import sellable_hotel
+
+    hotel = sellable_hotel(code="RST")
+    backup = service.create_backup(apps=["bookings"])
+    before = availability_cache.current_version(hotel.id)
+    service.restore(backup, mode="skip-existing")
+    assert availability_cache.current_version(hotel.id) != before
