@@ -194,3 +194,19 @@ def test_create_api_key_command(hotel, other_hotel, capsys):
         call_command("create_api_key", "--hotel", "APIH", "--name", "x", "--scopes", "nope")
     with pytest.raises(CommandError, match="Unknown hotel"):
         call_command("create_api_key", "--hotel", "ZZZ", "--name", "x")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--name", " "], "--name"),
+        (["--name", "Web", "--scopes", ""], "at least one scope"),
+        (["--name", "Web", "--scopes", "nope"], "nope"),
+        (["--name", "Web", "--expires-in-days", "0"], "at least 1"),
+    ],
+)
+def test_create_api_key_refuses_bad_arguments(hotel, args, message):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=message):
+        call_command("create_api_key", "--hotel", hotel.code, *args)

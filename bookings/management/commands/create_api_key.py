@@ -31,13 +31,21 @@ class Command(BaseCommand):
         missing = sorted(set(codes) - {h.code for h in hotels})
         if missing:
             raise CommandError(f"Unknown hotel(s): {', '.join(missing)}.")
+        name = options["name"].strip()
+        scopes = [scope.strip() for scope in options["scopes"].split(",") if scope.strip()]
+        if not name:
+            raise CommandError('Give the key a --name, e.g. "Website".')
+        if not scopes:
+            raise CommandError(f"Give at least one scope, from: {', '.join(KNOWN_SCOPES)}.")
         days = options["expires_in_days"]
+        if days is not None and days < 1:
+            raise CommandError("--expires-in-days must be at least 1.")
         expires_at = timezone.now() + timedelta(days=days) if days else None
         try:
             issued = issue_key(
-                name=options["name"],
+                name=name,
                 hotels=hotels,
-                scopes=options["scopes"].split(","),
+                scopes=scopes,
                 expires_at=expires_at,
             )
         except ValidationError as exc:
