@@ -178,6 +178,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "static")))
 LOGIN_URL = "admin:login"
+# Messages can carry a new API key's secret once: keep them server-side, not in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Security (production) -------------------------------------------------------
 if not DEBUG:
