@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from .models import ChangeEvent, Hotel, Reservation
+from .models import ChangeEvent, Hotel, Reservation, ReservationRoom
 
 
 def record_event(
@@ -23,11 +23,18 @@ def record_event(
     )
 
 
-def reservation_snapshot(reservation: Reservation) -> dict:
-    """What integrations need to know of a reservation, as plain JSON."""
-    # By id, as the model's ordering (reservation, id) has it for one reservation,
-    # without the joins that ordering by the reservation brings.
-    stays = list(reservation.rooms.select_related("room_type", "rate_plan").order_by("id"))
+def reservation_snapshot(
+    reservation: Reservation, stays: list[ReservationRoom] | None = None
+) -> dict:
+    """What integrations need to know of a reservation, as plain JSON.
+
+    ``stays``: the reservation's room stays in id order with their room type and
+    rate plan, when the caller has just written them (read here otherwise).
+    """
+    if stays is None:
+        # By id, as the model's ordering (reservation, id) has it for one reservation,
+        # without the joins that ordering by the reservation brings.
+        stays = list(reservation.rooms.select_related("room_type", "rate_plan").order_by("id"))
     first = stays[0] if stays else None
     return {
         "confirmation_number": reservation.confirmation_number,

@@ -15,12 +15,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from pema.sql import row_exists
+
 from . import external
 from .availability import (
+    RateRow,
     Stay,
     inventory_reasons,
     occupancy_reasons,
@@ -66,7 +69,14 @@ def new_confirmation_number(hotel: Hotel) -> str:
 
 
 def upsert_guest(hotel: Hotel, details: GuestDetails) -> Guest:
-    """One guest per e-mail per hotel: the latest details win."""
+    """One guest per e-mail per hotel: the latest details win (an empty one keeps the old).
+
+    One statement, ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, where the
+    ORM's ``select_for_update().get_or_create`` took a locking read, a savepoint,
+    the insert and its release. The upsert locks an existing row just the same
+    until the transaction ends, and returns the row as stored, so the guest in
+    hand is what a fresh read would give.
+    """
     email = details.email.strip().lower()
     values = {
         "first_name": details.first_name.strip(),
@@ -76,15 +86,37 @@ def upsert_guest(hotel: Hotel, details: GuestDetails) -> Guest:
     }
     if not email:
         return Guest.objects.create(hotel=hotel, email="", **values)
-    guest, created = Guest.objects.select_for_update().get_or_create(
-        hotel=hotel, email=email, defaults=values
+    meta = Guest._meta
+    table = meta.db_table
+    columns = {f.attname: f.column for f in meta.concrete_fields}
+    qn = connection.ops.quote_name
+    kept = list(values)
+    inserted = ["hotel_id", "email", *kept, "created_at"]
+    # An empty value never overwrites a stored one (the guest left the field out).
+    updates = ", ".join(
+        f"{qn(columns[name])} = COALESCE(NULLIF(EXCLUDED.{qn(columns[name])}, ''), "
+        f"{qn(table)}.{qn(columns[name])})"
+        for name in kept
     )
-    if not created:
-        changed = {k: v for k, v in values.items() if v and getattr(guest, k) != v}
-        if changed:
-            for k, v in changed.items():
-                setattr(guest, k, v)
-            guest.save(update_fields=list(changed))
+    returned = ["id", *kept, "created_at"]
+    sql = (
+        f"INSERT INTO {qn(table)} ({', '.join(qn(columns[n]) for n in inserted)}) "
+        f"VALUES ({', '.join(['%s'] * len(inserted))}) "
+        # The target names the partial unique index (hotel, email) WHERE email <> ''.
+        f"ON CONFLICT ({qn(columns['hotel_id'])}, {qn(columns['email'])}) "
+        f"WHERE {qn(columns['email'])} <> '' DO UPDATE SET {updates} "
+        f"RETURNING {', '.join(qn(columns[n]) for n in returned)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [hotel.id, email, *values.values(), timezone.now()])
+        row = dict(zip(returned, cursor.fetchone(), strict=True))
+    # Through the field's converter: SQLite returns timestamps as text.
+    created_at = meta.get_field("created_at")
+    for converter in connection.ops.get_db_converters(created_at.get_col(table)):
+        row["created_at"] = converter(row["created_at"], created_at, connection)
+    guest = Guest(hotel=hotel, email=email, **row)
+    guest._state.adding = False
+    guest._state.db = connection.alias
     return guest
 
 
@@ -100,14 +132,27 @@ def _lock_inventory(
     return {(row.room_type_id, row.date): row for row in rows}
 
 
-def _rates(rate_plan: RatePlan, room_type: RoomType, stay: Stay) -> dict[date, RateDay]:
+def _rates(rate_plan: RatePlan, room_type: RoomType, stay: Stay) -> dict[date, RateRow]:
+    # Plain tuples, as a search reads them: the evaluators read attributes only.
+    # Keyed by date: the model's ordering would join three tables for nothing.
     rows = RateDay.objects.filter(
         rate_plan=rate_plan,
         room_type=room_type,
         date__gte=stay.check_in,
         date__lte=stay.check_out,
-    ).order_by()  # keyed by date: the model's ordering would join three tables for nothing
-    return {row.date: row for row in rows}
+    ).values_list(*RateRow._fields)
+    return {row.date: row for row in map(RateRow._make, rows.order_by())}
+
+
+def _plan_sells(rate_plan: RatePlan, room_type: RoomType) -> bool:
+    """Whether the plan sells the room type: one look at the link table.
+
+    By hand: the ORM's ``rate_plan.room_types.filter(pk=...).exists()`` joined
+    the room type table and cost some ten times the round trip to build.
+    """
+    return row_exists(
+        RatePlan.room_types.through, rateplan_id=rate_plan.pk, roomtype_id=room_type.pk
+    )
 
 
 def _check_sellable(
@@ -115,15 +160,12 @@ def _check_sellable(
     rate_plan: RatePlan,
     stay: Stay,
     inventory: dict[date, InventoryDay],
-    rates: dict[date, RateDay],
+    rates: dict[date, RateRow],
     *,
     allow_overbooking: bool,
     check_restrictions: bool,
 ) -> None:
-    if (
-        rate_plan.hotel_id != room_type.hotel_id
-        or not rate_plan.room_types.filter(pk=room_type.pk).exists()
-    ):
+    if rate_plan.hotel_id != room_type.hotel_id or not _plan_sells(rate_plan, room_type):
         raise InvalidStay(
             f"Rate plan {rate_plan.code} does not sell room type {room_type.code}.",
             code="rate_plan_not_for_room_type",
@@ -240,32 +282,62 @@ def _write_stays(
     stay: Stay,
     nightly: list[int],
     overbooked_by_room: list[set[date]],
-) -> None:
-    """Room stays and their nightly prices; the nightly amounts are split evenly over rooms."""
-    nights = []
-    for index in range(stay.rooms):
-        per_room = [
-            amount // stay.rooms + (1 if index < amount % stay.rooms else 0) for amount in nightly
+) -> list[ReservationRoom]:
+    """Room stays and their nightly prices; the nightly amounts are split evenly over rooms.
+
+    Returns the stays (in id order, with their room type, rate plan and nights
+    attached as a prefetch would), so whoever describes the reservation next
+    reads nothing back.
+    """
+    per_room = [
+        [amount // stay.rooms + (1 if index < amount % stay.rooms else 0) for amount in nightly]
+        for index in range(stay.rooms)
+    ]
+    rooms = ReservationRoom.objects.bulk_create(
+        [
+            ReservationRoom(
+                reservation=reservation,
+                room_type=room_type,
+                rate_plan=rate_plan,
+                adults=stay.adults,
+                children=stay.children,
+                total_amount=sum(prices),
+            )
+            for prices in per_room
         ]
-        room = ReservationRoom.objects.create(
-            reservation=reservation,
-            room_type=room_type,
-            rate_plan=rate_plan,
-            adults=stay.adults,
-            children=stay.children,
-            total_amount=sum(per_room),
-        )
-        nights.extend(
+    )
+    nights_by_room = [
+        [
             RoomNight(stay=room, date=d, price=price, overbooked=d in overbooked_by_room[index])
-            for d, price in zip(stay.dates, per_room, strict=True)
-        )
-    RoomNight.objects.bulk_create(nights)
+            for d, price in zip(stay.dates, per_room[index], strict=True)
+        ]
+        for index, room in enumerate(rooms)
+    ]
+    RoomNight.objects.bulk_create([night for nights in nights_by_room for night in nights])
+    for room, nights in zip(rooms, nights_by_room, strict=True):
+        _remember(room, "nights", nights)  # already in date order
+    _remember(reservation, "rooms", rooms)
+    return rooms
+
+
+def _remember(instance, relation: str, objects: list) -> None:
+    """Hold ``objects`` as ``instance.<relation>.all()``, the way ``prefetch_related`` does.
+
+    The rows were just written in this transaction, so these are exactly what a
+    prefetch would read back.
+    """
+    queryset = getattr(instance, relation).all()
+    queryset._result_cache = list(objects)
+    queryset._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[relation] = queryset
 
 
 def _nightly_amounts(
     room_type: RoomType,
     stay: Stay,
-    rates: dict[date, RateDay],
+    rates: dict[date, RateRow],
     supplied: list[int] | None,
 ) -> list[int]:
     if supplied is not None:
@@ -381,6 +453,7 @@ def reserve_stay(
     expected_total: int | None = None,
     nightly_prices: list[int] | None = None,
     master_confirmed: bool = False,
+    savepoint: bool = True,
 ) -> Reservation:
     """Book a stay. Raises ``NoAvailability``, ``PriceChanged`` or ``InvalidStay``.
 
@@ -388,6 +461,16 @@ def reserve_stay(
     set the price; otherwise the hotel's rates price the stay.
     ``master_confirmed``: the caller already ran ``check_with_master`` outside
     its transaction (a PMS call must never hold database locks open).
+
+    The reservation comes back with its hotel, guest (as stored) and room stays
+    (room type, rate plan and nights) in hand, as ``prefetch_related`` would
+    have read them, so describing it costs no query.
+
+    ``savepoint=False``: the caller's own transaction ends on any error raised
+    here (it lets it propagate out of its ``atomic``), so the booking needs no
+    savepoint of its own to roll back to; its two statements are saved. Inside
+    a transaction that goes on after a refusal (a form showing the error),
+    keep the default.
     """
     from_partner = source in (Source.OTA, Source.PMS)
     stay = validate_stay(
@@ -406,7 +489,7 @@ def reserve_stay(
     if from_partner:
         # A partner may book nights our calendar does not reach yet: make the rows.
         ensure_calendar(hotel, stay.check_in, stay.check_out)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         nightly, overbooked = _sell_stay(
             room_type, rate_plan, stay, source, nightly_prices, expected_total
         )
@@ -424,11 +507,11 @@ def reserve_stay(
             special_requests=special_requests,
             is_overbooked=any(overbooked),
         )
-        _write_stays(reservation, room_type, rate_plan, stay, nightly, overbooked)
+        stays = _write_stays(reservation, room_type, rate_plan, stay, nightly, overbooked)
         record_event(
             hotel,
             ChangeEvent.Kind.RESERVATION_CREATED,
-            reservation_snapshot(reservation),
+            reservation_snapshot(reservation, stays),
             reservation=reservation,
             source=source,
         )

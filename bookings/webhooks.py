@@ -32,6 +32,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from pema import http
+from pema.sql import row_exists
 from pema.tasks import enqueue
 
 from .models import ChangeEvent, WebhookDelivery, WebhookEndpoint
@@ -311,7 +312,8 @@ def nudge_after_commit(sender, instance: ChangeEvent, created: bool, raw=False, 
     hotel_id = instance.hotel_id
 
     def nudge() -> None:
-        if WebhookEndpoint.objects.filter(hotel_id=hotel_id, is_active=True).exists():
+        # A hand-built EXISTS: this runs after every committed booking, on the request's thread.
+        if row_exists(WebhookEndpoint, hotel_id=hotel_id, is_active=True):
             nudge_sweep(hotel_id)
 
     transaction.on_commit(nudge)

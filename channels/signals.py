@@ -19,13 +19,16 @@ from bookings.models import ChangeEvent
 def wake_dispatcher(sender, instance: ChangeEvent, created: bool, raw: bool = False, **kwargs):
     if not created or raw:
         return
+    from pema.sql import row_exists
+
     from .models import Connection
     from .tasks import dispatch_hotel, enqueue
 
     hotel_id = instance.hotel_id
 
     def wake() -> None:
-        if Connection.objects.filter(hotel_id=hotel_id, enabled=True).exists():
+        # A hand-built EXISTS: this runs after every committed change, on the request's thread.
+        if row_exists(Connection, hotel_id=hotel_id, enabled=True):
             enqueue(dispatch_hotel, hotel_id)
 
     transaction.on_commit(wake)

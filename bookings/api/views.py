@@ -374,8 +374,14 @@ class BookingCreateView(APIView):
                 special_requests=data["special_requests"],
                 expected_total=data.get("expected_total"),
                 master_confirmed=True,
+                # run_once's transaction rolls back whole on any error from here.
+                savepoint=False,
             )
-            return Response(_booking_data(reservation), status=status.HTTP_201_CREATED)
+            # Described from memory: ``reserve_stay`` hands back the booking with its
+            # hotel, guest (as stored), stays and nights, all written in this very
+            # transaction, so reading them back would return the same.
+            body = s.BookingSerializer(reservation).data
+            return Response(body, status=status.HTTP_201_CREATED)
 
         return run_once(request, request.data, book)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -332,3 +332,24 @@ def test_updated_since_at_the_ends_of_time_is_not_an_error(client, body):
     early = client.get("/api/v1/bookings/", {"updated_since": "0001-01-01T00:00:00+14:00"})
     assert late.status_code == 200 and late.json()["results"] == []
     assert early.status_code == 200 and len(early.json()["results"]) == 1
+
+
+def test_the_created_answer_is_what_a_fetch_reads(client, body):
+    # The answer is described from the objects just written; it must say exactly
+    # what reading the booking back says (guest as stored, rooms, nights, times).
+    first = book(client, {**body, "rooms": 2, "adults": 1, "expected_total": None})
+    assert first.status_code == 201, first.content
+    returning = {
+        **body,
+        "check_in": body["check_out"],
+        "check_out": (date.fromisoformat(body["check_out"]) + timedelta(days=2)).isoformat(),
+        "guest": {"first_name": "Asha", "last_name": "Rao", "email": "ASHA@example.com"},
+        "expected_total": None,
+    }
+    second = book(client, returning)
+    assert second.status_code == 201, second.content
+    for created in (first.json(), second.json()):
+        fetched = client.get(f"/api/v1/bookings/{created['confirmation_number']}/")
+        assert fetched.json() == created
+    assert second.json()["guest"]["phone"] == "+91 98450 00000"
+    assert first.json()["rooms"] == 2

@@ -171,3 +171,73 @@ def test_a_modification_that_changes_nothing_is_not_an_event(hotel):
     )
     assert same.version == 1
     assert not ChangeEvent.objects.filter(kind="reservation.modified").exists()
+
+
+def test_a_returning_guest_keeps_what_the_new_details_leave_out(hotel):
+    first = reserve_stay(
+        hotel=hotel,
+        room_type=hotel.room_types.get(code="DBL"),
+        rate_plan=hotel.rate_plans.get(code="BAR"),
+        check_in=hotel.today() + timedelta(days=5),
+        check_out=hotel.today() + timedelta(days=6),
+        adults=1,
+        guest=GuestDetails("Asha", "Rao", "asha@x.com", phone="+91 1", country="in"),
+        source="booking_engine",
+    )
+    again = book(hotel, arrive_in=8, email=" ASHA@x.com ")  # no phone, no country
+    stored = Guest.objects.get(hotel=hotel)
+    assert again.guest_id == first.guest_id == stored.pk
+    assert (stored.phone, stored.country, stored.email) == ("+91 1", "IN", "asha@x.com")
+    # The guest handed back is the row as stored, not the details sent.
+    in_hand = again.guest
+    assert [getattr(in_hand, f.attname) for f in Guest._meta.concrete_fields] == [
+        getattr(stored, f.attname) for f in Guest._meta.concrete_fields
+    ]
+    renamed = reserve_stay(
+        hotel=hotel,
+        room_type=hotel.room_types.get(code="DBL"),
+        rate_plan=hotel.rate_plans.get(code="BAR"),
+        check_in=hotel.today() + timedelta(days=10),
+        check_out=hotel.today() + timedelta(days=11),
+        adults=1,
+        guest=GuestDetails("Asha", "Menon", "asha@x.com", country="GB"),
+        source="booking_engine",
+    )
+    stored.refresh_from_db()
+    assert renamed.guest.last_name == stored.last_name == "Menon"
+    assert (stored.phone, stored.country) == ("+91 1", "GB")
+    assert Guest.objects.filter(hotel=hotel).count() == 1
+
+
+def test_guests_without_email_are_never_merged(hotel):
+    book(hotel, email="")
+    book(hotel, arrive_in=8, email="")
+    assert Guest.objects.filter(hotel=hotel, email="").count() == 2
+
+
+def test_the_booking_in_hand_matches_a_fresh_read(hotel):
+    reservation = book(hotel, nights=3, rooms=2)
+    stays = list(reservation.rooms.all())  # from memory: no query
+    fresh = Reservation.objects.prefetch_related("rooms__nights").get(pk=reservation.pk)
+    fresh_stays = sorted(fresh.rooms.all(), key=lambda r: r.pk)
+    assert [r.pk for r in stays] == [r.pk for r in fresh_stays]
+    for mine, theirs in zip(stays, fresh_stays, strict=True):
+        assert (mine.room_type_id, mine.rate_plan_id, mine.total_amount) == (
+            theirs.room_type_id,
+            theirs.rate_plan_id,
+            theirs.total_amount,
+        )
+        assert [(n.pk, n.date, n.price, n.overbooked) for n in mine.nights.all()] == [
+            (n.pk, n.date, n.price, n.overbooked) for n in theirs.nights.order_by("date")
+        ]
+    for field in Reservation._meta.concrete_fields:
+        assert getattr(reservation, field.attname) == getattr(fresh, field.attname), field.name
+
+
+def test_a_plan_that_does_not_sell_the_room_type_is_refused(hotel):
+    plan = hotel.rate_plans.get(code="BAR")
+    plan.room_types.remove(hotel.room_types.get(code="TWN"))
+    with pytest.raises(InvalidStay) as error:
+        book(hotel, code="TWN")
+    assert error.value.code == "rate_plan_not_for_room_type"
+    assert Reservation.objects.count() == 0
