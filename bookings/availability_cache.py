@@ -17,7 +17,12 @@ answer can therefore live only as long as the commit itself takes.
 Only searches use the cache. Booking never does: ``reserve_stay`` re-checks
 everything on locked rows. Changes made behind the application's back (raw
 SQL, a restore that skips signals) are covered by the entries' lifetime,
-``PEMA_AVAILABILITY_CACHE_SECONDS``; 0 turns the cache off.
+``PEMA_AVAILABILITY_CACHE_SECONDS``; 0 turns the cache of answers off.
+
+With or without answers cached, a search reuses the hotel's catalogue (room
+types, rate plans, which sells which) held per process under the same ARI
+version, so it reads only the calendar: a cache turned off costs what a miss
+costs, and is exactly as fresh.
 """
 
 from __future__ import annotations
@@ -120,6 +125,16 @@ def _catalogue(hotel: Hotel, version: int) -> Catalogue:
     return catalogue
 
 
+def _current_catalogue(hotel: Hotel) -> Catalogue | None:
+    """The hotel's catalogue at its current ARI version; None (read it afresh) without a cache."""
+    try:
+        version = current_version(hotel.id)
+    except Exception:
+        logger.warning("Availability cache unreachable; reading the catalogue afresh")
+        return None
+    return _catalogue(hotel, version)
+
+
 def cached_search(
     hotel: Hotel,
     check_in: date,
@@ -138,7 +153,7 @@ def cached_search(
     """
     stay = (check_in, check_out, adults, children, rooms)
     if not enabled():
-        return shape(search_availability(hotel, *stay))
+        return shape(search_availability(hotel, *stay, catalogue=_current_catalogue(hotel)))
     try:
         version = current_version(hotel.id)
         key = (

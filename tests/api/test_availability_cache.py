@@ -150,3 +150,17 @@ def test_a_miss_reads_only_the_calendar_while_the_catalogue_holds(
     later = (stay[0] + timedelta(days=1), stay[1] + timedelta(days=1))
     with django_assert_num_queries(2):  # inventory and rates of the new stay
         search(client, later)
+
+
+def test_with_the_cache_off_a_search_still_reuses_only_a_current_catalogue(
+    client, hotel, stay, django_assert_num_queries
+):
+    with override_settings(PEMA_AVAILABILITY_CACHE_SECONDS=0):
+        search(client, stay)  # loads the key, the hotel and the catalogue
+        with django_assert_num_queries(2):  # inventory and rates: no answer was stored
+            search(client, stay)
+        room_type = hotel.room_types.get(code="DBL")
+        room_type.name = "Renamed double"
+        room_type.save()  # a catalogue change moves the ARI version
+        names = {o["room_type_name"] for o in search(client, stay)["offers"]}
+    assert "Renamed double" in names
