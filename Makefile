@@ -26,8 +26,9 @@ run: migrate
 test: venv
 	./scripts/test.sh $(ARGS)
 
+# `make bench` runs every benchmark; `make bench BENCH="api ids"` only those.
 bench: migrate
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(BENCH)
 
 lint: venv
 	$(VENV)/bin/ruff check .

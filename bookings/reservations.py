@@ -102,9 +102,10 @@ def upsert_guest(hotel: Hotel, details: GuestDetails) -> Guest:
     sql = (
         f"INSERT INTO {qn(table)} ({', '.join(qn(columns[n]) for n in inserted)}) "
         f"VALUES ({', '.join(['%s'] * len(inserted))}) "
-        # The target names the partial unique index (hotel, email) WHERE email <> ''.
+        # The target names the partial unique index, with its condition written exactly
+        # as Django creates it: SQLite matches the index by that text, not its meaning.
         f"ON CONFLICT ({qn(columns['hotel_id'])}, {qn(columns['email'])}) "
-        f"WHERE {qn(columns['email'])} <> '' DO UPDATE SET {updates} "
+        f"WHERE NOT ({qn(columns['email'])} = '') DO UPDATE SET {updates} "
         f"RETURNING {', '.join(qn(columns[n]) for n in returned)}"
     )
     with connection.cursor() as cursor:
