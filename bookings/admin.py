@@ -397,7 +397,8 @@ class ReservationAdmin(admin.ModelAdmin):
         if obj.is_overbooked and obj.status == Reservation.Status.CONFIRMED:
             return format_html(
                 '<strong style="color:#fff;background:#ba2121;padding:2px 6px;'
-                'border-radius:3px">OVERBOOKED</strong>'
+                'border-radius:3px">{}</strong>',
+                "OVERBOOKED",
             )
         return obj.get_status_display()
 

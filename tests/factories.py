@@ -46,6 +46,7 @@ class RoomFactory(factory.django.DjangoModelFactory):
 class RatePlanFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = RatePlan
+        skip_postgeneration_save = True  # the hook below only sets the m2m
 
     hotel = factory.SubFactory(HotelFactory)
     code = factory.Sequence(lambda n: f"RP{n}")
