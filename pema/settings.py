@@ -178,8 +178,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one
-# Django 6 reads scheme-less URLs as https; say so now (webhook and connection URLs).
-FORMS_URLFIELD_ASSUME_HTTPS = True
 LOGIN_URL = "admin:login"
 # Messages can carry a new API key's secret once: keep them server-side, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
