@@ -35,7 +35,9 @@ class ApiKeyRateThrottle(BaseThrottle):
         rates = api_settings.DEFAULT_THROTTLE_RATES
         auth = request.auth
         if isinstance(auth, ApiKey):
-            ident, rate = f"k{auth.pk}", rates["api_key"]
+            # By the key's random prefix, not its id: an id can come back (SQLite
+            # reuses the highest rowid after a delete) with the old key's count.
+            ident, rate = f"k{auth.prefix}", rates["api_key"]
         elif request.user is not None and request.user.is_authenticated:
             ident, rate = f"u{request.user.pk}", rates["api_key"]
         else:
