@@ -192,17 +192,26 @@ class IdsNextProvider(Provider):
 
     def _send_availability(self, job: SyncJob) -> dict:
         messages = [m for item in job.payload["items"] for m in self._avail_messages(item)]
-        body = ota.build_hotel_avail_notif_rq(
-            ota.HotelAvailNotifRQ(
-                hotel_code=self.hotel_code, messages=tuple(messages), echo_token=job.message_id
-            )
-        )
-        self.exchange(
+        return self._notify(
+            job,
             ota.AVAIL_NOTIF_RQ,
-            body,
+            ota.build_hotel_avail_notif_rq(
+                ota.HotelAvailNotifRQ(
+                    hotel_code=self.hotel_code, messages=tuple(messages), echo_token=job.message_id
+                )
+            ),
             ota.parse_hotel_avail_notif_rs,
+            len(messages),
+        )
+
+    def _notify(self, job: SyncJob, name: str, body: bytes, parse, count: int) -> dict:
+        """Send one ARI notification document under the job's EchoToken."""
+        self.exchange(
+            name,
+            body,
+            parse,
             job=job,
-            items=len(messages),
+            items=count,
             correlation_id=job.message_id,
             check=_check,
         )
@@ -240,21 +249,17 @@ class IdsNextProvider(Provider):
                     ),
                 )
             )
-        body = ota.build_hotel_rate_amount_notif_rq(
-            ota.HotelRateAmountNotifRQ(
-                hotel_code=self.hotel_code, messages=tuple(messages), echo_token=job.message_id
-            )
-        )
-        self.exchange(
+        return self._notify(
+            job,
             ota.RATE_AMOUNT_NOTIF_RQ,
-            body,
+            ota.build_hotel_rate_amount_notif_rq(
+                ota.HotelRateAmountNotifRQ(
+                    hotel_code=self.hotel_code, messages=tuple(messages), echo_token=job.message_id
+                )
+            ),
             ota.parse_hotel_rate_amount_notif_rs,
-            job=job,
-            items=len(messages),
-            correlation_id=job.message_id,
-            check=_check,
+            len(messages),
         )
-        return {}
 
     # ------------------------------------------------------------------ reservations
     @staticmethod
