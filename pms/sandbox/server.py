@@ -24,13 +24,18 @@ Behaviour worth knowing when writing tests against it:
   amount plus the extra-adult amount per adult beyond two plus the
   extra-child amount per child, and ``Total`` is the nightly sum x rooms;
 - faults (``POST /_control/faults``) are kept in memory only: a restart
-  clears them, the state file survives. They never apply to ``/_control/``.
+  clears them, the state file survives. They never apply to ``/_control/``;
+- a body is framed by a plain decimal ``Content-Length`` only: a negative,
+  non-numeric or conflicting one is a 400, a chunked body a 411, and the
+  connection is closed; a message over 2 MB is answered with an error without
+  being read, and a client silent for 30 s is hung up on.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -486,9 +491,24 @@ MALFORMED_BODY = (
 )
 
 
+class BadFraming(Exception):
+    """A request body that cannot be read safely: answer ``status`` and close."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# Content-Length as RFC 9110 defines it: digits only (no sign, no spaces), and sane in size.
+_DECIMAL = re.compile(r"[0-9]{1,15}")
+
+
 class SandboxRequestHandler(BaseHTTPRequestHandler):
     server_version = "IDSNextSandbox/1.0"
     protocol_version = "HTTP/1.1"
+    # Seconds a socket may stay silent: a client that stops sending mid-body frees its thread.
+    timeout = 30
     sandbox: IDSNextSandbox  # set on the subclass made by make_server()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
@@ -507,11 +527,39 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     def _json(self, data: Any, status: int = 200) -> None:
         self._send(status, json.dumps(data, indent=2).encode(), "application/json")
 
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer a request whose body cannot be read, and hang up: its bytes are unframed."""
+        self.close_connection = True
+        self._send(status, f"{message}\n".encode(), "text/plain; charset=utf-8")
+
     def _read_body(self, limit: int) -> bytes | None:
-        length = int(self.headers.get("Content-Length") or 0)
+        """The request body, or None when it is larger than ``limit`` (left unread).
+
+        Only a plain decimal ``Content-Length`` frames a body here: a negative or
+        non-numeric value, conflicting copies of the header, or a chunked body
+        raise :class:`BadFraming` rather than reading to the end of the stream,
+        which a client that never closes would turn into a pinned thread.
+        """
+        if self.headers.get("Transfer-Encoding"):
+            raise BadFraming(HTTPStatus.LENGTH_REQUIRED, "Send the body with a Content-Length.")
+        values = {v.strip() for v in self.headers.get_all("Content-Length") or ()}
+        if len(values) > 1:
+            raise BadFraming(HTTPStatus.BAD_REQUEST, "Conflicting Content-Length headers.")
+        value = values.pop() if values else "0"
+        if not _DECIMAL.fullmatch(value):
+            raise BadFraming(HTTPStatus.BAD_REQUEST, "Content-Length must be a decimal number.")
+        length = int(value)
         if length > limit:
             return None
-        return self.rfile.read(length) if length else b""
+        try:
+            body = self.rfile.read(length) if length else b""
+        except TimeoutError as exc:
+            raise BadFraming(
+                HTTPStatus.REQUEST_TIMEOUT, "The body did not arrive in time."
+            ) from exc
+        if len(body) < length:
+            raise BadFraming(HTTPStatus.BAD_REQUEST, "The body is shorter than its Content-Length.")
+        return body
 
     # -- routes
 
@@ -538,6 +586,12 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        try:
+            self._post()
+        except BadFraming as bad:
+            self._refuse(bad.status, bad.message)
+
+    def _post(self) -> None:
         path = self.path.split("?", 1)[0]
         if path.startswith("/_control/"):
             self._control(path)
@@ -545,6 +599,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         name = path.strip("/")
         sandbox = self.sandbox
         if name not in sandbox.kinds:
+            self.close_connection = True  # its body is left unread
             self._send(404, f"unknown message {name}\n".encode(), "text/plain; charset=utf-8")
             return
         body = self._read_body(MAX_XML_BYTES)
@@ -582,6 +637,9 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     def _control(self, path: str) -> None:
         sandbox = self.sandbox
         body = self._read_body(64 * 1024)
+        if body is None:
+            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Control requests are at most 64 KB.")
+            return
         if path == "/_control/faults":
             try:
                 values = json.loads(body or b"{}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -393,3 +394,50 @@ def test_sandbox_code_never_loads_pemas_database_layer():
         [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True
     )
     assert result.returncode == 0, result.stderr.decode()
+
+
+# ------------------------------------------------------------ request framing
+
+
+def raw_request(sandbox, head: str, body: bytes = b"", *, wait: float = 5.0) -> bytes:
+    """Send ``head`` and ``body`` on a socket we never close for writing; read until the
+    sandbox hangs up (or ``wait`` seconds pass)."""
+    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=wait) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except TimeoutError:
+            pass
+        return received
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [("-1", 400), ("abc", 400), ("1e3", 400), ("+12", 400), ("12x", 400)],
+)
+def test_a_bad_content_length_is_answered_at_once(sandbox, length, status):
+    # The client keeps its side open: reading "to the end" would wait for ever.
+    head = f"POST /OTA_PingRQ HTTP/1.1\nHost: sandbox\nContent-Length: {length}\n"
+    answer = raw_request(sandbox, head, b"<OTA_PingRQ/>")
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:200]
+    # The sandbox still serves everyone else.
+    assert ota.parse_ping_rs(sandbox.send(ping()).content).success
+
+
+def test_an_oversized_message_is_refused_without_being_read(sandbox):
+    head = f"POST /OTA_PingRQ HTTP/1.1\nHost: sandbox\nContent-Length: {3 * 1024 * 1024}\n"
+    answer = raw_request(sandbox, head)
+    assert answer.startswith(b"HTTP/1.1 200 ") and b"Message too large" in answer
+    assert sandbox.state()["message_counts"] == {}
+
+
+def test_conflicting_or_chunked_framing_is_refused(sandbox):
+    two = "POST /OTA_PingRQ HTTP/1.1\nHost: s\nContent-Length: 5\nContent-Length: 7\n"
+    assert raw_request(sandbox, two, b"12345").startswith(b"HTTP/1.1 400 ")
+    chunked = "POST /OTA_PingRQ HTTP/1.1\nHost: s\nTransfer-Encoding: chunked\n"
+    assert raw_request(sandbox, chunked, b"5\r\nhello\r\n0\r\n\r\n").startswith(b"HTTP/1.1 411 ")
+    big = "POST /_control/faults HTTP/1.1\nHost: s\nContent-Length: 70000\n"
+    assert raw_request(sandbox, big).startswith(b"HTTP/1.1 413 ")
+    assert requests.get(f"{sandbox.base_url}/_control/faults", timeout=5).json()["down"] is False
