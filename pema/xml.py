@@ -15,10 +15,19 @@ harmless:
 Failures raise :class:`UnsafeXMLError` or :class:`MalformedXMLError`, both
 subclasses of :class:`XMLError`, so a caller can catch one type and still tell
 "hostile" from "broken" in its logs.
+
+Partners do not all answer in UTF-8. :func:`xml_encoding` tells a document's
+encoding the way an XML parser does (byte-order mark, then the byte pattern of
+``<?xml``, then the declaration; UTF-8 otherwise, as XML 1.0 Appendix F
+describes), and :func:`decode_xml` turns any answer, even a broken one, into
+text for a log. NUL padding after the document (a C server sending its
+terminator) is dropped before parsing; a NUL anywhere else leaves the document
+malformed, as XML says.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -32,12 +41,14 @@ __all__ = [
     "UnsafeXMLError",
     "XMLError",
     "attr_value",
+    "decode_xml",
     "element",
     "local_name",
     "parse_xml",
     "qname",
     "sub_element",
     "to_bytes",
+    "xml_encoding",
 ]
 
 #: Largest document accepted by default. OTA messages Pema exchanges are tens
@@ -47,6 +58,24 @@ MAX_XML_BYTES = 2 * 1024 * 1024
 # A DOCTYPE or ENTITY declaration anywhere in the prolog. Case-insensitive so
 # that odd spellings are refused too (the parser would reject them anyway).
 _DTD_MARKER = re.compile(rb"<!\s*(doctype|entity)", re.IGNORECASE)
+
+
+# Byte-order marks, longest first (UTF-32-LE's starts with UTF-16-LE's).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# How "<?" starts without a byte-order mark, in the encodings that are not ASCII-compatible.
+_WIDE_STARTS = (
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+)
+_DECLARED = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]{0,39})["']""")
 
 
 class XMLError(ValueError):
@@ -59,6 +88,52 @@ class UnsafeXMLError(XMLError):
 
 class MalformedXMLError(XMLError):
     """The document is not well-formed XML."""
+
+
+def xml_encoding(data: bytes) -> tuple[str, int]:
+    """The encoding of an XML document and the length of its byte-order mark.
+
+    Decided as a parser does: a byte-order mark wins, then the way ``<?`` is
+    spelt in bytes (UTF-16 and UTF-32 without a mark), then the declaration's
+    ``encoding``; a name Python does not know, or none, means UTF-8.
+    """
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name, len(bom)
+    for start, name in _WIDE_STARTS:
+        if data.startswith(start):
+            return name, 0
+    declared = _DECLARED.match(data[:200])
+    if declared:
+        try:
+            name = codecs.lookup(declared.group(1).decode("ascii")).name
+        except LookupError:
+            return "utf-8", 0
+        # "UTF-16" declared without a mark: the byte pattern above already ruled out
+        # the wide forms, so the bytes are ASCII-compatible (a mislabelled document).
+        if not name.startswith(("utf-16", "utf-32")):
+            return name, 0
+    return "utf-8", 0
+
+
+def decode_xml(data: bytes) -> str:
+    """The text of an XML document (or of anything a partner answered), never failing.
+
+    Bytes that do not fit the detected encoding become U+FFFD, so a broken answer
+    can still be shown and logged.
+    """
+    encoding, bom = xml_encoding(data)
+    return data[bom:].decode(encoding, "replace")
+
+
+def _without_nul_padding(data: bytes) -> bytes:
+    encoding, _ = xml_encoding(data)
+    unit = 4 if encoding.startswith("utf-32") else 2 if encoding.startswith("utf-16") else 1
+    nul = b"\x00" * unit
+    end = len(data)
+    while end >= unit and data[end - unit : end] == nul:
+        end -= unit
+    return data[:end]
 
 
 def _parser() -> etree.XMLParser:
@@ -82,7 +157,7 @@ def parse_xml(data: bytes | str, *, max_bytes: int = MAX_XML_BYTES) -> etree._El
     declaration or larger than ``max_bytes``, :class:`MalformedXMLError` for
     anything that is not well-formed XML (including an empty body).
     """
-    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    raw = data.encode("utf-8") if isinstance(data, str) else _without_nul_padding(bytes(data))
     if len(raw) > max_bytes:
         raise UnsafeXMLError(f"XML document of {len(raw)} bytes exceeds the {max_bytes} byte cap")
     if _DTD_MARKER.search(raw):

@@ -11,15 +11,26 @@ classifies failures and writes one ``SyncLog`` per call:
 - ``PermanentError`` (retrying cannot help): any other 4xx, refused
   credentials, business-rule errors, and answers that are unsafe or not the
   expected document, which are never processed.
+
+The ``SyncLog`` row is written after the outcome is known and can never change
+it: the copies it keeps are decoded as the partner encoded them (byte-order
+mark, XML declaration) and NUL characters, which PostgreSQL text cannot hold,
+are written as ``\x00``; and should the row still fail to insert, the failure
+is logged and the call's outcome stands. A reservation the partner accepted is
+never sent again because its log row could not be written.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
+from django.db import DatabaseError, transaction
+
 from pema import http
+from pema.xml import decode_xml
 
 if TYPE_CHECKING:
     from bookings.external import StayQuery
@@ -27,6 +38,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 TRIM = 4000
+logger = logging.getLogger(__name__)
 
 
 class SyncError(Exception):
@@ -65,9 +77,12 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: our own backoff is good enough
 
 
-def _trim(data: bytes | str) -> str:
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    return text if len(text) <= TRIM else text[:TRIM] + f"... [{len(text) - TRIM} more]"
+def loggable(data: bytes | str, limit: int = TRIM) -> str:
+    """``data`` as text a database column can hold: decoded, NUL-free, at most ``limit`` long."""
+    text = decode_xml(data) if isinstance(data, bytes) else data
+    if len(text) > limit:
+        text = text[:limit] + f"... [{len(text) - limit} more]"
+    return text.replace("\x00", "\\x00")
 
 
 class Provider:
@@ -189,7 +204,7 @@ class Provider:
             error = exc.message
             raise
         finally:
-            SyncLog.objects.create(
+            log = SyncLog(
                 connection=self.connection,
                 job=job,
                 operation=operation,
@@ -197,8 +212,19 @@ class Provider:
                 items=items,
                 duration_ms=int((time.monotonic() - started) * 1000),
                 http_status=http_status,
-                request=_trim(body),
-                response=_trim(answer),
-                error=error[:2000],
+                request=loggable(body),
+                response=loggable(answer),
+                error=loggable(error, 2000),
                 correlation_id=correlation_id[:64],
             )
+            try:
+                # A savepoint: a failed insert must not spoil the caller's transaction either.
+                with transaction.atomic():
+                    log.save()
+            except DatabaseError:
+                logger.exception(
+                    "Could not write the sync log of %s (%s, %s); the outcome stands.",
+                    operation,
+                    status,
+                    correlation_id,
+                )

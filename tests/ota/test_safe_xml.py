@@ -10,10 +10,12 @@ from pema.xml import (
     MalformedXMLError,
     UnsafeXMLError,
     XMLError,
+    decode_xml,
     element,
     parse_xml,
     sub_element,
     to_bytes,
+    xml_encoding,
 )
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
@@ -98,3 +100,55 @@ def test_building_helpers():
     data = to_bytes(root)
     assert data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
     assert b'<Root xmlns="urn:x" A="1" C="true"><Child D="d">t</Child></Root>' in data
+
+
+def reencoded(data: bytes, encoding: str, *, declare: str | None = None) -> bytes:
+    text = data.decode("utf-8").replace('encoding="UTF-8"', f'encoding="{declare or encoding}"')
+    return text.encode(encoding)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(PING, ("utf-8", 0), id="utf-8"),
+        pytest.param(b"\xef\xbb\xbf" + PING, ("utf-8", 3), id="utf-8-bom"),
+        pytest.param(reencoded(PING, "utf-16", declare="UTF-16"), ("utf-16-le", 2), id="utf-16"),
+        pytest.param(reencoded(PING, "utf-16-le", declare="UTF-16"), ("utf-16-le", 0), id="le"),
+        pytest.param(reencoded(PING, "utf-16-be", declare="UTF-16"), ("utf-16-be", 0), id="be"),
+        pytest.param(reencoded(PING, "utf-32", declare="UTF-32"), ("utf-32-le", 4), id="utf-32"),
+        pytest.param(reencoded(PING, "latin-1", declare="ISO-8859-1"), ("iso8859-1", 0), id="l1"),
+        pytest.param(reencoded(PING, "utf-8", declare="X-NOT-A-CODEC"), ("utf-8", 0), id="bogus"),
+        pytest.param(b"plain text", ("utf-8", 0), id="not-xml"),
+    ],
+)
+def test_the_encoding_comes_from_the_mark_then_the_declaration(data, expected):
+    assert xml_encoding(data) == expected
+    assert "hello" in decode_xml(data) or data == b"plain text"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "declared"),
+    [
+        ("utf-16", "UTF-16"),
+        ("utf-16-le", "UTF-16"),
+        ("utf-16-be", "UTF-16"),
+        ("utf-32", "UTF-32"),
+        ("latin-1", "ISO-8859-1"),
+    ],
+)
+def test_documents_in_other_encodings_parse(encoding, declared):
+    data = reencoded(PING.replace(b"hello", "h\u00e9llo".encode()), encoding, declare=declared)
+    assert ota.parse_ping_rq(data).echo_data == "h\u00e9llo"
+    assert decode_xml(data).startswith('<?xml version="1.0"')
+
+
+@pytest.mark.parametrize(("encoding", "unit"), [("utf-8", 1), ("utf-16", 2), ("utf-32", 4)])
+def test_nul_padding_after_the_document_is_ignored(encoding, unit):
+    data = reencoded(PING, encoding) + b"\x00" * unit * 3
+    assert ota.parse_ping_rq(data).echo_data == "hello"
+
+
+def test_a_nul_inside_the_document_is_malformed():
+    with pytest.raises(MalformedXMLError):
+        parse_xml(PING.replace(b"hello", b"hel\x00lo"))
+    assert "\x00" in decode_xml(PING.replace(b"hello", b"hel\x00lo"))
