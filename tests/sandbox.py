@@ -165,6 +165,7 @@ class RunningSandbox:
         slow_ms: int | None = None,
         fail_percent: int | None = None,
         malformed: bool | None = None,
+        truncate: bool | None = None,
         error: dict[str, Any] | None | bool = False,
     ) -> dict[str, Any]:
         """Change the given fault settings (others stay); ``error=None`` clears a forced error."""
@@ -175,6 +176,7 @@ class RunningSandbox:
                 ("slow_ms", slow_ms),
                 ("fail_percent", fail_percent),
                 ("malformed", malformed),
+                ("truncate", truncate),
             )
             if v is not None
         }
@@ -185,7 +187,9 @@ class RunningSandbox:
         return response.json()
 
     def clear_faults(self) -> dict[str, Any]:
-        return self.set_faults(down=False, slow_ms=0, fail_percent=0, malformed=False, error=None)
+        return self.set_faults(
+            down=False, slow_ms=0, fail_percent=0, malformed=False, truncate=False, error=None
+        )
 
     def reset(self) -> None:
         """Wipe the sandbox's state (and its faults)."""

@@ -7,10 +7,13 @@ classifies failures and writes one ``SyncLog`` per call:
 
 - ``TransientError`` (retry later): connection errors, timeouts, HTTP 5xx,
   HTTP 429 (honouring ``Retry-After``), partner errors the partner itself
-  calls temporary;
+  calls temporary, and answers that cannot be read (truncated, malformed,
+  not the expected document): the partner may well have applied the message,
+  so it is sent again under the same EchoToken, which the partner's
+  idempotency turns into "already done";
 - ``PermanentError`` (retrying cannot help): any other 4xx, refused
-  credentials, business-rule errors, and answers that are unsafe or not the
-  expected document, which are never processed.
+  credentials, business-rule errors, and answers refused as unsafe (a DTD or
+  entities, over the size cap), which are never processed.
 
 The ``SyncLog`` row is written after the outcome is known and can never change
 it: the copies it keeps are decoded as the partner encoded them (byte-order
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 from django.db import DatabaseError, transaction
 
 from pema import http
-from pema.xml import decode_xml
+from pema.xml import UnsafeXMLError, decode_xml
 
 if TYPE_CHECKING:
     from bookings.external import StayQuery
@@ -64,8 +67,16 @@ class PermanentError(SyncError):
     """Retrying the same message cannot succeed."""
 
 
-class BadResponse(PermanentError):
-    """The answer was unsafe, malformed, or not the document expected."""
+class BadResponse(SyncError):
+    """The answer was not trusted: unsafe, malformed, or not the document expected."""
+
+
+class UnreadableResponse(BadResponse, TransientError):
+    """The answer could not be read (truncated, malformed, another document): send again."""
+
+
+class UnsafeResponse(BadResponse, PermanentError):
+    """The answer was refused on security grounds (DTD, entities, size)."""
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -193,8 +204,12 @@ class Provider:
                 parsed = parse(response.body)
             except SyncError:
                 raise
+            except UnsafeXMLError as exc:
+                raise UnsafeResponse(f"Unsafe answer refused: {exc}") from exc
             except Exception as exc:  # noqa: BLE001 - any parse failure means "do not trust it"
-                raise BadResponse(f"Unreadable answer ({type(exc).__name__}): {exc}") from exc
+                raise UnreadableResponse(
+                    f"Unreadable answer ({type(exc).__name__}): {exc}"
+                ) from exc
             warning = check(parsed) if check else ""
             status = SyncLog.Status.WARNING if warning else SyncLog.Status.SUCCESS
             error = warning

@@ -84,6 +84,8 @@ class Faults:
     slow_ms: int = 0
     fail_percent: int = 0
     malformed: bool = False
+    # Apply the message, then answer only the first half of the response (a cut-off 200).
+    truncate: bool = False
     # Optional: answer every OTA call with this error, e.g. {"type": 3, "code": 322}.
     error: dict[str, Any] | None = None
     calls: int = field(default=0, repr=False)
@@ -97,6 +99,8 @@ class Faults:
             self.fail_percent = min(max(int(values["fail_percent"] or 0), 0), 100)
         if "malformed" in values:
             self.malformed = bool(values["malformed"])
+        if "truncate" in values:
+            self.truncate = bool(values["truncate"])
         if "error" in values:
             error = values["error"]
             self.error = dict(error) if error else None
@@ -457,6 +461,7 @@ OTA messages: <code>POST /OTA_PingRQ</code>, <code>/OTA_HotelAvailRQ</code>,
 <form id="faults">
  <label><input type="checkbox" name="down"> down</label>
  <label><input type="checkbox" name="malformed"> malformed</label>
+ <label><input type="checkbox" name="truncate"> truncate</label>
  <label>slow ms <input type="number" name="slow_ms" min="0" value="0"></label>
  <label>fail % <input type="number" name="fail_percent" min="0" max="100" value="0"></label>
  <button type="submit">Apply</button>
@@ -469,12 +474,14 @@ async function refresh(){
   document.getElementById('state').textContent=JSON.stringify(await s.json(),null,2);
   const faults=await f.json(), form=document.getElementById('faults');
   form.down.checked=faults.down; form.malformed.checked=faults.malformed;
+  form.truncate.checked=faults.truncate;
   form.slow_ms.value=faults.slow_ms; form.fail_percent.value=faults.fail_percent;
 }
 document.getElementById('faults').onsubmit=async e=>{
   e.preventDefault(); const f=e.target;
   await fetch('faults',{method:'POST',headers:{'Content-Type':'application/json'},
     body:JSON.stringify({down:f.down.checked,malformed:f.malformed.checked,
+      truncate:f.truncate.checked,
       slow_ms:+f.slow_ms.value,fail_percent:+f.fail_percent.value})});
   refresh();
 };
@@ -608,6 +615,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             slow_ms = sandbox.faults.slow_ms
             fail = sandbox.faults.should_fail() if sandbox.faults.fail_percent else False
             malformed = sandbox.faults.malformed
+            truncate = sandbox.faults.truncate
         if down:
             # Look unreachable: no status line at all, the connection just closes.
             self.close_connection = True
@@ -632,6 +640,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 self.headers.get("X-API-Key", ""),
                 self.headers.get("X-API-Secret", ""),
             )
+            if truncate:
+                response = response[: len(response) // 2]
         self._send(200, response, "text/xml; charset=utf-8")
 
     def _control(self, path: str) -> None:

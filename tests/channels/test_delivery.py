@@ -100,9 +100,7 @@ def test_job_is_dead_after_its_last_try(hotel, conn, settings):
         {"body": error(ota.AVAIL_NOTIF_RQ, ota.EWT_BUSINESS_RULE, ota.ERR_INVALID_ROOM_TYPE)},
         {"body": error(ota.AVAIL_NOTIF_RQ, ota.EWT_AUTHENTICATION)},
         {"body": error(ota.AVAIL_NOTIF_RQ, 10)},
-        {"body": b"<not-xml"},
         {"body": BILLION_LAUGHS},
-        {"body": ok(ota.PING_RQ, "x")},  # the wrong document
     ],
 )
 @responses.activate
@@ -123,6 +121,11 @@ def test_permanent_errors_stop_at_once(hotel, conn, answer):
         {"status": 429, "headers": {"Retry-After": "120"}},
         {"body": requests.Timeout("slow")},
         {"body": error(ota.AVAIL_NOTIF_RQ, ota.EWT_PROCESSING_EXCEPTION, ota.ERR_SYSTEM_ERROR)},
+        # Answers that cannot be read: the partner may have applied the message.
+        {"body": ok(ota.AVAIL_NOTIF_RQ)[:-30]},
+        {"body": b"<not-xml"},
+        {"body": b"<html><body>Service temporarily unavailable</body></html>"},
+        {"body": ok(ota.PING_RQ, "x")},  # the wrong document
     ],
 )
 @responses.activate
@@ -136,6 +139,25 @@ def test_transient_errors_are_retried(hotel, conn, answer):
     assert (job.status, job.attempts) == ("pending", 1)
     if answer.get("status") == 429:
         assert job.next_attempt_at >= before + timedelta(seconds=119)
+
+
+@responses.activate
+def test_a_truncated_answer_to_a_booking_is_sent_again_under_the_same_echo_token(hotel, conn):
+    res = book(hotel)
+    dispatch(conn)
+    responses.post(RES, body=res_ok("IDS-9")[:-40])
+    responses.post(RES, body=res_ok("IDS-9"))
+    deliver(conn.pk)
+    job = SyncJob.objects.get(reservation=res)
+    assert (job.status, job.attempts) == ("pending", 1)
+    assert job.last_error.startswith("Unreadable answer")
+    make_due()
+    deliver(conn.pk)
+    job.refresh_from_db()
+    res.refresh_from_db()
+    assert (job.status, res.pms_reference) == ("done", "IDS-9")
+    sent = [ota.parse_hotel_res_notif_rq(c.request.body) for c in responses.calls]
+    assert [(s.res_status, s.echo_token) for s in sent] == [("Commit", job.message_id)] * 2
 
 
 @responses.activate

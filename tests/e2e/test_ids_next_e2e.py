@@ -135,3 +135,27 @@ def test_garbage_from_the_pms_is_refused(ids_hotel, sandbox):
     conn = ids_hotel.connections.get()
     with pytest.raises(BadResponse):
         conn.get_provider().test_connection()
+
+
+def test_a_cut_off_answer_is_sent_again_and_ids_keeps_one_reservation(ids_hotel, sandbox):
+    from django.utils import timezone
+
+    from channels.delivery import deliver
+    from channels.dispatch import dispatch
+
+    conn = ids_hotel.connections.get()
+    sandbox.set_faults(truncate=True)
+    res = book(ids_hotel)
+    dispatch(conn)
+    deliver(conn.pk)
+    job = SyncJob.objects.get(reservation=res)
+    assert (job.status, job.attempts) == ("pending", 1)
+    [committed] = held(sandbox, res.confirmation_number)  # IDS did apply it
+    sandbox.clear_faults()
+    SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
+    deliver(conn.pk)
+    job.refresh_from_db()
+    res.refresh_from_db()
+    assert job.status == "done"
+    assert res.pms_reference == committed["reference"]
+    assert len(held(sandbox, res.confirmation_number)) == 1

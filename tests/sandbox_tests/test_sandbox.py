@@ -349,13 +349,20 @@ def test_fail_percent_answers_500_for_that_share(sandbox):
     assert sandbox.send(ping()).status_code == 200
 
 
-def test_malformed_answers_garbage_with_200(sandbox):
-    sandbox.set_faults(malformed=True)
+@pytest.mark.parametrize(
+    ("fault", "applied"),
+    [("malformed", {}), ("truncate", {ota.PING_RQ: 1})],  # truncate: applied, answer cut
+)
+def test_garbage_faults_answer_a_200_that_does_not_parse(sandbox, fault, applied):
+    sandbox.set_faults(**{fault: True})
     response = sandbox.send(ping())
     assert response.status_code == 200
     with pytest.raises(MalformedXMLError):
         ota.parse_ping_rs(response.content)
     assert issubclass(MalformedXMLError, XMLError)
+    assert sandbox.state()["message_counts"] == applied
+    sandbox.set_faults(**{fault: False})
+    assert ota.parse_ping_rs(sandbox.send(ping()).content).success
 
 
 def test_forced_error(sandbox):
