@@ -4,8 +4,20 @@ Ownership. A worker first claims a lease on the connection in a short
 transaction (``select_for_update(skip_locked=True)`` on the Connection row,
 then ``lease_owner``/``lease_until``), so two workers never send the same
 connection's jobs concurrently. The HTTP call itself runs outside any
-transaction: holding a row lock (or SQLite's write lock) for a 30 s partner
-timeout would stall bookings. A killed worker's lease simply expires.
+transaction: holding a row lock (or SQLite's write lock) for a partner call
+would stall bookings. The lease is short (``CHANNELS_LEASE_SECONDS``, 15 s)
+and a keeper thread renews it every third of that while the worker delivers,
+however long one call takes (``pema/http.py`` bounds a call at
+``PEMA_HTTP_DEADLINE_SECONDS``). A killed worker stops renewing: its lease
+runs out, and :func:`abandoned_connections` (polled by beat every 10 s) hands
+the connection to another worker. A worker that finds its lease taken stops
+after the job in hand.
+
+Attempts. An attempt is counted, and the job's next try scheduled as if it
+had failed, *before* the call: a message that kills the worker cannot come
+back at once and for ever. ``attempt_started_at`` stays set while the call
+runs; a job picked up with it still set was interrupted (its worker died), and
+after ``CHANNELS_MAX_INTERRUPTED_ATTEMPTS`` such attempts it is not sent again.
 
 Order. Jobs of one stream run in id order: a job waits while an earlier job
 of its stream is pending. ARI documents carry absolute values, so a dead ARI
@@ -25,13 +37,15 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db import connection as db_connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -84,6 +98,58 @@ def release(connection_id: int, owner: str) -> None:
     )
 
 
+class LeaseKeeper(threading.Thread):
+    """Renews a connection's lease every third of its length until stopped.
+
+    ``lost`` turns true when another owner's name is found on the lease (ours ran
+    out, say while the database was unreachable): the worker then stops.
+    """
+
+    def __init__(self, connection_id: int, owner: str) -> None:
+        super().__init__(name=f"lease-{connection_id}", daemon=True)
+        self.connection_id = connection_id
+        self.owner = owner
+        self.lost = False
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        interval = settings.CHANNELS_LEASE_SECONDS / 3
+        try:
+            while not self._stopping.wait(interval):
+                if not self.renew():
+                    self.lost = True
+                    return
+        finally:
+            db_connection.close()  # this thread's own connection
+
+    def renew(self) -> bool:
+        """Extend the lease; False only if someone else holds it now."""
+        until = timezone.now() + timedelta(seconds=settings.CHANNELS_LEASE_SECONDS)
+        mine = Connection.objects.filter(pk=self.connection_id, lease_owner=self.owner)
+        try:
+            if mine.update(lease_until=until):
+                return True
+            taken = Connection.objects.filter(pk=self.connection_id).exclude(lease_owner=self.owner)
+            return not taken.exists()
+        except DatabaseError:
+            logger.warning("Could not renew the lease of connection %s", self.connection_id)
+            return True  # try again next time; the lease may still be ours
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.is_alive():
+            self.join()
+
+
+def abandoned_connections() -> list[int]:
+    """Connections whose lease ran out without a release: their worker died mid-delivery."""
+    return list(
+        Connection.objects.filter(enabled=True, lease_until__lt=timezone.now())
+        .exclude(lease_owner="")
+        .values_list("pk", flat=True)
+    )
+
+
 def _blockers():
     earlier = SyncJob.objects.filter(
         connection_id=OuterRef("connection_id"), stream=OuterRef("stream"), id__lt=OuterRef("id")
@@ -120,18 +186,46 @@ def next_due_in(connection_id: int) -> float | None:
     return max((first - timezone.now()).total_seconds(), 0.0)
 
 
+def _start_attempt(job: SyncJob) -> bool:
+    """Count the attempt before the call; False if the job must not be sent again."""
+    now = timezone.now()
+    fields = ["attempts", "attempt_started_at", "next_attempt_at", "updated_at"]
+    if job.attempt_started_at is not None:
+        # The previous attempt never reported back: its worker died during the call.
+        job.interrupted_attempts += 1
+        fields.append("interrupted_attempts")
+        if job.interrupted_attempts >= settings.CHANNELS_MAX_INTERRUPTED_ATTEMPTS:
+            job.status = SyncJob.Status.DEAD
+            job.last_error = (
+                f"Interrupted: the worker stopped during {job.interrupted_attempts} attempts "
+                "in a row; this message may be what stops it."
+            )
+            job.attempt_started_at = None
+            job.finished_at = now
+            job.save(update_fields=[*fields, "status", "last_error", "finished_at"])
+            return False
+    job.attempts += 1
+    job.attempt_started_at = now
+    # Where a crash during the call leaves the job: due again only after its backoff.
+    job.next_attempt_at = now + timedelta(seconds=backoff_seconds(job.attempts))
+    job.save(update_fields=fields)
+    return True
+
+
 def run_job(job: SyncJob) -> SyncJob:
     """Send one job and record the outcome. The caller must hold the connection's lease."""
     provider = job.connection.get_provider()
-    job.attempts += 1
-    now = timezone.now()
+    if not _start_attempt(job):
+        return job
     try:
         provider.deliver(job)
     except PermanentError as exc:
+        now = timezone.now()
         job.status = SyncJob.Status.DEAD
         job.last_error = f"Permanent: {exc.message}"
         job.finished_at = now
     except Exception as exc:  # noqa: BLE001 - a bug must not kill the worker loop
+        now = timezone.now()
         if isinstance(exc, SyncError):
             message = exc.message
         else:
@@ -150,9 +244,10 @@ def run_job(job: SyncJob) -> SyncJob:
         if job.status == SyncJob.Status.PENDING:
             job.status = SyncJob.Status.DONE
         job.finished_at = timezone.now()
+    job.attempt_started_at = None
     job.save(
         update_fields=[
-            "attempts",
+            "attempt_started_at",
             "status",
             "last_error",
             "finished_at",
@@ -172,8 +267,10 @@ def deliver(connection_id: int, *, budget_seconds: float = 50.0) -> DeliveryRepo
         return report
     report.claimed = True
     deadline = time.monotonic() + budget_seconds
+    keeper = LeaseKeeper(connection_id, owner)
+    keeper.start()
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not keeper.lost:
             job = runnable_jobs(connection_id).select_related("connection__hotel").first()
             if job is None:
                 break
@@ -184,9 +281,8 @@ def deliver(connection_id: int, *, budget_seconds: float = 50.0) -> DeliveryRepo
                 report.dead += 1
             else:
                 report.failed += 1
-            if not claim(connection_id, owner):
-                break
     finally:
+        keeper.stop()
         release(connection_id, owner)
     report.next_due_in = next_due_in(connection_id)
     return report
@@ -197,6 +293,8 @@ def retry_job(job: SyncJob) -> None:
     SyncJob.objects.filter(pk=job.pk).update(
         status=SyncJob.Status.PENDING,
         attempts=0,
+        interrupted_attempts=0,
+        attempt_started_at=None,
         next_attempt_at=timezone.now(),
         finished_at=None,
     )

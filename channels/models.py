@@ -135,6 +135,10 @@ class SyncJob(models.Model):
     items = models.PositiveIntegerField(default=0, help_text="Status messages or rooms carried.")
     attempts = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=8)
+    # Set while a try is in flight; still set when the job is picked up again means its
+    # worker died during the call.
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
+    interrupted_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from pema import tasks as pema_tasks
 
-from .delivery import deliver
+from .delivery import abandoned_connections, deliver
 from .dispatch import dispatch, plan_full_sync
 from .models import Connection
 
@@ -62,6 +62,15 @@ def sweep() -> int:
         enqueue(deliver_connection, conn.pk)
         count += 1
     return count
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def take_over_abandoned() -> int:
+    """Every 10 s: hand connections whose worker died mid-delivery to a live worker."""
+    abandoned = abandoned_connections()
+    for connection_id in abandoned:
+        enqueue(deliver_connection, connection_id)
+    return len(abandoned)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -291,6 +291,8 @@ if not FIELD_ENCRYPTION_KEY:
     FIELD_ENCRYPTION_KEY = "dev:" + SECRET_KEY
 PEMA_HTTP_CONNECT_TIMEOUT = env.float("PEMA_HTTP_CONNECT_TIMEOUT", default=5.0)
 PEMA_HTTP_READ_TIMEOUT = env.float("PEMA_HTTP_READ_TIMEOUT", default=30.0)
+# The whole of one call, however slowly the partner drips its answer (pema/http.py).
+PEMA_HTTP_DEADLINE_SECONDS = env.float("PEMA_HTTP_DEADLINE_SECONDS", default=60.0)
 # Delivery of SyncJobs: exponential backoff with jitter, then `dead`.
 CHANNELS_RETRY_BASE_SECONDS = env.float("CHANNELS_RETRY_BASE_SECONDS", default=1.0)
 CHANNELS_RETRY_MAX_SECONDS = env.float("CHANNELS_RETRY_MAX_SECONDS", default=300.0)
@@ -299,8 +301,11 @@ CHANNELS_MAX_ATTEMPTS = env.int("CHANNELS_MAX_ATTEMPTS", default=8)
 CHANNELS_ARI_BATCH_SIZE = env.int("CHANNELS_ARI_BATCH_SIZE", default=200)
 # Events younger than this may still have lower-id siblings in flight (see channels/dispatch.py).
 CHANNELS_OUTBOX_SETTLE_SECONDS = env.float("CHANNELS_OUTBOX_SETTLE_SECONDS", default=60.0)
-# How long a worker owns a connection's delivery before another may take over.
-CHANNELS_LEASE_SECONDS = env.float("CHANNELS_LEASE_SECONDS", default=120.0)
+# How long a worker owns a connection's delivery before another may take over; the
+# worker renews it every third of that while it delivers (channels/delivery.py).
+CHANNELS_LEASE_SECONDS = env.float("CHANNELS_LEASE_SECONDS", default=15.0)
+# Tries a job may lose to a worker dying mid-call before it is not sent again.
+CHANNELS_MAX_INTERRUPTED_ATTEMPTS = env.int("CHANNELS_MAX_INTERRUPTED_ATTEMPTS", default=3)
 IDS_BASE_URL = env("IDS_BASE_URL", default="http://127.0.0.1:8100")
 IDS_HOTEL_CODE = env("IDS_HOTEL_CODE", default="PEMA001")
 IDS_API_KEY = env("IDS_API_KEY", default="sandbox-key")
@@ -323,4 +328,9 @@ CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
 CELERY_BEAT_SCHEDULE["bookings-webhook-sweep"] = {
     "task": "bookings.tasks.sweep_webhooks",
     "schedule": 60.0,
+}
+# A killed worker's connection goes to another worker once its lease has run out.
+CELERY_BEAT_SCHEDULE["channels-lease-takeover"] = {
+    "task": "channels.tasks.take_over_abandoned",
+    "schedule": 10.0,
 }

@@ -163,6 +163,7 @@ class RunningSandbox:
         *,
         down: bool | None = None,
         slow_ms: int | None = None,
+        drip_ms: int | None = None,
         fail_percent: int | None = None,
         malformed: bool | None = None,
         truncate: bool | None = None,
@@ -174,6 +175,7 @@ class RunningSandbox:
             for k, v in (
                 ("down", down),
                 ("slow_ms", slow_ms),
+                ("drip_ms", drip_ms),
                 ("fail_percent", fail_percent),
                 ("malformed", malformed),
                 ("truncate", truncate),
@@ -188,7 +190,13 @@ class RunningSandbox:
 
     def clear_faults(self) -> dict[str, Any]:
         return self.set_faults(
-            down=False, slow_ms=0, fail_percent=0, malformed=False, truncate=False, error=None
+            down=False,
+            slow_ms=0,
+            drip_ms=0,
+            fail_percent=0,
+            malformed=False,
+            truncate=False,
+            error=None,
         )
 
     def reset(self) -> None:

@@ -82,6 +82,8 @@ class Faults:
 
     down: bool = False
     slow_ms: int = 0
+    # Send the answer (status line, headers, body) one byte every drip_ms.
+    drip_ms: int = 0
     fail_percent: int = 0
     malformed: bool = False
     # Apply the message, then answer only the first half of the response (a cut-off 200).
@@ -95,6 +97,8 @@ class Faults:
             self.down = bool(values["down"])
         if "slow_ms" in values:
             self.slow_ms = max(int(values["slow_ms"] or 0), 0)
+        if "drip_ms" in values:
+            self.drip_ms = max(int(values["drip_ms"] or 0), 0)
         if "fail_percent" in values:
             self.fail_percent = min(max(int(values["fail_percent"] or 0), 0), 100)
         if "malformed" in values:
@@ -463,6 +467,7 @@ OTA messages: <code>POST /OTA_PingRQ</code>, <code>/OTA_HotelAvailRQ</code>,
  <label><input type="checkbox" name="malformed"> malformed</label>
  <label><input type="checkbox" name="truncate"> truncate</label>
  <label>slow ms <input type="number" name="slow_ms" min="0" value="0"></label>
+ <label>drip ms <input type="number" name="drip_ms" min="0" value="0"></label>
  <label>fail % <input type="number" name="fail_percent" min="0" max="100" value="0"></label>
  <button type="submit">Apply</button>
  <button type="button" id="reset">Reset state</button>
@@ -476,13 +481,14 @@ async function refresh(){
   form.down.checked=faults.down; form.malformed.checked=faults.malformed;
   form.truncate.checked=faults.truncate;
   form.slow_ms.value=faults.slow_ms; form.fail_percent.value=faults.fail_percent;
+  form.drip_ms.value=faults.drip_ms;
 }
 document.getElementById('faults').onsubmit=async e=>{
   e.preventDefault(); const f=e.target;
   await fetch('faults',{method:'POST',headers:{'Content-Type':'application/json'},
     body:JSON.stringify({down:f.down.checked,malformed:f.malformed.checked,
       truncate:f.truncate.checked,
-      slow_ms:+f.slow_ms.value,fail_percent:+f.fail_percent.value})});
+      slow_ms:+f.slow_ms.value,drip_ms:+f.drip_ms.value,fail_percent:+f.fail_percent.value})});
   refresh();
 };
 document.getElementById('reset').onclick=async()=>{
@@ -524,12 +530,32 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
 
     # -- helpers
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, *, drip_ms: int = 0) -> None:
+        if drip_ms:
+            self._drip(status, body, content_type, drip_ms)
+            return
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _drip(self, status: int, body: bytes, content_type: str, drip_ms: int) -> None:
+        """The whole answer, status line first, one byte every ``drip_ms``."""
+        self.log_request(status, len(body))
+        self.close_connection = True
+        head = (
+            f"{self.protocol_version} {status} {HTTPStatus(status).phrase}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        raw = head.encode("latin-1") + body
+        try:
+            for i in range(len(raw)):
+                self.wfile.write(raw[i : i + 1])
+                time.sleep(drip_ms / 1000)
+        except OSError:
+            pass  # the client gave up waiting
 
     def _json(self, data: Any, status: int = 200) -> None:
         self._send(status, json.dumps(data, indent=2).encode(), "application/json")
@@ -616,6 +642,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             fail = sandbox.faults.should_fail() if sandbox.faults.fail_percent else False
             malformed = sandbox.faults.malformed
             truncate = sandbox.faults.truncate
+            drip_ms = sandbox.faults.drip_ms
         if down:
             # Look unreachable: no status line at all, the connection just closes.
             self.close_connection = True
@@ -642,7 +669,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             )
             if truncate:
                 response = response[: len(response) // 2]
-        self._send(200, response, "text/xml; charset=utf-8")
+        self._send(200, response, "text/xml; charset=utf-8", drip_ms=drip_ms)
 
     def _control(self, path: str) -> None:
         sandbox = self.sandbox

@@ -65,10 +65,11 @@ def sandbox():
 
 
 @pytest.fixture
-def worker(transactional_db, settings):
+def start_worker(transactional_db, settings):
+    """Start a worker process on this test's private queue (as many as the test needs)."""
     queue = f"pema-e2e-{uuid.uuid4().hex[:8]}"
     settings.CHANNELS_TASK_QUEUE = queue
-    log = Path(tempfile.mkdtemp(prefix="pema-worker-")) / "worker.log"
+    logs = Path(tempfile.mkdtemp(prefix="pema-worker-"))
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -96,14 +97,20 @@ def worker(transactional_db, settings):
         "--without-gossip",
         "--without-heartbeat",
     ]
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
+    started: list[tuple[subprocess.Popen, Path]] = []
+
+    def start() -> subprocess.Popen:
+        log = logs / f"worker-{len(started) + 1}.log"
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        started.append((process, log))
         wait_for(lambda: "ready" in log.read_text(errors="replace"), timeout=40, what="worker")
-        yield process
-    finally:
+        return process
+
+    yield start
+    for process, log in started:
         process.terminate()
         try:
             process.wait(timeout=10)
@@ -111,6 +118,11 @@ def worker(transactional_db, settings):
             process.kill()
         if os.environ.get("PEMA_E2E_SHOW_WORKER_LOG"):
             print(log.read_text(errors="replace")[-5000:])
+
+
+@pytest.fixture
+def worker(start_worker):
+    return start_worker()
 
 
 @pytest.fixture

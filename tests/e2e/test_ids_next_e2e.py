@@ -52,8 +52,13 @@ def test_booking_and_cancellation_reach_the_sandbox(ids_hotel, sandbox, worker):
     )
     assert remote["special_requests"] == ["Quiet room"]
     assert "Menon" in str(remote["guest"])
+    # The sandbox holds it as soon as it answers; the worker writes the reference just after.
+    wait_for(
+        lambda: Reservation.objects.filter(pk=res.pk).exclude(pms_reference="").exists(),
+        what="the PMS reference",
+    )
     res.refresh_from_db()
-    assert res.pms_reference and res.pms_reference == remote["reference"]
+    assert res.pms_reference == remote["reference"]
     cancel_reservation(res, source="staff")
     wait_for(
         lambda: held(sandbox, res.confirmation_number)[0]["status"] == "Cancelled",
@@ -159,3 +164,42 @@ def test_a_cut_off_answer_is_sent_again_and_ids_keeps_one_reservation(ids_hotel,
     assert job.status == "done"
     assert res.pms_reference == committed["reference"]
     assert len(held(sandbox, res.confirmation_number)) == 1
+
+
+def test_a_worker_killed_mid_call_is_taken_over(ids_hotel, sandbox, start_worker):
+    import signal
+    import time
+
+    from django.utils import timezone
+
+    from channels.tasks import take_over_abandoned
+
+    sandbox.set_faults(slow_ms=60_000)  # the first worker is stuck in the call
+    first = start_worker()
+    res = book(ids_hotel)
+    wait_for(
+        lambda: SyncJob.objects.filter(reservation=res, attempt_started_at__isnull=False).exists(),
+        what="the first attempt",
+    )
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    killed_at = timezone.now()
+    sandbox.clear_faults()
+    start_worker()
+    last_beat = [0.0]
+
+    def delivered():
+        # What beat does every 10 s: hand connections with a run-out lease to a live worker.
+        if time.monotonic() - last_beat[0] >= 10:
+            last_beat[0] = time.monotonic()
+            take_over_abandoned()
+        return SyncJob.objects.filter(reservation=res, status="done").exists()
+
+    wait_for(delivered, timeout=60, interval=0.2, what="the takeover")
+    job = SyncJob.objects.get(reservation=res)
+    taken = (job.finished_at - killed_at).total_seconds()
+    print(f"delivered by the second worker {taken:.1f} s after the first was killed")
+    assert (job.attempts, job.interrupted_attempts) == (2, 1)
+    res.refresh_from_db()
+    [remote] = held(sandbox, res.confirmation_number)
+    assert res.pms_reference == remote["reference"]
