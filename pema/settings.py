@@ -200,7 +200,8 @@ X_FRAME_OPTIONS = "DENY"
 # --- REST API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a bound on nesting (a deep body is a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": ["bookings.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # API keys first: their 401 carries the WWW-Authenticate header; staff sessions too.
