@@ -96,7 +96,9 @@ class SystemBackupViewSet(
 
     queryset = SystemBackup.objects.select_related("created_by")
     serializer_class = SystemBackupSerializer
-    permission_classes = [staff_or_scope(SCOPE)]
+    # A backup holds every hotel's data: a key limited to some hotels may not
+    # list, make, restore or delete one.
+    permission_classes = [staff_or_scope(SCOPE, every_hotel=True)]
     filterset_fields = ["status", "kind"]
 
     @extend_schema(

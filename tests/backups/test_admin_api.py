@@ -295,3 +295,28 @@ def test_the_schema_documents_the_202_of_backup_create(client):
     assert "202" in responses and "201" not in responses
     queued = responses["202"]["content"]["application/json"]["schema"]
     assert queued["$ref"].rsplit("/", 1)[1] in schema["components"]["schemas"]
+
+
+def test_a_key_of_some_hotels_cannot_touch_whole_database_backups():
+    one, other = make_hotel("ONE"), make_hotel("TWO", reservations=1)
+    backup = service.create_backup(apps=["bookings"])
+    narrow = key_client([one])
+    for method, url, data in [
+        ("get", "/api/v1/backups/", None),
+        ("post", "/api/v1/backups/", {}),
+        ("get", f"/api/v1/backups/{backup.pk}/", None),
+        ("post", f"/api/v1/backups/{backup.pk}/restore/", {"validate_only": True}),
+        ("delete", f"/api/v1/backups/{backup.pk}/", None),
+    ]:
+        response = getattr(narrow, method)(url, data, format="json")
+        assert response.status_code == 403, (method, url, response.content)
+        assert response.json()["error"]["code"] == "permission_denied"
+    assert SystemBackup.objects.count() == 1
+    wide = key_client([one, other])
+    assert [b["id"] for b in wide.get("/api/v1/backups/").json()] == [backup.pk]
+    restored = wide.post(
+        f"/api/v1/backups/{backup.pk}/restore/", {"validate_only": True}, format="json"
+    )
+    assert restored.status_code == 200
+    make_hotel("NEW", reservations=0)  # a hotel the key was not given
+    assert wide.get("/api/v1/backups/").status_code == 403
