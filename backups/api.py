@@ -2,11 +2,15 @@
 
 Making a backup is queued to a Celery worker (202 with the record's id and
 status); restoring runs in the request, since its caller wants the report.
-Errors are JSON: ``{"error": {"code": "...", "message": "..."}}``.
+Errors are JSON: ``{"error": {"code": "...", "message": "..."}}``. A backup
+asked for with an API key records the key (by name and prefix), not a user.
 """
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -40,6 +44,7 @@ class SystemBackupSerializer(serializers.ModelSerializer):
             "compressed",
             "encrypted",
             "created_by",
+            "created_by_key",
             "created_at",
             "started_at",
             "finished_at",
@@ -56,9 +61,24 @@ class CreateBackupSerializer(serializers.Serializer):
     encrypt = serializers.BooleanField(required=False, default=False)
 
 
+class BackupQueuedSerializer(serializers.Serializer):
+    """The answer to a new backup: its record, still pending; the worker makes the file."""
+
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=SystemBackup.Status.choices)
+
+
 class RestoreSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=service.MODES, default="replace")
     validate_only = serializers.BooleanField(required=False, default=False)
+
+
+def _maker(request: Request) -> tuple[object | None, str]:
+    """Who asks: a Django user, or else the credential (an API key) as its name and prefix."""
+    if isinstance(request.user, get_user_model()):
+        return request.user, ""
+    credential = request.auth
+    return None, (str(credential)[:150] if credential is not None else "")
 
 
 def error_response(code: str, message: str, http_status: int) -> Response:
@@ -76,20 +96,33 @@ class SystemBackupViewSet(
 
     queryset = SystemBackup.objects.select_related("created_by")
     serializer_class = SystemBackupSerializer
-    permission_classes = [staff_or_scope(SCOPE)]
+    # A backup holds every hotel's data: a key limited to some hotels may not
+    # list, make, restore or delete one.
+    permission_classes = [staff_or_scope(SCOPE, every_hotel=True)]
     filterset_fields = ["status", "kind"]
 
+    @extend_schema(
+        request=CreateBackupSerializer,
+        responses={202: BackupQueuedSerializer},
+        description="Queue a backup; the worker makes the file. Poll the record for its status.",
+    )
     def create(self, request: Request) -> Response:
         params = CreateBackupSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        try:
-            backup = service.start_backup(user=request.user, **params.validated_data)
-        except service.BackupError as exc:
-            return error_response("invalid_backup", str(exc), status.HTTP_400_BAD_REQUEST)
+        user, key = _maker(request)
         from .tasks import run_backup
 
-        enqueue_on_commit(run_backup, backup.pk)
-        return Response({"id": backup.pk, "status": backup.status}, status=status.HTTP_202_ACCEPTED)
+        try:
+            with transaction.atomic():
+                backup = service.start_backup(user=user, **params.validated_data)
+                if key:
+                    backup.created_by_key = key
+                    backup.save(update_fields=["created_by_key"])
+                enqueue_on_commit(run_backup, backup.pk)
+        except service.BackupError as exc:
+            return error_response("invalid_backup", str(exc), status.HTTP_400_BAD_REQUEST)
+        body = BackupQueuedSerializer({"id": backup.pk, "status": backup.status}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])
     def restore(self, request: Request, pk=None) -> Response:

@@ -43,6 +43,13 @@ class SystemBackup(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Text, not a foreign key: backups depends on no other app, and the record of
+    # who asked must outlive the key (a revoked or deleted key keeps its name here).
+    created_by_key = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="The API key that asked for the backup (its name and prefix), if a key did.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -6,11 +6,20 @@ scope only when they hold the Django permissions it stands for (below), so
 the API never lets a front-office user do what the admin would refuse them.
 Apps name the scope they need with ``staff_or_scope``, so they never import
 the app that owns the keys.
+
+A credential may also be limited to some hotels (``hotel_ids``). What holds
+every hotel's data at once (a backup of the database) needs one that reaches
+every hotel: ``staff_or_scope(scope, every_hotel=True)``. Staff sessions are
+not limited to hotels.
 """
 
 from __future__ import annotations
 
+from django.apps import apps
 from rest_framework.permissions import BasePermission
+
+# The model whose rows a credential's ``hotel_ids`` name.
+HOTEL_MODEL = "bookings.Hotel"
 
 # What a staff session needs, in Django permissions, to act with each scope.
 # A scope missing here is open to superusers only.
@@ -50,17 +59,31 @@ def request_has_scope(request, scope: str) -> bool:
     return bool(has_scope and has_scope(scope))
 
 
-def staff_or_scope(scope: str) -> type[BasePermission]:
-    """A DRF permission class that admits staff sessions or credentials with ``scope``."""
+def reaches_every_hotel(request) -> bool:
+    """True for a staff session, or a credential given every hotel there is."""
+    hotel_ids = getattr(getattr(request, "auth", None), "hotel_ids", None)
+    if hotel_ids is None:
+        return True
+    hotels = apps.get_model(HOTEL_MODEL).objects
+    return not hotels.exclude(pk__in=list(hotel_ids)).exists()
+
+
+def staff_or_scope(scope: str, *, every_hotel: bool = False) -> type[BasePermission]:
+    """A DRF permission class that admits staff sessions or credentials with ``scope``
+    (and, with ``every_hotel``, only credentials that reach every hotel)."""
 
     class StaffOrScope(BasePermission):
         message = (
             f"This needs an API key with the scope {scope!r}, or a staff session with the "
             "permissions it stands for."
         )
+        if every_hotel:
+            message += " It acts on every hotel's data at once, so a key must be given every hotel."
 
         def has_permission(self, request, view) -> bool:
-            return request_has_scope(request, scope)
+            if not request_has_scope(request, scope):
+                return False
+            return not every_hotel or reaches_every_hotel(request)
 
     StaffOrScope.__name__ = f"StaffOrScope_{scope.replace(':', '_')}"
     return StaffOrScope

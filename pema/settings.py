@@ -200,7 +200,8 @@ X_FRAME_OPTIONS = "DENY"
 # --- REST API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a bound on nesting (a deep body is a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": ["bookings.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # API keys first: their 401 carries the WWW-Authenticate header; staff sessions too.
@@ -212,7 +213,12 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env("PEMA_API_RATE_LIMIT", default="600/min"),
         "api_anon": env("PEMA_API_ANON_RATE_LIMIT", default="60/min"),
+        # Failed authentications (401s) per client address (bookings/api/auth_failures.py).
+        "auth_failure": env("PEMA_API_AUTH_FAILURE_RATE_LIMIT", default="20/min"),
     },
+    # Reverse proxies in front of the web process that append to X-Forwarded-For;
+    # 0: the connection's own address is the client's (the header is not trusted).
+    "NUM_PROXIES": env.int("PEMA_API_PROXIES", default=0),
     "EXCEPTION_HANDLER": "bookings.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -225,6 +231,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Reservations and backups both have a "status": each its own named enum.
+    "ENUM_NAME_OVERRIDES": {"BackupStatusEnum": "backups.models.SystemBackup.Status"},
 }
 
 LOGGING = {

@@ -15,6 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bookings.api.views import get_hotel
 from bookings.ari import AriChanges, apply_ari_update
 from bookings.external import StayQuery
 from bookings.models import Hotel, RatePlan, RoomType
@@ -34,35 +35,23 @@ def _error(code: str, message: str, http: int, fields: dict | None = None) -> Re
     return Response({"error": {"code": code, "message": message, "fields": fields or {}}}, http)
 
 
-class HotelField(serializers.SlugRelatedField):
-    """A hotel by code; a malformed code is an ordinary validation error, not a query."""
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="code", queryset=Hotel.objects.all(), **kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or not _CODE.match(data):
-            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:32])
-        return super().to_internal_value(data)
-
-
 class HotelInput(serializers.Serializer):
-    """Every IDS input names the hotel; unknown fields are refused, not ignored."""
+    """Every IDS input names the hotel; unknown fields are refused, not ignored.
 
-    hotel = HotelField()
+    The code is checked for shape with the other fields (a 400), and only then
+    looked up among the caller's hotels: another hotel's code and an unknown
+    one are the same 404 ``hotel_not_found``, so a key learns nothing of the
+    hotels it was not given.
+    """
+
+    hotel = serializers.RegexField(_CODE, max_length=32, help_text="The hotel's code.")
 
     def validate(self, data):
         unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:
             raise serializers.ValidationError({k: ["Unknown field."] for k in unknown})
+        data["hotel"] = get_hotel(self.context["request"], data["hotel"])
         return super().validate(data)
-
-    def validate_hotel(self, hotel: Hotel) -> Hotel:
-        auth = getattr(self.context["request"], "auth", None)
-        allowed = getattr(auth, "hotel_ids", None)
-        if allowed is not None and hotel.pk not in allowed:
-            raise serializers.ValidationError("This key may not act for that hotel.")
-        return hotel
 
 
 def _codes(model, hotel: Hotel, codes: list[str], field: str) -> list:

@@ -3,30 +3,97 @@
 ``ApiMiddleware`` sits first in ``MIDDLEWARE``, so every response (an admin
 page, a Django 404, an API 500) carries ``X-Request-ID`` and every log record
 written while serving it carries the same id. Under ``/api/`` it also accepts
-a missing trailing slash and writes an ``ApiAuditLog`` row for every write
-call and every failed authentication.
+a missing trailing slash, writes an ``ApiAuditLog`` row for every write call
+and every failed authentication (as many as ``auth_failures`` lets through
+per address: past that, an address is answered 429 unread), and keeps the
+promise that every error is in the API's JSON shape: a body over
+``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413 ``payload_too_large`` (Django would
+raise before any view), and an error page Django renders itself (the DEBUG
+404 and 500 pages, the 400 of a disallowed host) is replaced by the same
+shape with the same status.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from http import HTTPStatus
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 
-from . import request_id
+from . import auth_failures, request_id
+from .addresses import client_ip
+from .errors import error_body
 
 logger = logging.getLogger(__name__)
 AUDIT_BODY_LIMIT = 4000
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is the caller's to forge unless a trusted
-    # proxy rewrites it, and that is deployment configuration, not ours to guess.
-    return request.META.get("REMOTE_ADDR") or None
+def _json_error(status: int, code: str, message: str) -> JsonResponse:
+    response = JsonResponse(error_body(code, message), status=status)
+    # Made past CommonMiddleware, which would otherwise set it (no chunked answer).
+    response["Content-Length"] = str(len(response.content))
+    return response
+
+
+def _too_many_failures(wait: float) -> JsonResponse:
+    seconds = max(int(wait) + (wait % 1 > 0), 1)
+    message = (
+        "Too many failed authentications from this address; "
+        f"try again in {seconds} seconds with a valid API key."
+    )
+    response = _json_error(429, "rate_limited", message)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def _too_large() -> JsonResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    message = f"The body is larger than this API accepts ({limit} bytes)."
+    return _json_error(413, "payload_too_large", message)
+
+
+# Codes for the statuses Django answers with a page of its own; others are named
+# after their reason phrase ("request_header_fields_too_large").
+_CODES = {400: "bad_request", 403: "permission_denied", 404: "not_found", 500: "server_error"}
+_MESSAGES = {
+    404: "There is nothing at this address.",
+    500: "Something went wrong on our side; it has been logged.",
+}
+# Headers of the original answer that still mean something on the replacement.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+def _in_error_shape(response: HttpResponse) -> HttpResponse:
+    """An error answer that is not JSON (a Django page), as the same status in the error shape."""
+    status = response.status_code
+    if status < 400 or getattr(response, "streaming", False):
+        return response
+    if response.get("Content-Type", "").startswith("application/json"):
+        return response
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    code = _CODES.get(status) or phrase.lower().replace(" ", "_").replace("-", "_")
+    replacement = _json_error(status, code, _MESSAGES.get(status, f"{phrase}."))
+    for name in _KEPT_HEADERS:
+        if name in response:
+            replacement[name] = response[name]
+    return replacement
+
+
+def _add_rate_limit_headers(request: HttpRequest, response: HttpResponse) -> None:
+    """``RateLimit-Limit`` and ``-Remaining`` of the limit the request was counted against."""
+    state = getattr(request, "pema_rate_limit", None)
+    if state is not None and state.remaining is not None:
+        response["RateLimit-Limit"] = str(state.limit)
+        response["RateLimit-Remaining"] = str(state.remaining)
 
 
 def _trim(data: bytes | str) -> str:
@@ -54,11 +121,31 @@ class ApiMiddleware:
         if is_api:
             self._add_missing_slash(request)
         started = time.perf_counter()
-        # Read the body now: a view that streams it would leave nothing to audit.
-        body = request.body if is_api and request.method not in SAFE_METHODS else b""
-        response = self.get_response(request)
+        audited = is_api
+        body: bytes | str = b""
+        wait = auth_failures.blocked_for(request) if is_api else 0.0
+        if wait:
+            # Too many failed authentications from here: refused unread, unaudited.
+            response, audited = _too_many_failures(wait), False
+        else:
+            try:
+                # Read the body now: a view that streams it would leave nothing to audit.
+                body = request.body if is_api and request.method not in SAFE_METHODS else b""
+            except RequestDataTooBig:
+                length = request.META.get("CONTENT_LENGTH") or "unknown"
+                body = f"(a body of {length} bytes, not read)"
+                response = _too_large()
+            else:
+                response = self.get_response(request)
+        if is_api:
+            if response.status_code == 401:
+                state = auth_failures.count_failure(request)
+                if state is not None and not state.accepted:
+                    response, audited = _too_many_failures(state.retry_after), False
+            response = _in_error_shape(response)
+            _add_rate_limit_headers(request, response)
         response["X-Request-ID"] = rid
-        if is_api and (request.method not in SAFE_METHODS or response.status_code == 401):
+        if audited and (request.method not in SAFE_METHODS or response.status_code == 401):
             self._audit(request, response, body, time.perf_counter() - started)
         return response
 
@@ -80,7 +167,9 @@ class ApiMiddleware:
         request.path += "/"
 
     @staticmethod
-    def _audit(request: HttpRequest, response: HttpResponse, body: bytes, seconds: float) -> None:
+    def _audit(
+        request: HttpRequest, response: HttpResponse, body: bytes | str, seconds: float
+    ) -> None:
         from ..models import ApiAuditLog
 
         api_key = getattr(request, "pema_api_key", None)

@@ -7,6 +7,7 @@ from datetime import UTC, timedelta
 
 import django_filters
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -14,6 +15,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -411,12 +413,44 @@ class BookingFilter(django_filters.FilterSet):
 
 
 class BookingCursorPagination(CursorPagination):
-    """Oldest change first, so a sync reads forward and resumes from its last cursor."""
+    """Oldest change first, so a sync reads forward and resumes from its last cursor.
+
+    A cursor is the caller's to forge: one that does not decode, or whose
+    position is not an aware timestamp PostgreSQL can hold (the position goes
+    into the query as is), is a 400 ``invalid_cursor`` rather than DRF's 404
+    or a failing query.
+    """
 
     ordering = ("updated_at", "id")
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 200
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            cursor = None
+            valid = False
+        else:
+            valid = cursor is None or cursor.position is None or _is_timestamp(cursor.position)
+        if not valid:
+            raise ApiError(
+                400,
+                "invalid_cursor",
+                "The cursor is not one this API gave out; start again without it.",
+                {"cursor": ["Not a valid cursor."]},
+            )
+        return cursor
+
+
+def _is_timestamp(value: str) -> bool:
+    """An aware date and time that converts to UTC (what a cursor's position always is)."""
+    try:
+        moment = parse_datetime(value)
+        return moment is not None and moment.tzinfo is not None and bool(moment.astimezone(UTC))
+    except (ValueError, OverflowError):
+        return False
 
 
 @extend_schema_view(

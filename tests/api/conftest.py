@@ -40,3 +40,14 @@ def make_client():
 @pytest.fixture
 def client(hotel, make_client):
     return make_client([hotel])
+
+
+@pytest.fixture(autouse=True)
+def fresh_failed_authentication_budget():
+    """Failed authentications are counted per address across requests (and in the cache,
+    across tests): every test starts, and leaves, the test client's address with none."""
+    from bookings.api import auth_failures
+
+    auth_failures.reset("127.0.0.1")
+    yield
+    auth_failures.reset("127.0.0.1")

@@ -250,3 +250,73 @@ def test_a_restore_invalidates_cached_availability():
     before = availability_cache.current_version(hotel.id)
     service.restore(backup, mode="skip-existing")
     assert availability_cache.current_version(hotel.id) != before
+
+
+# --- API keys ----------------------------------------------------------------------------
+
+
+def key_client(hotels, scopes=("backups:admin",)) -> APIClient:
+    from bookings.api_keys import issue_key
+
+    issued = issue_key(name="Ops", hotels=hotels, scopes=list(scopes))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+    client.api_key = issued.api_key
+    return client
+
+
+def test_api_key_can_start_a_backup_and_is_recorded_as_its_maker(
+    eager, django_capture_on_commit_callbacks
+):
+    hotel = make_hotel()
+    client = key_client([hotel])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/backups/", {"apps": ["bookings"]}, format="json")
+    assert response.status_code == 202, response.content
+    backup = SystemBackup.objects.get(pk=response.json()["id"])
+    assert backup.created_by is None
+    assert backup.created_by_key == str(client.api_key)
+    assert client.api_key.prefix in backup.created_by_key
+    assert backup.status == SystemBackup.Status.SUCCEEDED
+    listed = client.get(f"/api/v1/backups/{backup.pk}/").json()
+    assert listed["created_by"] is None and listed["created_by_key"] == backup.created_by_key
+
+
+def test_a_staff_backup_records_the_user_and_no_key(api, staff):
+    response = api.post("/api/v1/backups/", {"apps": ["bookings"]}, format="json")
+    assert response.status_code == 202
+    backup = SystemBackup.objects.get(pk=response.json()["id"])
+    assert backup.created_by == staff and backup.created_by_key == ""
+
+
+def test_the_schema_documents_the_202_of_backup_create(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    responses = schema["paths"]["/api/v1/backups/"]["post"]["responses"]
+    assert "202" in responses and "201" not in responses
+    queued = responses["202"]["content"]["application/json"]["schema"]
+    assert queued["$ref"].rsplit("/", 1)[1] in schema["components"]["schemas"]
+
+
+def test_a_key_of_some_hotels_cannot_touch_whole_database_backups():
+    one, other = make_hotel("ONE"), make_hotel("TWO", reservations=1)
+    backup = service.create_backup(apps=["bookings"])
+    narrow = key_client([one])
+    for method, url, data in [
+        ("get", "/api/v1/backups/", None),
+        ("post", "/api/v1/backups/", {}),
+        ("get", f"/api/v1/backups/{backup.pk}/", None),
+        ("post", f"/api/v1/backups/{backup.pk}/restore/", {"validate_only": True}),
+        ("delete", f"/api/v1/backups/{backup.pk}/", None),
+    ]:
+        response = getattr(narrow, method)(url, data, format="json")
+        assert response.status_code == 403, (method, url, response.content)
+        assert response.json()["error"]["code"] == "permission_denied"
+    assert SystemBackup.objects.count() == 1
+    wide = key_client([one, other])
+    assert [b["id"] for b in wide.get("/api/v1/backups/").json()] == [backup.pk]
+    restored = wide.post(
+        f"/api/v1/backups/{backup.pk}/restore/", {"validate_only": True}, format="json"
+    )
+    assert restored.status_code == 200
+    make_hotel("NEW", reservations=0)  # a hotel the key was not given
+    assert wide.get("/api/v1/backups/").status_code == 403
