@@ -155,6 +155,21 @@ else:
         "control_folder": str(_broker_dir / "control"),
     }
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=CELERY_BROKER_URL)
+# Enqueues run on requests' paths (pema/tasks.py): a broker that is down may cost
+# one short connect, never Celery's default of about 6 s of retries, and after a
+# failure each process skips the broker this long (the beat sweeps deliver).
+PEMA_BROKER_CONNECT_TIMEOUT = env.float("PEMA_BROKER_CONNECT_TIMEOUT", default=0.5)
+PEMA_BROKER_SOCKET_TIMEOUT = env.float("PEMA_BROKER_SOCKET_TIMEOUT", default=2.0)
+PEMA_BROKER_BREAKER_SECONDS = env.float("PEMA_BROKER_BREAKER_SECONDS", default=30.0)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": PEMA_BROKER_CONNECT_TIMEOUT,
+        # A Redis that accepts but never answers (frozen, swapping) must not hang a send.
+        "socket_timeout": PEMA_BROKER_SOCKET_TIMEOUT,
+        # A publish connects once: no retry loop. The worker's consumer keeps its
+        # own reconnect loop (broker_connection_max_retries), untouched by this.
+        "max_retries": 0,
+    }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -25,3 +25,13 @@ def keep_availability_checker():
     installed = external._checker
     yield
     external.register_availability_checker(installed)
+
+
+@pytest.fixture(autouse=True)
+def closed_broker_breaker():
+    """A test that takes the broker down must not leave later tests skipping it."""
+    from pema.tasks import broker_breaker
+
+    broker_breaker.reset()
+    yield
+    broker_breaker.reset()
