@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every response and log record carries the request id.
     "bookings.api.middleware.ApiMiddleware",
+    # /healthz/ and /readyz/ for probes: before host checks, HTTPS redirects and sessions.
+    "pema.health.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the collected admin and API-docs assets under gunicorn (no web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
