@@ -123,6 +123,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ----------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# After a Redis cache call fails, each process skips Redis this long (pema/cache.py).
+PEMA_CACHE_BREAKER_SECONDS = env.float("PEMA_CACHE_BREAKER_SECONDS", default=10.0)
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -28,10 +28,13 @@ def keep_availability_checker():
 
 
 @pytest.fixture(autouse=True)
-def closed_broker_breaker():
-    """A test that takes the broker down must not leave later tests skipping it."""
+def closed_breakers():
+    """A test that takes Redis down must not leave later tests skipping the broker or cache."""
+    from pema.cache import cache_breaker
     from pema.tasks import broker_breaker
 
-    broker_breaker.reset()
+    for breaker in (broker_breaker, cache_breaker):
+        breaker.reset()
     yield
-    broker_breaker.reset()
+    for breaker in (broker_breaker, cache_breaker):
+        breaker.reset()

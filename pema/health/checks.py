@@ -66,7 +66,17 @@ def _cache() -> dict:
     cache.set(key, token, 30)
     if cache.get(key) != token:
         raise ConnectionError("the cache did not keep a value (unreachable?)")
-    return {"backend": type(caches["default"]).__name__}
+    from pema.cache import cache_breaker
+
+    return {"backend": type(caches["default"]).__name__, "breaker": _breaker(cache_breaker)}
+
+
+def _breaker(breaker) -> dict:
+    state = breaker.state()
+    out = {"state": state.state, "failures": state.failures, "skipped": state.skipped}
+    if state.opened_at:
+        out["opened_at"] = state.opened_at.isoformat()
+    return out
 
 
 def _broker() -> dict:
@@ -84,11 +94,7 @@ def _broker() -> dict:
                 raise PermissionError(f"the broker folder {folder} is not writable")
         else:
             conn.default_channel  # noqa: B018 - opening the channel is the round trip
-    state = broker_breaker.state()
-    breaker = {"state": state.state, "failures": state.failures, "skipped": state.skipped}
-    if state.opened_at:
-        breaker["opened_at"] = state.opened_at.isoformat()
-    return {"transport": transport, "breaker": breaker}
+    return {"transport": transport, "breaker": _breaker(broker_breaker)}
 
 
 def connection_contacts() -> list[dict[str, Any]]:
