@@ -23,35 +23,43 @@ from tests.factories import sellable_hotel
 from tests.ids_connection import make_connection
 
 
-class RefusingBroker:
-    """A TCP listener that accepts and drops every connection, counting them."""
+class CountingListener:
+    """A TCP listener on a free port that counts the connections it accepts.
 
-    def __init__(self) -> None:
+    ``hold`` keeps each one open without ever answering (a frozen server);
+    otherwise each is closed at once (a server that drops every client).
+    """
+
+    def __init__(self, hold: bool = False) -> None:
+        self.hold = hold
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
         self.accepted = 0
-        self._stop = False
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._serve, daemon=True).start()
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def _serve(self) -> None:
-        while not self._stop:
+        while True:
             try:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
             self.accepted += 1
-            conn.close()
+            if self.hold:
+                self.held.append(conn)
+            else:
+                conn.close()
 
     def close(self) -> None:
-        self._stop = True
         self.sock.close()
+        for conn in self.held:
+            conn.close()
 
 
 class FakeClock:
@@ -60,6 +68,25 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def post_booking(client, hotel):
+    """One night of a DBL room three days ahead, with a fresh idempotency key."""
+    check_in = hotel.today() + timedelta(days=3)
+    body = {
+        "room_type": "DBL",
+        "rate_plan": "BAR",
+        "check_in": check_in.isoformat(),
+        "check_out": (check_in + timedelta(days=1)).isoformat(),
+        "adults": 1,
+        "guest": {"first_name": "Asha", "last_name": "Rao", "email": "a@example.com"},
+    }
+    return client.post(
+        f"/api/v1/hotels/{hotel.code}/bookings/",
+        body,
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
 
 
 @contextmanager
@@ -92,7 +119,7 @@ def clock(monkeypatch):
 
 @pytest.fixture
 def dead_broker(clock):
-    broker = RefusingBroker()
+    broker = CountingListener()
     with project_broker(broker.url):
         yield broker
     broker.close()
@@ -165,24 +192,10 @@ def test_bookings_skip_a_down_broker_after_the_first(
     key = issue_key(name="Website", hotels=[hotel], scopes=["bookings:write"]).raw
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    check_in = hotel.today() + timedelta(days=3)
 
     def book() -> int:
-        body = {
-            "room_type": "DBL",
-            "rate_plan": "BAR",
-            "check_in": check_in.isoformat(),
-            "check_out": (check_in + timedelta(days=1)).isoformat(),
-            "adults": 1,
-            "guest": {"first_name": "Asha", "last_name": "Rao", "email": "a@example.com"},
-        }
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            response = client.post(
-                f"/api/v1/hotels/{hotel.code}/bookings/",
-                body,
-                format="json",
-                HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
-            )
+            response = post_booking(client, hotel)
         assert response.status_code == 201, response.content
         assert callbacks, "a booking wakes the dispatcher after its commit"
         return dead_broker.accepted

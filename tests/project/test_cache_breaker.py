@@ -7,11 +7,6 @@ connections it is offered, not the time anything takes.
 
 from __future__ import annotations
 
-import socket
-import threading
-import uuid
-from datetime import timedelta
-
 import pytest
 from django.conf import settings
 from django.core.cache import caches
@@ -19,37 +14,12 @@ from django.core.cache import caches
 from pema.cache import cache_breaker
 from tests.factories import sellable_hotel
 
-from .test_broker_breaker import FakeClock
-
-
-class SilentRedis:
-    """Accepts every connection and never sends a byte back (a frozen server)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.accepted:
-            conn.close()
+from .test_broker_breaker import CountingListener, FakeClock, post_booking
 
 
 @pytest.fixture
 def silent_redis(settings, monkeypatch):
-    server = SilentRedis()
+    server = CountingListener(hold=True)
     settings.CACHES = {
         "default": {
             "BACKEND": "pema.cache.RedisCache",
@@ -68,7 +38,7 @@ def silent_redis(settings, monkeypatch):
 def test_after_one_timeout_cache_calls_skip_redis_until_a_retry_is_due(silent_redis):
     cache = caches["default"]
     assert cache.get("k", "miss") == "miss"  # waited for the timeout once
-    tried = len(silent_redis.accepted)
+    tried = silent_redis.accepted
     assert tried == 1 and cache_breaker.state().state == "open"
 
     for _ in range(20):
@@ -76,13 +46,13 @@ def test_after_one_timeout_cache_calls_skip_redis_until_a_retry_is_due(silent_re
         cache.set("k", 1)
     with pytest.raises(ValueError):
         cache.incr("k")
-    assert len(silent_redis.accepted) == tried, "an open breaker must not ask Redis"
+    assert silent_redis.accepted == tried, "an open breaker must not ask Redis"
 
     silent_redis.clock.now += settings.PEMA_CACHE_BREAKER_SECONDS + 1
     assert cache.get("k", "miss") == "miss"  # the one retry, which times out again
-    assert len(silent_redis.accepted) == tried + 1
+    assert silent_redis.accepted == tried + 1
     assert cache.get("k", "miss") == "miss"
-    assert len(silent_redis.accepted) == tried + 1
+    assert silent_redis.accepted == tried + 1
 
 
 @pytest.mark.django_db
@@ -95,25 +65,11 @@ def test_bookings_and_rate_limits_skip_a_frozen_redis_after_the_first_call(silen
     key = issue_key(name="Website", hotels=[hotel], scopes=["bookings:write"]).raw
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    check_in = hotel.today() + timedelta(days=3)
-    body = {
-        "room_type": "DBL",
-        "rate_plan": "BAR",
-        "check_in": check_in.isoformat(),
-        "check_out": (check_in + timedelta(days=1)).isoformat(),
-        "adults": 1,
-        "guest": {"first_name": "Asha", "last_name": "Rao", "email": "a@example.com"},
-    }
     for _ in range(4):
-        response = client.post(
-            f"/api/v1/hotels/{hotel.code}/bookings/",
-            body,
-            format="json",
-            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
-        )
+        response = post_booking(client, hotel)
         assert response.status_code == 201, response.content
     # The first cache call (the rate-limit counter) timed out; nothing asked Redis after it.
-    assert len(silent_redis.accepted) == 1
+    assert silent_redis.accepted == 1
 
 
 def test_a_redis_that_answers_again_closes_the_breaker(settings):

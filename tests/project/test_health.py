@@ -16,7 +16,7 @@ from channels.models import SyncLog
 from tests.factories import sellable_hotel
 from tests.ids_connection import make_connection
 
-from .test_broker_breaker import RefusingBroker, project_broker
+from .test_broker_breaker import CountingListener, project_broker
 
 ROOT = Path(settings.BASE_DIR)
 DEAD_REDIS = {
@@ -89,7 +89,7 @@ def test_a_dead_cache_makes_it_unready(settings):
 
 @pytest.mark.django_db
 def test_a_dead_broker_makes_it_unready():
-    broker = RefusingBroker()
+    broker = CountingListener()
     try:
         with project_broker(broker.url):
             response = Client().get("/readyz/")
