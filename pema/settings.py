@@ -249,7 +249,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "bookings.api.request_id.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "bookings.api.request_id.RequestIdFilter"},
+        "one_line_for_forbidden": {"()": "pema.logs.OneLineForForbidden"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
@@ -261,7 +264,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's records reach the console once, through the root handler above
+        # (Django's own development console handler would print each a second time).
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"filters": ["one_line_for_forbidden"]},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 # --- Pema ----------------------------------------------------------------------------
