@@ -317,6 +317,9 @@ if not FIELD_ENCRYPTION_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set when DEBUG is off.")
     FIELD_ENCRYPTION_KEY = "dev:" + SECRET_KEY
+# Older keys, comma-separated, that still decrypt while `manage.py rotate_encryption_key`
+# rewrites every value with FIELD_ENCRYPTION_KEY (README: Key rotation).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 PEMA_HTTP_CONNECT_TIMEOUT = env.float("PEMA_HTTP_CONNECT_TIMEOUT", default=5.0)
 PEMA_HTTP_READ_TIMEOUT = env.float("PEMA_HTTP_READ_TIMEOUT", default=30.0)
 # Delivery of SyncJobs: exponential backoff with jitter, then `dead`.
