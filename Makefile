@@ -21,6 +21,8 @@ run: migrate
 	$(PY) manage.py seed_pema
 	$(PY) manage.py ensure_superuser
 	$(PY) manage.py ensure_ids_connection
+	@# Last before the processes' output starts, so the login does not scroll away.
+	$(PY) manage.py show_admin_login
 	$(VENV)/bin/honcho -f Procfile start
 
 test: venv

@@ -15,6 +15,7 @@ from pema.tasks import enqueue_on_commit
 from . import service
 from .models import SystemBackup
 
+BACKUP_NOW_PERMISSION = "backups.add_systembackup"
 DOWNLOAD_PERMISSION = "backups.download_systembackup"
 RESTORE_PERMISSION = "backups.restore_systembackup"
 
@@ -88,7 +89,8 @@ class SystemBackupAdmin(admin.ModelAdmin):
         return own + super().get_urls()
 
     def backup_now_view(self, request):
-        if request.method != "POST" or not request.user.has_perm("backups.view_systembackup"):
+        # Making a backup adds one: the add permission, not view (the API asks the same).
+        if request.method != "POST" or not request.user.has_perm(BACKUP_NOW_PERMISSION):
             raise PermissionDenied
         try:
             backup = service.start_backup(user=request.user)

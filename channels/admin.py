@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 
 from .delivery import retry_job
 from .health import connection_health
@@ -144,12 +147,46 @@ class ConnectionAdmin(admin.ModelAdmin):
         return extra + super().get_urls()
 
     def health_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
             "title": "Sync health",
             "health": connection_health(),
         }
         return TemplateResponse(request, "channels/health_page.html", context)
+
+    # A live connection is disabled before it is deleted: deleting it takes its
+    # outbox and log with it, whatever is still on its way to the partner.
+    def delete_view(self, request, object_id, extra_context=None):
+        conn = self.get_object(request, unquote(object_id))
+        if conn is not None and conn.enabled:
+            self.message_user(request, _live_refusal([conn]), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:channels_connection_change", args=[conn.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            delete_selected, name, description = actions["delete_selected"]
+
+            def delete_disabled_only(modeladmin, request, queryset):
+                live = list(queryset.filter(enabled=True))
+                if live:
+                    modeladmin.message_user(request, _live_refusal(live), messages.ERROR)
+                    return None
+                return delete_selected(modeladmin, request, queryset)
+
+            actions[name] = (delete_disabled_only, name, description)
+        return actions
+
+
+def _live_refusal(live: list[Connection]) -> str:
+    names = ", ".join(str(conn) for conn in live)
+    return (
+        f"{names}: still enabled, so not deleted. Untick Enabled and save first: deleting "
+        "a live connection drops its pending jobs and sync log."
+    )
 
 
 @admin.register(SyncJob)

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every response and log record carries the request id.
     "bookings.api.middleware.ApiMiddleware",
+    # /healthz/ and /readyz/ for probes: before host checks, HTTPS redirects and sessions.
+    "pema.health.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the collected admin and API-docs assets under gunicorn (no web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -121,6 +123,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ----------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# After a Redis cache call fails, each process skips Redis this long (pema/cache.py).
+PEMA_CACHE_BREAKER_SECONDS = env.float("PEMA_CACHE_BREAKER_SECONDS", default=10.0)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -155,6 +159,21 @@ else:
         "control_folder": str(_broker_dir / "control"),
     }
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=CELERY_BROKER_URL)
+# Enqueues run on requests' paths (pema/tasks.py): a broker that is down may cost
+# one short connect, never Celery's default of about 6 s of retries, and after a
+# failure each process skips the broker this long (the beat sweeps deliver).
+PEMA_BROKER_CONNECT_TIMEOUT = env.float("PEMA_BROKER_CONNECT_TIMEOUT", default=0.5)
+PEMA_BROKER_SOCKET_TIMEOUT = env.float("PEMA_BROKER_SOCKET_TIMEOUT", default=2.0)
+PEMA_BROKER_BREAKER_SECONDS = env.float("PEMA_BROKER_BREAKER_SECONDS", default=30.0)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": PEMA_BROKER_CONNECT_TIMEOUT,
+        # A Redis that accepts but never answers (frozen, swapping) must not hang a send.
+        "socket_timeout": PEMA_BROKER_SOCKET_TIMEOUT,
+        # A publish connects once: no retry loop. The worker's consumer keeps its
+        # own reconnect loop (broker_connection_max_retries), untouched by this.
+        "max_retries": 0,
+    }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -238,7 +257,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "bookings.api.request_id.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "bookings.api.request_id.RequestIdFilter"},
+        "one_line_for_forbidden": {"()": "pema.logs.OneLineForForbidden"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
@@ -250,7 +272,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's records reach the console once, through the root handler above
+        # (Django's own development console handler would print each a second time).
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"filters": ["one_line_for_forbidden"]},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 # --- Pema ----------------------------------------------------------------------------
@@ -297,6 +325,9 @@ if not FIELD_ENCRYPTION_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set when DEBUG is off.")
     FIELD_ENCRYPTION_KEY = "dev:" + SECRET_KEY
+# Older keys, comma-separated, that still decrypt while `manage.py rotate_encryption_key`
+# rewrites every value with FIELD_ENCRYPTION_KEY (README: Key rotation).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 PEMA_HTTP_CONNECT_TIMEOUT = env.float("PEMA_HTTP_CONNECT_TIMEOUT", default=5.0)
 PEMA_HTTP_READ_TIMEOUT = env.float("PEMA_HTTP_READ_TIMEOUT", default=30.0)
 # The whole of one call, however slowly the partner drips its answer (pema/http.py).

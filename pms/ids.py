@@ -36,8 +36,10 @@ def ensure_ids_connection(hotel: Hotel, *, update: bool = False) -> tuple[Connec
         "settings": {"hotel_code": settings.IDS_HOTEL_CODE},
     }
     credentials = {"api_key": settings.IDS_API_KEY, "api_secret": settings.IDS_API_SECRET}
+    # Credentials are not read: an update replaces them, so it works even when the
+    # stored ones were written with a key that is no longer configured.
     with transaction.atomic():
-        conn, created = Connection.objects.get_or_create(
+        conn, created = Connection.objects.defer("credentials").get_or_create(
             hotel=hotel,
             provider=PROVIDER,
             defaults={"name": "IDS Next", **values, "credentials": credentials},

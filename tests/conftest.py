@@ -25,3 +25,16 @@ def keep_availability_checker():
     installed = external._checker
     yield
     external.register_availability_checker(installed)
+
+
+@pytest.fixture(autouse=True)
+def closed_breakers():
+    """A test that takes Redis down must not leave later tests skipping the broker or cache."""
+    from pema.cache import cache_breaker
+    from pema.tasks import broker_breaker
+
+    for breaker in (broker_breaker, cache_breaker):
+        breaker.reset()
+    yield
+    for breaker in (broker_breaker, cache_breaker):
+        breaker.reset()

@@ -15,7 +15,7 @@ from bookings.reservations import GuestDetails, cancel_reservation, modify_reser
 from channels.delivery import deliver
 from channels.dispatch import dispatch, plan_full_sync
 from pema import ota
-from tests.ota.conftest import SchemaCache, ota_dir
+from tests.ota.conftest import SchemaCache, schemas_dir
 
 from .conftest import BASE_URL
 from .ota_responses import ok, res_ok
@@ -25,10 +25,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(scope="module")
 def schemas() -> SchemaCache:
-    directory = ota_dir() / "2011B" / "schemas"
-    if not directory.is_dir():
-        pytest.skip(f"OpenTravel schemas not found in {directory}")
-    return SchemaCache(directory)
+    return SchemaCache(schemas_dir())
 
 
 @responses.activate

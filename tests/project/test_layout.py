@@ -101,3 +101,16 @@ def test_collected_static_files_are_served_without_a_web_server(tmp_path, settin
     response = Client().get("/static/admin/css/base.css")
     assert response.status_code == 200
     assert b"body" in b"".join(response.streaming_content)
+
+
+def test_readme_names_the_web_server_of_each_way_of_running():
+    readme = (ROOT / "README.md").read_text()
+    procfile = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
+    )
+    assert "runserver" in procfile["web"]
+    make_run = readme.split("\n## `make run`\n", 1)[1].split("\n## ", 1)[0]
+    assert "runserver" in make_run
+    for paragraph in readme.split("\n\n"):
+        if "gunicorn" in paragraph:
+            assert "compose" in paragraph, f"gunicorn serves only the compose stack:\n{paragraph}"
