@@ -1,8 +1,9 @@
 """Booking-engine API under gunicorn on PostgreSQL: availability, booking create, the floor.
 
-Builds a dedicated database (``pema_bench_api`` on the PostgreSQL server that
-``DATABASE_URL`` names, else the local one), seeds the Pema hotel with 500
-days of calendar and 5,000 reservations, gathers the planner's statistics
+Builds a dedicated database (``pema_bench_api``, or ``<BENCH_DB_PREFIX>_api`` so
+that several runs can share a server, on the PostgreSQL server that
+``DATABASE_URL`` names, else the local one), seeds the Pema hotel with 500 days
+of calendar and 5,000 reservations, gathers the planner's statistics
 (``ANALYZE``, as autovacuum would on a live database), starts gunicorn on it
 with the project's ``gunicorn.conf.py``, and drives it at 1 and at 16
 concurrent clients. Like production it uses Redis for the cache (``REDIS_URL``,
@@ -37,7 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 TITLE = "Booking-engine API: availability, booking create and the framework floor"
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "pema_bench_api"
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "pema_bench") + "_api"
 RESERVATIONS = 5000
 DURATION = {1: 8.0, 16: 10.0}
 TARGETS = "availability p95 at 1 client <= 15 ms and <= 2x the floor; create p95 <= 40 ms; "

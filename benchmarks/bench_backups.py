@@ -1,7 +1,8 @@
 """Backup and restore of a hotel with 100,000 reservations, beside pg_dump / pg_restore.
 
 Everything runs in subprocesses against a dedicated PostgreSQL database
-(``pema_bench_backups``, dropped and re-created), so each step's peak memory is
+(``pema_bench_backups``, or ``<BENCH_DB_PREFIX>_backups``; dropped and
+re-created), so each step's peak memory is
 its own maximum resident set size (``wait4``), and the benchmark never touches
 the development or test databases. The server is the one in ``DATABASE_URL``
 when that is PostgreSQL, else the local one on 127.0.0.1.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 TITLE = "Backups: backup and restore of 100,000 reservations"
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "pema_bench_backups"
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "pema_bench") + "_backups"
 RESERVATIONS = int(os.environ.get("BENCH_BACKUP_RESERVATIONS", "100000"))
 
 

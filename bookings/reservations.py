@@ -15,14 +15,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
-from pema.sql import row_exists
+from pema.sql import add_to_columns, insert_rows, row_exists, select_values
 
 from . import external
 from .availability import (
+    InventoryRow,
     RateRow,
     Stay,
     inventory_reasons,
@@ -123,26 +123,36 @@ def upsert_guest(hotel: Hotel, details: GuestDetails) -> Guest:
 
 def _lock_inventory(
     room_type_ids: set[int], dates: set[date]
-) -> dict[tuple[int, date], InventoryDay]:
-    """Lock the rows in a fixed order so two transactions never wait on each other in a cycle."""
-    rows = (
-        InventoryDay.objects.select_for_update()
-        .filter(room_type_id__in=room_type_ids, date__in=sorted(dates))
-        .order_by("room_type_id", "date")
+) -> dict[tuple[int, date], InventoryRow]:
+    """Lock the rows in a fixed order so two transactions never wait on each other in a cycle.
+
+    Read as plain tuples by a hand-written statement, as a search reads them:
+    the ORM's cost to build the locking select and a model instance per night
+    was a large part of a booking's CPU, and the checks read attributes only.
+    """
+    rows = select_values(
+        InventoryDay,
+        InventoryRow._fields,
+        order_by=("room_type_id", "date"),
+        for_update=True,
+        room_type_id__in=sorted(room_type_ids),
+        date__in=sorted(dates),
     )
-    return {(row.room_type_id, row.date): row for row in rows}
+    return {(row.room_type_id, row.date): row for row in map(InventoryRow._make, rows)}
 
 
 def _rates(rate_plan: RatePlan, room_type: RoomType, stay: Stay) -> dict[date, RateRow]:
-    # Plain tuples, as a search reads them: the evaluators read attributes only.
-    # Keyed by date: the model's ordering would join three tables for nothing.
-    rows = RateDay.objects.filter(
-        rate_plan=rate_plan,
-        room_type=room_type,
+    # Plain tuples through the hand-written select, as a search reads them: the
+    # evaluators read attributes only. Keyed by date, so read in no order.
+    rows = select_values(
+        RateDay,
+        RateRow._fields,
+        rate_plan_id=rate_plan.pk,
+        room_type_id=room_type.pk,
         date__gte=stay.check_in,
         date__lte=stay.check_out,
-    ).values_list(*RateRow._fields)
-    return {row.date: row for row in map(RateRow._make, rows.order_by())}
+    )
+    return {row.date: row for row in map(RateRow._make, rows)}
 
 
 def _plan_sells(rate_plan: RatePlan, room_type: RoomType) -> bool:
@@ -160,7 +170,7 @@ def _check_sellable(
     room_type: RoomType,
     rate_plan: RatePlan,
     stay: Stay,
-    inventory: dict[date, InventoryDay],
+    inventory: dict[date, InventoryRow],
     rates: dict[date, RateRow],
     *,
     allow_overbooking: bool,
@@ -187,7 +197,7 @@ def _check_sellable(
 
 
 def _take_rooms(
-    room_type: RoomType, stay: Stay, inventory: dict[date, InventoryDay]
+    room_type: RoomType, stay: Stay, inventory: dict[date, InventoryRow]
 ) -> list[set[date]]:
     """Count the stay's rooms into the calendar; return, per room, its overbooked nights."""
     overbooked_by_room: list[set[date]] = [set() for _ in range(stay.rooms)]
@@ -203,30 +213,25 @@ def _take_rooms(
             else:
                 over_delta[night] += 1
                 overbooked_by_room[index].add(night)
-    _apply_deltas(room_type.id, sold_delta, over_delta, inventory)
+    _apply_deltas(room_type.id, sold_delta, over_delta)
     return overbooked_by_room
 
 
-def _apply_deltas(
-    room_type_id: int,
-    sold_delta: Counter[date],
-    over_delta: Counter[date],
-    inventory: dict[date, InventoryDay] | None = None,
-) -> None:
-    """One UPDATE per distinct (sold, overbooked) change, whatever the stay's length."""
+def _apply_deltas(room_type_id: int, sold_delta: Counter[date], over_delta: Counter[date]) -> None:
+    """One UPDATE per distinct (sold, overbooked) change, whatever the stay's length.
+
+    Hand-written (``pema.sql``): the ORM's ``update(sold=F("sold") + n)`` cost
+    more to build than to run. Only the counters that change are written.
+    """
     groups: dict[tuple[int, int], list[date]] = defaultdict(list)
     for night in set(sold_delta) | set(over_delta):
         groups[(sold_delta[night], over_delta[night])].append(night)
     for (sold, over), nights in groups.items():
-        if sold == 0 and over == 0:
-            continue
-        InventoryDay.objects.filter(room_type_id=room_type_id, date__in=nights).update(
-            sold=F("sold") + sold, overbooked=F("overbooked") + over
-        )
-        if inventory is not None:
-            for night in nights:
-                inventory[night].sold += sold
-                inventory[night].overbooked += over
+        amounts = {name: n for name, n in (("sold", sold), ("overbooked", over)) if n}
+        if amounts:
+            add_to_columns(
+                InventoryDay, amounts, room_type_id=room_type_id, date__in=sorted(nights)
+            )
 
 
 def _release_rooms(reservation: Reservation) -> None:
@@ -294,19 +299,20 @@ def _write_stays(
         [amount // stay.rooms + (1 if index < amount % stay.rooms else 0) for amount in nightly]
         for index in range(stay.rooms)
     ]
-    rooms = ReservationRoom.objects.bulk_create(
-        [
-            ReservationRoom(
-                reservation=reservation,
-                room_type=room_type,
-                rate_plan=rate_plan,
-                adults=stay.adults,
-                children=stay.children,
-                total_amount=sum(prices),
-            )
-            for prices in per_room
-        ]
-    )
+    # Written by hand (``pema.sql.insert_rows``), as bulk_create would, at a
+    # fraction of the ORM's cost to build the statements.
+    rooms = [
+        ReservationRoom(
+            reservation=reservation,
+            room_type=room_type,
+            rate_plan=rate_plan,
+            adults=stay.adults,
+            children=stay.children,
+            total_amount=sum(prices),
+        )
+        for prices in per_room
+    ]
+    insert_rows(rooms)
     nights_by_room = [
         [
             RoomNight(stay=room, date=d, price=price, overbooked=d in overbooked_by_room[index])
@@ -314,7 +320,7 @@ def _write_stays(
         ]
         for index, room in enumerate(rooms)
     ]
-    RoomNight.objects.bulk_create([night for nights in nights_by_room for night in nights])
+    insert_rows([night for nights in nights_by_room for night in nights])
     for room, nights in zip(rooms, nights_by_room, strict=True):
         _remember(room, "nights", nights)  # already in date order
     _remember(reservation, "rooms", rooms)
@@ -520,23 +526,25 @@ def reserve_stay(
 
 
 def _create_reservation_row(*, hotel: Hotel, guest: Guest, stay: Stay, **fields) -> Reservation:
+    """Insert the reservation under a new confirmation number (drawn again on a collision).
+
+    ``ON CONFLICT (confirmation_number) DO NOTHING`` finds a number already
+    taken without an error, so no savepoint is needed to survive one.
+    """
+    reservation = Reservation(
+        hotel=hotel,
+        guest=guest,
+        check_in=stay.check_in,
+        check_out=stay.check_out,
+        adults=stay.adults,
+        children=stay.children,
+        total_amount=fields.pop("total"),
+        **fields,
+    )
     for _ in range(5):
-        try:
-            with transaction.atomic():
-                return Reservation.objects.create(
-                    hotel=hotel,
-                    confirmation_number=new_confirmation_number(hotel),
-                    guest=guest,
-                    check_in=stay.check_in,
-                    check_out=stay.check_out,
-                    adults=stay.adults,
-                    children=stay.children,
-                    total_amount=fields.pop("total"),
-                    **fields,
-                )
-        except IntegrityError as exc:
-            if "confirmation_number" not in str(exc):
-                raise
+        reservation.confirmation_number = new_confirmation_number(hotel)
+        if insert_rows([reservation], skip_conflicts_on="confirmation_number"):
+            return reservation
     raise RuntimeError("Could not find a free confirmation number.")
 
 

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pema.api import request_has_scope, staff_or_scope
+from pema.sql import get_instance
 
 from ..api_keys import KNOWN_SCOPES, remembered_hotel
 from ..availability import Offer, validate_stay
@@ -86,7 +87,11 @@ def get_hotel(request: Request, code: str) -> Hotel:
     if _CODE.match(code):
         if request.method in SAFE_METHODS and isinstance(request.auth, ApiKey):
             hotel = remembered_hotel(request.auth, code)
-        if hotel is None:
+        if hotel is None and isinstance(request.auth, ApiKey):
+            # By hand (``pema.sql``): the ORM's cost to build this one-row query was
+            # a tenth of a booking's CPU. The key's hotels, as ``visible_hotels``.
+            hotel = get_instance(Hotel, id__in=list(request.auth.hotel_ids), code=code)
+        elif hotel is None:
             hotel = visible_hotels(request).filter(code=code).first()
     if hotel is None:
         raise ApiError(404, "hotel_not_found", f"No hotel {code[:32]!r} for this key.")
@@ -129,8 +134,9 @@ def get_booking(request: Request, number: str) -> Reservation:
 
 
 def _room_type(hotel: Hotel, code: str) -> RoomType:
-    # One row at most (code is unique per hotel): order by pk, not by the joined hotel.
-    room_type = hotel.room_types.filter(code=code).order_by("pk").first()
+    # One row at most (code is unique per hotel). A hand-written select: the ORM's
+    # cost to build this query was a tenth of a booking's CPU.
+    room_type = get_instance(RoomType, hotel_id=hotel.id, code=code)
     if room_type is None:
         message = f"No room type {code} at this hotel."
         raise ApiError(400, "unknown_room_type", message, {"room_type": [message]})
@@ -138,7 +144,7 @@ def _room_type(hotel: Hotel, code: str) -> RoomType:
 
 
 def _rate_plan(hotel: Hotel, code: str) -> RatePlan:
-    plan = hotel.rate_plans.filter(code=code, is_active=True).order_by("pk").first()
+    plan = get_instance(RatePlan, hotel_id=hotel.id, code=code, is_active=True)
     if plan is None:
         message = f"No rate plan {code} at this hotel."
         raise ApiError(400, "unknown_rate_plan", message, {"rate_plan": [message]})
