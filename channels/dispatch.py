@@ -152,7 +152,6 @@ def ari_jobs(connection: Connection, dirty: DirtyDays) -> list[SyncJob]:
                     kind=kind,
                     payload={"items": document},
                     items=sum(provider.ari_wire_messages(i) for i in document),
-                    max_attempts=settings.CHANNELS_MAX_ATTEMPTS,
                 )
             )
     return jobs
@@ -255,7 +254,6 @@ def _jobs_for(conn: Connection, events: list[ChangeEvent]) -> int:
                 event=event,
                 payload={"version": event.payload.get("version")},
                 items=1,
-                max_attempts=settings.CHANNELS_MAX_ATTEMPTS,
             )
         )
     jobs = reservation_jobs + ari_jobs(conn, dirty)

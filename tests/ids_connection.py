@@ -40,6 +40,7 @@ def conn(hotel):
 def _fast_retries(settings):
     settings.CHANNELS_RETRY_BASE_SECONDS = 1.0
     settings.CHANNELS_RETRY_MAX_SECONDS = 300.0
-    settings.CHANNELS_MAX_ATTEMPTS = 8
+    settings.CHANNELS_RETRY_MAX_AGE = 24 * 3600.0
+    settings.CHANNELS_PROBE_SECONDS = 30.0
     settings.CHANNELS_OUTBOX_SETTLE_SECONDS = 60.0
     settings.IDS_AVAILABILITY_CACHE_SECONDS = 0

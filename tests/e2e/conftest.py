@@ -77,6 +77,7 @@ def start_worker(transactional_db, settings):
         "CHANNELS_TASK_QUEUE": queue,
         "CHANNELS_RETRY_BASE_SECONDS": "0.2",
         "CHANNELS_RETRY_MAX_SECONDS": "1",
+        "CHANNELS_PROBE_SECONDS": "0.5",
         "CHANNELS_OUTBOX_SETTLE_SECONDS": "1",
         "PEMA_VAR_DIR": str(settings.VAR_DIR),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
