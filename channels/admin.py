@@ -105,7 +105,14 @@ class ConnectionAdmin(admin.ModelAdmin):
         "last_full_sync_at",
     ]
     list_filter = ["provider", "enabled", "hotel"]
-    readonly_fields = ["event_cursor", "last_full_sync_at", "lease_owner", "lease_until"]
+    readonly_fields = [
+        "event_cursor",
+        "last_full_sync_at",
+        "unreachable_since",
+        "unreachable_checked_at",
+        "lease_owner",
+        "lease_until",
+    ]
     actions = ["test_connection", "run_full_sync", "deliver_now"]
 
     @admin.action(description="Test the connection")
@@ -197,13 +204,14 @@ class SyncJobAdmin(admin.ModelAdmin):
         "kind",
         "stream",
         "status",
+        "dead_reason",
         "attempts",
         "items",
         "next_attempt_at",
         "short_error",
         "created_at",
     ]
-    list_filter = ["status", "kind", "connection"]
+    list_filter = ["status", "dead_reason", "kind", "connection"]
     search_fields = ["stream", "reservation__confirmation_number", "last_error"]
     readonly_fields = [f.name for f in SyncJob._meta.fields]
     actions = ["retry"]

@@ -28,9 +28,24 @@ overtake a create that never landed. Other reservations and ARI flow on.
 
 Retries. A transient failure schedules the next try after
 ``base * 2**(attempt-1)`` seconds capped at ``CHANNELS_RETRY_MAX_SECONDS``,
-with "equal jitter" (half fixed, half random) so a recovering partner is
-not hit by every job at once; a partner's ``Retry-After`` is honoured when
-longer. A permanent error, or the last try, ends the job ``dead``.
+with "equal jitter" (half fixed, half random); a partner's ``Retry-After`` is
+honoured when longer. There is no count of tries: a job is retried until its
+``retry_until`` (``CHANNELS_RETRY_MAX_AGE`` after it was made, 24 h), so a
+partner may be down for hours and lose nothing. ``dead`` has three reasons
+(``SyncJob.dead_reason``): a permanent error, the retry window ended, or the
+message interrupted its worker too often.
+
+Outages. A failure that says nothing about the message (no connection, a
+timeout, HTTP 5xx or 429: ``TransientError.unreachable``) marks the whole
+connection unreachable. While it is, a pass makes one attempt at most, and
+only once ``CHANNELS_PROBE_SECONDS`` (30) have passed since the last one: the
+waiting job due first is the probe, whether or not its own backoff is over.
+So a partner that is down sees one call every 30 s, not one per job, and is
+noticed to be back within 30 s. The first answer from it (any answer: even an
+error proves it is reachable) clears the mark and makes every waiting job due
+at once, so the backlog is sent straight away, in stream order, by the same
+pass. Jobs whose retry window ended during the outage are marked ``dead``
+(expired) as the passes meet them.
 """
 
 from __future__ import annotations
@@ -46,7 +61,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db import connection as db_connection
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import DateTimeField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from .models import Connection, SyncJob
@@ -70,7 +86,8 @@ def backoff_seconds(attempt: int, *, rand: random.Random | None = None) -> float
     """Delay before try ``attempt + 1`` after ``attempt`` failed tries (equal jitter)."""
     base = settings.CHANNELS_RETRY_BASE_SECONDS
     cap = settings.CHANNELS_RETRY_MAX_SECONDS
-    delay = min(base * (2 ** max(attempt - 1, 0)), cap)
+    # The exponent stops growing long before the cap matters (and before floats overflow).
+    delay = min(base * (2 ** min(max(attempt - 1, 0), 40)), cap)
     return delay / 2 + (rand or random).uniform(0, delay / 2)
 
 
@@ -160,17 +177,21 @@ def _blockers():
     )
 
 
+def _unblocked(connection_id: int):
+    """Pending jobs not waiting behind an earlier job of their stream."""
+    return SyncJob.objects.filter(
+        connection_id=connection_id, status=SyncJob.Status.PENDING
+    ).exclude(Exists(_blockers()))
+
+
 def runnable_jobs(connection_id: int):
     """Pending jobs that are due and not waiting behind an earlier job of their stream."""
-    return (
-        SyncJob.objects.filter(
-            connection_id=connection_id,
-            status=SyncJob.Status.PENDING,
-            next_attempt_at__lte=timezone.now(),
-        )
-        .exclude(Exists(_blockers()))
-        .order_by("id")
-    )
+    return _unblocked(connection_id).filter(next_attempt_at__lte=timezone.now()).order_by("id")
+
+
+def _probe_due_at(conn: Connection):
+    """When an unreachable connection may be tried again."""
+    return conn.unreachable_checked_at + timedelta(seconds=settings.CHANNELS_PROBE_SECONDS)
 
 
 def next_due_in(connection_id: int) -> float | None:
@@ -183,7 +204,66 @@ def next_due_in(connection_id: int) -> float | None:
     )
     if first is None:
         return None
+    conn = Connection.objects.only("unreachable_since", "unreachable_checked_at").get(
+        pk=connection_id
+    )
+    if conn.unreachable_since is not None:
+        first = _probe_due_at(conn)  # jobs' own backoff does not matter until it answers
     return max((first - timezone.now()).total_seconds(), 0.0)
+
+
+def _next_job(connection_id: int) -> SyncJob | None:
+    """The job to send next, or None. An unreachable connection gets one probe at a time."""
+    job = runnable_jobs(connection_id).select_related("connection__hotel").first()
+    conn = job.connection if job is not None else Connection.objects.get(pk=connection_id)
+    if conn.unreachable_since is None:
+        return job
+    now = timezone.now()
+    _expire(connection_id, now)
+    if now < _probe_due_at(conn):
+        return None
+    return (
+        _unblocked(connection_id)
+        .select_related("connection__hotel")
+        .order_by("next_attempt_at", "id")
+        .first()
+    )
+
+
+def _expire(connection_id: int, now) -> int:
+    """Mark the pending jobs whose retry window has ended ``dead`` (expired)."""
+    return SyncJob.objects.filter(
+        connection_id=connection_id, status=SyncJob.Status.PENDING, retry_until__lte=now
+    ).update(
+        status=SyncJob.Status.DEAD,
+        dead_reason=SyncJob.DeadReason.EXPIRED,
+        last_error=Concat(
+            Value("Expired: the partner could not be reached before the retry window ended. "),
+            "last_error",
+        ),
+        finished_at=now,
+        attempt_started_at=None,
+    )
+
+
+def _note_unreachable(conn: Connection, now) -> None:
+    Connection.objects.filter(pk=conn.pk).update(
+        unreachable_since=Coalesce("unreachable_since", Value(now, DateTimeField())),
+        unreachable_checked_at=now,
+    )
+
+
+def _note_reachable(conn: Connection) -> None:
+    """The partner answered: if it had been unreachable, everything waiting is due now."""
+    if conn.unreachable_since is None:
+        return
+    if Connection.objects.filter(pk=conn.pk, unreachable_since__isnull=False).update(
+        unreachable_since=None, unreachable_checked_at=None
+    ):
+        now = timezone.now()
+        SyncJob.objects.filter(
+            connection_id=conn.pk, status=SyncJob.Status.PENDING, next_attempt_at__gt=now
+        ).update(next_attempt_at=now)
 
 
 def _start_attempt(job: SyncJob) -> bool:
@@ -196,6 +276,8 @@ def _start_attempt(job: SyncJob) -> bool:
         fields.append("interrupted_attempts")
         if job.interrupted_attempts >= settings.CHANNELS_MAX_INTERRUPTED_ATTEMPTS:
             job.status = SyncJob.Status.DEAD
+            job.dead_reason = SyncJob.DeadReason.INTERRUPTED
+            fields.append("dead_reason")
             job.last_error = (
                 f"Interrupted: the worker stopped during {job.interrupted_attempts} attempts "
                 "in a row; this message may be what stops it."
@@ -220,20 +302,27 @@ def run_job(job: SyncJob) -> SyncJob:
     try:
         provider.deliver(job)
     except PermanentError as exc:
-        now = timezone.now()
+        _note_reachable(job.connection)
         job.status = SyncJob.Status.DEAD
+        job.dead_reason = SyncJob.DeadReason.PERMANENT
         job.last_error = f"Permanent: {exc.message}"
-        job.finished_at = now
+        job.finished_at = timezone.now()
     except Exception as exc:  # noqa: BLE001 - a bug must not kill the worker loop
         now = timezone.now()
         if isinstance(exc, SyncError):
             message = exc.message
+            if isinstance(exc, TransientError) and exc.unreachable:
+                _note_unreachable(job.connection, now)
+            else:
+                _note_reachable(job.connection)
         else:
             logger.exception("Delivering job %s failed unexpectedly", job.pk)
             message = f"{type(exc).__name__}: {exc}"
         job.last_error = message
-        if job.attempts >= job.max_attempts:
+        if now >= job.retry_until:
             job.status = SyncJob.Status.DEAD
+            job.dead_reason = SyncJob.DeadReason.EXPIRED
+            job.last_error = f"Expired: still failing when the retry window ended. {message}"
             job.finished_at = now
         else:
             delay = backoff_seconds(job.attempts)
@@ -241,6 +330,7 @@ def run_job(job: SyncJob) -> SyncJob:
                 delay = max(delay, min(exc.retry_after, settings.CHANNELS_RETRY_MAX_SECONDS))
             job.next_attempt_at = now + timedelta(seconds=delay)
     else:
+        _note_reachable(job.connection)
         if job.status == SyncJob.Status.PENDING:
             job.status = SyncJob.Status.DONE
         job.finished_at = timezone.now()
@@ -249,6 +339,7 @@ def run_job(job: SyncJob) -> SyncJob:
         update_fields=[
             "attempt_started_at",
             "status",
+            "dead_reason",
             "last_error",
             "finished_at",
             "next_attempt_at",
@@ -271,7 +362,7 @@ def deliver(connection_id: int, *, budget_seconds: float = 50.0) -> DeliveryRepo
     keeper.start()
     try:
         while time.monotonic() < deadline and not keeper.lost:
-            job = runnable_jobs(connection_id).select_related("connection__hotel").first()
+            job = _next_job(connection_id)
             if job is None:
                 break
             run_job(job)
@@ -289,12 +380,15 @@ def deliver(connection_id: int, *, budget_seconds: float = 50.0) -> DeliveryRepo
 
 
 def retry_job(job: SyncJob) -> None:
-    """Give a dead (or skipped) job a fresh set of tries, now."""
+    """Give a dead (or skipped) job a fresh retry window, starting now."""
+    now = timezone.now()
     SyncJob.objects.filter(pk=job.pk).update(
         status=SyncJob.Status.PENDING,
+        dead_reason="",
         attempts=0,
         interrupted_attempts=0,
         attempt_started_at=None,
-        next_attempt_at=timezone.now(),
+        next_attempt_at=now,
+        retry_until=now + timedelta(seconds=settings.CHANNELS_RETRY_MAX_AGE),
         finished_at=None,
     )

@@ -8,6 +8,11 @@ per document. Reservation events become create / modify / cancel jobs, and,
 for channels whose limit is net of reservations, also mark the stay's
 availability dirty (a booking changes their rooms to sell).
 
+The first pass of a connection that pushes ARI and has never had a full
+sync queues one (:func:`plan_full_sync`): a new connection, or one enabled
+for the first time, starts with the whole calendar, not only what changes
+from then on. ``Connection.last_full_sync_at`` records when it was queued.
+
 The outbox gap. On PostgreSQL ids are handed out at INSERT but rows become
 visible at COMMIT, so event 41 can appear after event 42 was read. A plain
 "id > cursor" reader would skip 41 forever. Here the reader takes every
@@ -152,7 +157,6 @@ def ari_jobs(connection: Connection, dirty: DirtyDays) -> list[SyncJob]:
                     kind=kind,
                     payload={"items": document},
                     items=sum(provider.ari_wire_messages(i) for i in document),
-                    max_attempts=settings.CHANNELS_MAX_ATTEMPTS,
                 )
             )
     return jobs
@@ -180,6 +184,10 @@ def dispatch(connection: Connection) -> DispatchReport:
         report.cursor = conn.event_cursor
         if not conn.enabled:
             return report
+        if conn.push_ari and conn.last_full_sync_at is None:
+            # The partner has never been sent the calendar: events only tell what changed,
+            # and what was loaded without one (a seeded hotel's rates) would never reach it.
+            report.jobs += plan_full_sync(conn)
         done = set(
             ProcessedEvent.objects.filter(
                 connection=conn, event_id__gt=conn.event_cursor
@@ -255,7 +263,6 @@ def _jobs_for(conn: Connection, events: list[ChangeEvent]) -> int:
                 event=event,
                 payload={"version": event.payload.get("version")},
                 items=1,
-                max_attempts=settings.CHANNELS_MAX_ATTEMPTS,
             )
         )
     jobs = reservation_jobs + ari_jobs(conn, dirty)

@@ -1,13 +1,26 @@
-"""Connection health for the admin: last success, last error, pending and dead jobs."""
+"""Connection health for the admin: reachability, last success, last error, pending jobs,
+and dead jobs by why they were given up."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Count, Q
 
 from .models import Connection, SyncJob, SyncLog
+
+DEAD_REASONS = SyncJob.DeadReason
+
+
+@dataclass
+class DeadJobs:
+    """How many of a connection's jobs are dead, for one reason."""
+
+    reason: str
+    label: str
+    count: int
 
 
 @dataclass
@@ -19,22 +32,36 @@ class ConnectionHealth:
     last_error: SyncLog | None
     pending: int
     dead: int
+    dead_by_reason: list[DeadJobs] = field(default_factory=list)
+
+    @property
+    def probe_seconds(self) -> float:
+        return settings.CHANNELS_PROBE_SECONDS
+
+    @property
+    def unreachable(self) -> bool:
+        return self.connection.unreachable_since is not None
 
     @property
     def ok(self) -> bool:
         failing = self.last_error is not None and (
             self.last_success is None or self.last_error.created_at > self.last_success
         )
-        return self.connection.enabled and not self.dead and not failing
+        return self.connection.enabled and not self.dead and not failing and not self.unreachable
 
 
 def connection_health() -> list[ConnectionHealth]:
+    dead = Q(jobs__status=SyncJob.Status.DEAD)
     counts = {
         row["id"]: row
         for row in Connection.objects.annotate(
             pending=Count("jobs", filter=Q(jobs__status=SyncJob.Status.PENDING)),
-            dead=Count("jobs", filter=Q(jobs__status=SyncJob.Status.DEAD)),
-        ).values("id", "pending", "dead")
+            dead=Count("jobs", filter=dead),
+            **{
+                f"dead_{reason}": Count("jobs", filter=dead & Q(jobs__dead_reason=reason))
+                for reason in DEAD_REASONS.values
+            },
+        ).values("id", "pending", "dead", *(f"dead_{r}" for r in DEAD_REASONS.values))
     }
     out = []
     for conn in Connection.objects.select_related("hotel"):
@@ -43,13 +70,19 @@ def connection_health() -> list[ConnectionHealth]:
             logs.exclude(status=SyncLog.Status.ERROR).values_list("created_at", flat=True).first()
         )
         error = logs.filter(status=SyncLog.Status.ERROR).first()
+        row = counts[conn.pk]
         out.append(
             ConnectionHealth(
                 connection=conn,
                 last_success=success,
                 last_error=error,
-                pending=counts[conn.pk]["pending"],
-                dead=counts[conn.pk]["dead"],
+                pending=row["pending"],
+                dead=row["dead"],
+                dead_by_reason=[
+                    DeadJobs(reason, label, row[f"dead_{reason}"])
+                    for reason, label in DEAD_REASONS.choices
+                    if row[f"dead_{reason}"]
+                ],
             )
         )
     return out

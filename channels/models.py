@@ -4,6 +4,9 @@ jobs, and the log of every call (``SyncLog``)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -48,6 +51,9 @@ class Connection(models.Model):
     lease_owner = models.CharField(max_length=64, blank=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     last_full_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set by a failure that says the partner cannot be reached; cleared by its next answer.
+    unreachable_since = models.DateTimeField(null=True, blank=True, editable=False)
+    unreachable_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -98,12 +104,18 @@ class ProcessedEvent(models.Model):
         return f"{self.connection_id}:{self.event_id}"
 
 
+def default_retry_until():
+    """The end of a new job's retry window (``CHANNELS_RETRY_MAX_AGE`` from now)."""
+    return timezone.now() + timedelta(seconds=settings.CHANNELS_RETRY_MAX_AGE)
+
+
 class SyncJob(models.Model):
     """One message to deliver to a connection: the outbox row a worker sends.
 
     Jobs of one ``stream`` run in id order: ``ari`` for the calendar, and one
     stream per reservation (``res:<id>``), so a stuck reservation never holds
-    up ARI or other reservations.
+    up ARI or other reservations. Transient failures are retried until
+    ``retry_until``; ``dead_reason`` says why a dead job was given up.
     """
 
     class Kind(models.TextChoices):
@@ -118,6 +130,11 @@ class SyncJob(models.Model):
         DONE = "done", "Delivered"
         SKIPPED = "skipped", "Skipped"
         DEAD = "dead", "Dead"
+
+    class DeadReason(models.TextChoices):
+        PERMANENT = "permanent", "Permanent error"
+        EXPIRED = "expired", "Retry window ended"
+        INTERRUPTED = "interrupted", "Interrupted its worker"
 
     ARI_STREAM = "ari"
 
@@ -134,7 +151,8 @@ class SyncJob(models.Model):
     )
     items = models.PositiveIntegerField(default=0, help_text="Status messages or rooms carried.")
     attempts = models.PositiveSmallIntegerField(default=0)
-    max_attempts = models.PositiveSmallIntegerField(default=8)
+    retry_until = models.DateTimeField(default=default_retry_until)
+    dead_reason = models.CharField(max_length=12, choices=DeadReason.choices, blank=True)
     # Set while a try is in flight; still set when the job is picked up again means its
     # worker died during the call.
     attempt_started_at = models.DateTimeField(null=True, blank=True)

@@ -1,9 +1,10 @@
-"""Wake the dispatcher when a change commits.
+"""Wake the dispatcher when a change commits, or when a connection is enabled.
 
 ``bookings`` writes a ``ChangeEvent`` in the transaction of every change; we
 listen for it here (``bookings`` never imports us) and, once the transaction
 commits, ask a worker to dispatch. Nothing is sent before the commit, and a
-rolled-back change wakes nobody.
+rolled-back change wakes nobody. Saving an enabled connection wakes it too, so
+a new one gets its first full sync without waiting for the minute sweep.
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ def wake_dispatcher(sender, instance: ChangeEvent, created: bool, raw: bool = Fa
             enqueue(dispatch_hotel, hotel_id)
 
     transaction.on_commit(wake)
+
+
+@receiver(post_save, sender="channels.Connection", dispatch_uid="channels-wake-on-enable")
+def wake_on_enable(sender, instance, raw: bool = False, update_fields=None, **kwargs):
+    """A connection saved enabled is dispatched at once (its first pass sends the calendar)."""
+    if raw or not instance.enabled:
+        return
+    if update_fields is not None and "enabled" not in update_fields:
+        return  # the delivery machinery's own saves (lease, cursor) wake nobody
+    from .tasks import dispatch_hotel, enqueue
+
+    hotel_id = instance.hotel_id
+    transaction.on_commit(lambda: enqueue(dispatch_hotel, hotel_id))
 
 
 def ensure_sweep_schedule(**kwargs) -> None:

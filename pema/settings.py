@@ -332,10 +332,12 @@ PEMA_HTTP_CONNECT_TIMEOUT = env.float("PEMA_HTTP_CONNECT_TIMEOUT", default=5.0)
 PEMA_HTTP_READ_TIMEOUT = env.float("PEMA_HTTP_READ_TIMEOUT", default=30.0)
 # The whole of one call, however slowly the partner drips its answer (pema/http.py).
 PEMA_HTTP_DEADLINE_SECONDS = env.float("PEMA_HTTP_DEADLINE_SECONDS", default=60.0)
-# Delivery of SyncJobs: exponential backoff with jitter, then `dead`.
+# Delivery of SyncJobs: capped exponential backoff with jitter for up to the maximum age
+# (seconds), then `dead`; an unreachable partner is probed every CHANNELS_PROBE_SECONDS.
 CHANNELS_RETRY_BASE_SECONDS = env.float("CHANNELS_RETRY_BASE_SECONDS", default=1.0)
 CHANNELS_RETRY_MAX_SECONDS = env.float("CHANNELS_RETRY_MAX_SECONDS", default=300.0)
-CHANNELS_MAX_ATTEMPTS = env.int("CHANNELS_MAX_ATTEMPTS", default=8)
+CHANNELS_RETRY_MAX_AGE = env.float("CHANNELS_RETRY_MAX_AGE", default=24 * 3600.0)
+CHANNELS_PROBE_SECONDS = env.float("CHANNELS_PROBE_SECONDS", default=30.0)
 # Status messages per ARI document (one SyncJob sends one document).
 CHANNELS_ARI_BATCH_SIZE = env.int("CHANNELS_ARI_BATCH_SIZE", default=200)
 # Events younger than this may still have lower-id siblings in flight (see channels/dispatch.py).

@@ -121,7 +121,6 @@ def reconcile(*, hotel: Hotel | None = None, dry_run: bool = False) -> Reconcile
                     kind=SyncJob.Kind.RES_CREATE,
                     reservation=res,
                     items=1,
-                    max_attempts=settings.CHANNELS_MAX_ATTEMPTS,
                 )
             report.queued += 1
     return report

@@ -6,6 +6,7 @@ The test packages' conftest modules import them, so each folder gets the same fi
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from channels.models import Connection
 from tests.factories import sellable_hotel
@@ -14,7 +15,10 @@ BASE_URL = "http://ids.test"
 
 
 def make_connection(hotel, **overrides) -> Connection:
+    """A connection that has been running: its first full sync is behind it (pass
+    ``last_full_sync_at=None`` for a new one)."""
     values = {
+        "last_full_sync_at": timezone.now(),
         "hotel": hotel,
         "provider": "ids_next",
         "name": "IDS Next",
@@ -40,6 +44,7 @@ def conn(hotel):
 def _fast_retries(settings):
     settings.CHANNELS_RETRY_BASE_SECONDS = 1.0
     settings.CHANNELS_RETRY_MAX_SECONDS = 300.0
-    settings.CHANNELS_MAX_ATTEMPTS = 8
+    settings.CHANNELS_RETRY_MAX_AGE = 24 * 3600.0
+    settings.CHANNELS_PROBE_SECONDS = 30.0
     settings.CHANNELS_OUTBOX_SETTLE_SECONDS = 60.0
     settings.IDS_AVAILABILITY_CACHE_SECONDS = 0

@@ -54,13 +54,24 @@ class SyncError(Exception):
 
 
 class TransientError(SyncError):
-    """Worth retrying later; ``retry_after`` (seconds) when the partner said when."""
+    """Worth retrying later; ``retry_after`` (seconds) when the partner said when.
+
+    ``unreachable``: the failure says nothing about this message, only that the
+    partner cannot be reached or is not serving (no connection, a timeout, HTTP
+    5xx or 429); every other message to it would fail alike.
+    """
 
     def __init__(
-        self, message: str, *, http_status: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(message, http_status=http_status)
         self.retry_after = retry_after
+        self.unreachable = unreachable
 
 
 class PermanentError(SyncError):
@@ -184,15 +195,16 @@ class Provider:
             try:
                 response = http.post(self.url_for(operation), body, headers=self.headers())
             except http.Timeout as exc:
-                raise TransientError(f"Timed out: {exc}") from exc
+                raise TransientError(f"Timed out: {exc}", unreachable=True) from exc
             except http.RequestException as exc:
-                raise TransientError(f"Could not connect: {exc}") from exc
+                raise TransientError(f"Could not connect: {exc}", unreachable=True) from exc
             http_status, answer = response.status, response.body
             if response.status == 429 or response.status >= 500:
                 raise TransientError(
                     f"HTTP {response.status} from the partner.",
                     http_status=response.status,
                     retry_after=_retry_after(response.headers.get("Retry-After")),
+                    unreachable=True,
                 )
             if response.status >= 400:
                 raise PermanentError(

@@ -96,3 +96,16 @@ def test_job_and_log_admin_render(staff, conn):
     SyncJob.objects.create(connection=conn, stream="ari", kind="rates", status="dead")
     assert staff.get("/admin/channels/syncjob/").status_code == 200
     assert staff.get("/admin/channels/synclog/").status_code == 200
+
+
+def test_the_health_block_shows_the_last_full_sync(admin_client, hotel):
+    from channels.dispatch import dispatch
+
+    from .conftest import make_connection
+
+    conn = make_connection(hotel, last_full_sync_at=None)
+    page = admin_client.get("/admin/").content.decode()
+    assert "never" in page[page.index('class="last-full-sync"') :][:80]
+    dispatch(conn)
+    page = admin_client.get("/admin/").content.decode()
+    assert "never" not in page[page.index('class="last-full-sync"') :][:80]

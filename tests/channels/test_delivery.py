@@ -6,13 +6,14 @@ from datetime import timedelta
 import pytest
 import requests
 import responses
+import time_machine
 from django.utils import timezone
 
 from bookings.ari import AriChanges, apply_ari_update
 from bookings.reservations import cancel_reservation
 from channels.delivery import backoff_seconds, claim, deliver, release, retry_job, runnable_jobs
 from channels.dispatch import dispatch
-from channels.models import SyncJob, SyncLog
+from channels.models import Connection, SyncJob, SyncLog
 from pema import ota
 from pema.ota.common import parse_root
 
@@ -27,7 +28,12 @@ CANCEL = f"{BASE_URL}/{ota.CANCEL_RQ}"
 
 
 def make_due():
-    SyncJob.objects.filter(status="pending").update(next_attempt_at=timezone.now())
+    """What waiting does: every backoff and the wait for the next probe are over."""
+    now = timezone.now()
+    SyncJob.objects.filter(status="pending").update(next_attempt_at=now)
+    Connection.objects.exclude(unreachable_checked_at=None).update(
+        unreachable_checked_at=now - timedelta(days=1)
+    )
 
 
 def ari_change(hotel):
@@ -74,22 +80,29 @@ def test_transient_failures_retry_then_deliver_with_the_same_echo_token(hotel, c
 
 
 @responses.activate
-def test_job_is_dead_after_its_last_try(hotel, conn, settings):
-    settings.CHANNELS_MAX_ATTEMPTS = 3
+def test_a_job_is_retried_until_its_retry_window_ends_then_dead(hotel, conn, settings):
+    settings.CHANNELS_RETRY_MAX_AGE = 3600
     ari_change(hotel)
-    dispatch(conn)
-    responses.post(AVAIL, status=500)
-    for _ in range(3):
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        dispatch(conn)
+        responses.post(AVAIL, status=500)
+        for _ in range(20):  # far more tries than the old fixed count of 8
+            deliver(conn.pk)
+            make_due()
+        job = SyncJob.objects.get(connection=conn)
+        assert (job.status, job.attempts) == ("pending", 20)
+        clock.shift(timedelta(hours=1))
         deliver(conn.pk)
-        make_due()
-    job = SyncJob.objects.get(connection=conn)
-    assert (job.status, job.attempts) == ("dead", 3)
-    assert len(responses.calls) == 3
-    retry_job(job)
+    job.refresh_from_db()
+    assert (job.status, job.dead_reason, job.attempts) == ("dead", "expired", 20)
+    assert job.last_error.startswith("Expired")
+    assert len(responses.calls) == 20
+    retry_job(job)  # a fresh window, from now
     responses.replace(responses.POST, AVAIL, body=ok(ota.AVAIL_NOTIF_RQ))
+    make_due()
     deliver(conn.pk)
     job.refresh_from_db()
-    assert job.status == "done"
+    assert (job.status, job.dead_reason) == ("done", "")
 
 
 @pytest.mark.parametrize(
@@ -110,7 +123,7 @@ def test_permanent_errors_stop_at_once(hotel, conn, answer):
     responses.post(AVAIL, **answer)
     deliver(conn.pk)
     job = SyncJob.objects.get(connection=conn)
-    assert (job.status, job.attempts) == ("dead", 1)
+    assert (job.status, job.attempts, job.dead_reason) == ("dead", 1, "permanent")
     assert job.last_error.startswith("Permanent")
 
 

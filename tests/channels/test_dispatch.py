@@ -130,3 +130,43 @@ def test_days_added_at_the_end_of_the_calendar_go_out_with_rates(hotel, conn, se
     dispatch(conn)
     kinds = set(SyncJob.objects.values_list("kind", flat=True))
     assert {"availability", "rates"} <= kinds, kinds
+
+
+def test_a_new_connection_starts_with_a_full_sync_including_rates(hotel):
+    # A seeded calendar has prices but no change events: only a full sync sends them.
+    from channels.models import Connection
+
+    from .conftest import make_connection
+
+    assert not ChangeEvent.objects.filter(hotel=hotel).exists()
+    conn = make_connection(hotel, last_full_sync_at=None)
+    report = dispatch(conn)
+    kinds = list(SyncJob.objects.filter(connection=conn).values_list("kind", flat=True))
+    assert report.jobs == len(kinds) and set(kinds) == {"availability", "rates"}
+    rates = [i for j in SyncJob.objects.filter(kind="rates") for i in j.payload["items"]]
+    assert {i["room_type"] for i in rates} == {"EXT", "EXQ"}
+    assert {i["price"] for i in rates} == {1_000_000}
+    synced = Connection.objects.get(pk=conn.pk).last_full_sync_at
+    assert synced is not None
+    assert dispatch(conn).jobs == 0  # once only
+    assert Connection.objects.get(pk=conn.pk).last_full_sync_at == synced
+
+
+def test_a_connection_first_enabled_later_gets_its_full_sync_then(hotel):
+    from .conftest import make_connection
+
+    conn = make_connection(hotel, last_full_sync_at=None, enabled=False)
+    dispatch(conn)
+    assert not SyncJob.objects.filter(connection=conn).exists()
+    conn.enabled = True
+    conn.save()
+    dispatch(conn)
+    assert SyncJob.objects.filter(connection=conn, kind="rates").exists()
+
+
+def test_a_connection_that_pushes_no_ari_gets_no_full_sync(hotel):
+    from .conftest import make_connection
+
+    conn = make_connection(hotel, last_full_sync_at=None, push_ari=False)
+    dispatch(conn)
+    assert not SyncJob.objects.filter(connection=conn).exists()

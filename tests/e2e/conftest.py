@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection as db
+from django.utils import timezone
 
 from channels.models import Connection
 from tests.conftest import is_postgres
@@ -77,6 +78,7 @@ def start_worker(transactional_db, settings):
         "CHANNELS_TASK_QUEUE": queue,
         "CHANNELS_RETRY_BASE_SECONDS": "0.2",
         "CHANNELS_RETRY_MAX_SECONDS": "1",
+        "CHANNELS_PROBE_SECONDS": "0.5",
         "CHANNELS_OUTBOX_SETTLE_SECONDS": "1",
         "PEMA_VAR_DIR": str(settings.VAR_DIR),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
@@ -131,12 +133,19 @@ def ids_hotel(transactional_db, sandbox, settings):
     settings.CHANNELS_RETRY_MAX_SECONDS = 1
     settings.IDS_AVAILABILITY_CACHE_SECONDS = 0
     hotel = sellable_hotel(code="PEMA", rooms={"EXT": 3, "EXQ": 2}, days=30)
-    Connection.objects.create(
+    # These tests follow what changes from here on: the first full sync is behind them.
+    connect(hotel, sandbox, last_full_sync_at=timezone.now())
+    return hotel
+
+
+def connect(hotel, sandbox, **extra) -> Connection:
+    """The hotel's IDS Next connection to the sandbox process."""
+    return Connection.objects.create(
         hotel=hotel,
         provider="ids_next",
         name="IDS Next",
         base_url=sandbox.base_url,
         settings={"hotel_code": sandbox.hotel_code},
         credentials={"api_key": sandbox.api_key, "api_secret": sandbox.api_secret},
+        **extra,
     )
-    return hotel

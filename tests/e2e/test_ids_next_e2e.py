@@ -11,7 +11,7 @@ from bookings.reservations import GuestDetails, cancel_reservation, reserve_stay
 from channels.models import SyncJob, SyncLog
 from pema import ota
 
-from .conftest import wait_for
+from .conftest import connect, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -203,3 +203,27 @@ def test_a_worker_killed_mid_call_is_taken_over(ids_hotel, sandbox, start_worker
     res.refresh_from_db()
     [remote] = held(sandbox, res.confirmation_number)
     assert res.pms_reference == remote["reference"]
+
+
+def test_a_new_connection_sends_ids_the_whole_calendar_with_its_rates(
+    transactional_db, sandbox, worker
+):
+    from bookings.models import RateDay
+    from channels.models import Connection
+    from tests.factories import sellable_hotel
+
+    hotel = sellable_hotel(code="PEMA", rooms={"EXT": 3, "EXQ": 2}, days=20, price=654300)
+    # What `make run` does: the seeded hotel gets its connection, nothing else happens.
+    connect(hotel, sandbox)
+    days = sorted(
+        d.isoformat()
+        for d in RateDay.objects.filter(room_type__code="EXT").values_list("date", flat=True)
+    )
+
+    def priced():
+        rates = sandbox.state()["rates"].get("BAR/EXT", {})
+        return all(rates.get(d, {}).get("amount") == 654300 for d in days)
+
+    wait_for(priced, timeout=40, what="the base rates")
+    assert sandbox.state()["inventory"]["EXQ"]
+    assert Connection.objects.get(hotel=hotel).last_full_sync_at is not None
