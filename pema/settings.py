@@ -222,7 +222,8 @@ REST_FRAMEWORK = {
     # DRF's JSON parser with a bound on nesting (a deep body is a 400, not a RecursionError).
     "DEFAULT_PARSER_CLASSES": ["bookings.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter's, refusing a filter sent empty (pema/api.py).
+    "DEFAULT_FILTER_BACKENDS": ["pema.api.StrictFilterBackend"],
     # API keys first: their 401 carries the WWW-Authenticate header; staff sessions too.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "bookings.api.authentication.ApiKeyAuthentication",
@@ -250,6 +251,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "pema.api.document_response_headers",
+    ],
     # Reservations and backups both have a "status": each its own named enum.
     "ENUM_NAME_OVERRIDES": {"BackupStatusEnum": "backups.models.SystemBackup.Status"},
 }

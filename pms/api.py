@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bookings.api.schema import ERRORS as BOOKING_ERRORS
 from bookings.api.views import get_hotel
 from bookings.ari import AriChanges, apply_ari_update
 from bookings.external import StayQuery
@@ -23,19 +23,61 @@ from channels.dispatch import plan_full_sync
 from channels.models import Connection
 from channels.providers.base import SyncError
 from channels.tasks import deliver_connection, enqueue, full_sync
-from pema.api import staff_or_scope
+from pema.api import ErrorTable, JsonTypes, documented_errors, error_body, staff_or_scope
 
 from .availability import check_with_pms, pms_units
 
 IdsAdmin = staff_or_scope("ids:admin")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
+ERRORS: ErrorTable = {
+    400: (
+        "The request is not valid (a field, or a change the calendar refuses).",
+        [
+            ("malformed_json", "The body is not valid JSON: ..."),
+            ("missing_field", "A required field is missing. hotel: This field is required."),
+            ("invalid_field", "Some fields are not valid. price: ..."),
+            ("nothing_to_change", "Nothing to change: set at least one field."),
+        ],
+    ),
+    401: BOOKING_ERRORS[401],
+    403: (
+        "The key lacks the scope ids:admin (or the staff user its permissions).",
+        [("permission_denied", "This needs an API key with the scope 'ids:admin'...")],
+    ),
+    404: (
+        "No such hotel for this key (another hotel's code answers the same), or the hotel "
+        "has no enabled IDS Next connection.",
+        [
+            ("hotel_not_found", "No hotel 'PEMA' for this key."),
+            ("not_configured", "This hotel has no enabled IDS Next connection."),
+        ],
+    ),
+    409: (
+        "IDS Next has too few rooms for the stay, or the calendar change conflicts with "
+        "rooms already sold.",
+        [
+            ("no_availability", "IDS Next has 0 of 1 rooms."),
+            ("calendar_conflict", "Rooms are already sold on 2026-05-02."),
+        ],
+    ),
+    429: BOOKING_ERRORS[429],
+    502: ("IDS Next did not answer the ping.", [("pms_unreachable", "Connection refused.")]),
+    503: BOOKING_ERRORS[503],
+}
+COMMON = (400, 401, 403, 404, 429)
 
-def _error(code: str, message: str, http: int, fields: dict | None = None) -> Response:
-    return Response({"error": {"code": code, "message": message, "fields": fields or {}}}, http)
+
+def _error(code: str, message: str, http: int) -> Response:
+    return Response(error_body(code, message), http)
 
 
-class HotelInput(serializers.Serializer):
+def _documented(answer, *statuses: int) -> dict:
+    """The success answer of an IDS endpoint and its documented errors."""
+    return {**answer, **documented_errors(ERRORS, set(COMMON) | set(statuses))}
+
+
+class HotelInput(JsonTypes):
     """Every IDS input names the hotel; unknown fields are refused, not ignored.
 
     The code is checked for shape with the other fields (a 400), and only then
@@ -163,7 +205,33 @@ class IdsView(APIView):
         return s
 
 
-@extend_schema(request=HotelInput, responses={200: OpenApiTypes.OBJECT}, tags=["ids"])
+PING_ANSWER = inline_serializer(
+    "IdsPing", {"ok": serializers.BooleanField(), "message": serializers.CharField()}
+)
+AVAILABILITY_ANSWER = inline_serializer(
+    "IdsAvailability",
+    {"available": serializers.BooleanField(), "rooms": serializers.IntegerField()},
+)
+UPDATE_ANSWER = inline_serializer(
+    "IdsCalendarUpdate",
+    {
+        "inventory_rows": serializers.IntegerField(),
+        "rate_rows": serializers.IntegerField(),
+        "event_id": serializers.IntegerField(allow_null=True),
+    },
+)
+SYNC_ANSWER = inline_serializer(
+    "IdsFullSync",
+    {
+        "queued": serializers.BooleanField(),
+        "jobs": serializers.IntegerField(
+            required=False, help_text="Jobs queued here when the broker was down."
+        ),
+    },
+)
+
+
+@extend_schema(request=HotelInput, responses=_documented({200: PING_ANSWER}, 502), tags=["ids"])
 class TestConnectionView(IdsView):
     """Ping IDS Next with the hotel's connection."""
 
@@ -179,7 +247,11 @@ class TestConnectionView(IdsView):
         return Response({"ok": True, "message": message})
 
 
-@extend_schema(request=AvailabilityInput, responses={200: OpenApiTypes.OBJECT}, tags=["ids"])
+@extend_schema(
+    request=AvailabilityInput,
+    responses=_documented({200: AVAILABILITY_ANSWER}, 409, 503),
+    tags=["ids"],
+)
 class CheckAvailabilityView(IdsView):
     """Ask IDS Next about a stay, exactly as a booking would (no cache bypass)."""
 
@@ -202,7 +274,9 @@ class CheckAvailabilityView(IdsView):
         return Response({"available": True, "rooms": units})
 
 
-@extend_schema(request=UpdateAvailabilityInput, responses={200: OpenApiTypes.OBJECT}, tags=["ids"])
+@extend_schema(
+    request=UpdateAvailabilityInput, responses=_documented({200: UPDATE_ANSWER}, 409), tags=["ids"]
+)
 class UpdateAvailabilityView(IdsView):
     """Change availability and restrictions; the change reaches IDS through the outbox."""
 
@@ -222,14 +296,16 @@ class UpdateAvailabilityView(IdsView):
         )
 
 
-@extend_schema(request=UpdateRatesInput, responses={200: OpenApiTypes.OBJECT}, tags=["ids"])
+@extend_schema(
+    request=UpdateRatesInput, responses=_documented({200: UPDATE_ANSWER}, 409), tags=["ids"]
+)
 class UpdateRatesView(UpdateAvailabilityView):
     """Change prices; the change reaches IDS through the outbox."""
 
     input_class = UpdateRatesInput
 
 
-@extend_schema(request=HotelInput, responses={202: OpenApiTypes.OBJECT}, tags=["ids"])
+@extend_schema(request=HotelInput, responses=_documented({202: SYNC_ANSWER}), tags=["ids"])
 class SyncAvailabilityView(IdsView):
     """Queue a full sync of the next 500 days."""
 

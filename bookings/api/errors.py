@@ -16,6 +16,8 @@ from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from pema.api import error_body
+
 from ..errors import (
     BookingError,
     CalendarConflict,
@@ -46,10 +48,6 @@ class ApiError(exceptions.APIException):
         self.message = message
         self.fields = fields or {}
         self.extra = extra
-
-
-def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
-    return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
 
 
 def _flatten(detail, prefix: str = "") -> tuple[dict[str, list[str]], list[str]]:

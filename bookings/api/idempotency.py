@@ -22,9 +22,12 @@ from pema.sql import insert_rows, save_fields
 
 from ..models import ApiKey, IdempotencyRecord
 from .errors import ApiError
+from .schema import IDEMPOTENCY_KEY_LENGTH
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
-_SANE_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Printable ASCII, long enough that two attempts do not pick the same key by chance.
+_SHORTEST, _LONGEST = IDEMPOTENCY_KEY_LENGTH
+_SANE_KEY = re.compile(rf"[\x21-\x7e]{{{_SHORTEST},{_LONGEST}}}")
 
 
 def _owner(request) -> str:
@@ -47,11 +50,12 @@ def required_key(request) -> str:
             "idempotency_key_required",
             "Send an Idempotency-Key header (e.g. a UUID) so the request is safe to retry.",
         )
-    if not _SANE_KEY.match(key):
+    if not _SANE_KEY.fullmatch(key):
         raise ApiError(
             400,
             "invalid_idempotency_key",
-            "The Idempotency-Key must be 1 to 255 printable ASCII characters.",
+            f"The Idempotency-Key must be {_SHORTEST} to {_LONGEST} printable ASCII characters "
+            "(a UUID will do).",
         )
     return key
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
-from .serializers import ErrorSerializer
+from pema.api import ErrorTable, documented_errors
 
 # Status -> (description, [(code, message), ...]) used for the examples.
-ERRORS: dict[int, tuple[str, list[tuple[str, str]]]] = {
+ERRORS: ErrorTable = {
     400: (
         "The request is not valid.",
         [
@@ -23,6 +23,8 @@ ERRORS: dict[int, tuple[str, list[tuple[str, str]]]] = {
             ("unknown_room_type", "No room type XYZ at this hotel."),
             ("unknown_rate_plan", "No rate plan XYZ at this hotel."),
             ("idempotency_key_required", "Send an Idempotency-Key header."),
+            ("invalid_idempotency_key", "The Idempotency-Key must be 8 to 255 characters."),
+            ("invalid_cursor", "The cursor is not one this API gave out; start again without it."),
         ],
     ),
     401: (
@@ -51,13 +53,18 @@ ERRORS: dict[int, tuple[str, list[tuple[str, str]]]] = {
             ("reservation_cancelled", "Reservation PEMA-ABC123 is cancelled."),
         ],
     ),
+    413: (
+        "The body is larger than the API accepts (2.5 MB).",
+        [("payload_too_large", "The body is larger than this API accepts (2621440 bytes).")],
+    ),
     415: ("The body is not JSON.", [("unsupported_media_type", "Unsupported media type.")]),
     422: (
         "The Idempotency-Key was used for a different request.",
         [("idempotency_key_reused", "This Idempotency-Key was used for a different request.")],
     ),
     429: (
-        "Too many requests for this key; see the Retry-After header.",
+        "Too many requests for this key, or too many failed authentications from this "
+        "address; see the Retry-After header.",
         [("rate_limited", "Request was throttled. Expected available in 12 seconds.")],
     ),
     503: (
@@ -70,30 +77,21 @@ COMMON = (400, 401, 403, 404, 429)
 
 def error_responses(*extra: int) -> dict[int, OpenApiResponse]:
     """The documented error answers of an endpoint: the common ones plus ``extra``."""
-    out = {}
-    for status in sorted(set(COMMON) | set(extra)):
-        description, examples = ERRORS[status]
-        out[status] = OpenApiResponse(
-            ErrorSerializer,
-            description=description,
-            examples=[
-                OpenApiExample(
-                    code,
-                    value={"error": {"code": code, "message": message, "fields": {}}},
-                    response_only=True,
-                    status_codes=[str(status)],
-                )
-                for code, message in examples
-            ],
-        )
-    return out
+    return documented_errors(ERRORS, set(COMMON) | set(extra))
 
 
+IDEMPOTENCY_KEY_LENGTH = (8, 255)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {
+        "type": "string",
+        "minLength": IDEMPOTENCY_KEY_LENGTH[0],
+        "maxLength": IDEMPOTENCY_KEY_LENGTH[1],
+        "pattern": "^[!-~]+$",
+    },
     OpenApiParameter.HEADER,
     required=True,
-    description="A unique key per booking attempt (a UUID). A retry with the same key and "
-    "body returns the first answer; the same key with another body is a 422.",
+    description="A unique key per booking attempt (a UUID): 8 to 255 printable ASCII "
+    "characters. A retry with the same key and body returns the first answer; the same key "
+    "with another body is a 422.",
 )

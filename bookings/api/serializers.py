@@ -6,6 +6,8 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from pema.api import JsonTypes
+
 from ..models import Hotel, RatePlan, Reservation, RoomType
 
 
@@ -22,20 +24,8 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-# --- Errors ----------------------------------------------------------------------------
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable, machine-readable error code.")
-    message = serializers.CharField(help_text="What went wrong, for a person to read.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="Per-field messages (nested fields as `guest.email`).",
-    )
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
+class StrictBodySerializer(JsonTypes, StrictSerializer):
+    """A JSON body: no unknown fields, and each field in its own JSON type."""
 
 
 # --- Catalogue ---------------------------------------------------------------------------
@@ -188,7 +178,7 @@ class CalendarSerializer(serializers.Serializer):
 country_validator = RegexValidator(r"^[A-Za-z]{2}$", "Use an ISO 3166 alpha-2 code such as IN.")
 
 
-class GuestInputSerializer(StrictSerializer):
+class GuestInputSerializer(StrictBodySerializer):
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
     email = serializers.EmailField(max_length=254)
@@ -198,7 +188,7 @@ class GuestInputSerializer(StrictSerializer):
     )
 
 
-class BookingCreateSerializer(StrictSerializer):
+class BookingCreateSerializer(StrictBodySerializer):
     room_type = serializers.CharField(max_length=16, help_text="Room type code, e.g. EXT.")
     rate_plan = serializers.CharField(max_length=32, help_text="Rate plan code, e.g. BAR-BB.")
     check_in = serializers.DateField()
@@ -218,7 +208,7 @@ class BookingCreateSerializer(StrictSerializer):
     )
 
 
-class BookingUpdateSerializer(StrictSerializer):
+class BookingUpdateSerializer(StrictBodySerializer):
     check_in = serializers.DateField(required=False)
     check_out = serializers.DateField(required=False)
     room_type = serializers.CharField(max_length=16, required=False)
@@ -229,7 +219,7 @@ class BookingUpdateSerializer(StrictSerializer):
     expected_total = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
 
-class CancelInputSerializer(StrictSerializer):
+class CancelInputSerializer(StrictBodySerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

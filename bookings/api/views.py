@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 
 import django_filters
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -322,23 +322,38 @@ class CalendarView(APIView):
 
 # --- Bookings -------------------------------------------------------------------------------
 
-BOOKING_EXAMPLE = {
-    "room_type": "EXT",
-    "rate_plan": "BAR-BB",
-    "check_in": "2026-05-01",
-    "check_out": "2026-05-03",
-    "adults": 2,
-    "children": 0,
-    "guest": {
-        "first_name": "Asha",
-        "last_name": "Rao",
-        "email": "asha@example.com",
-        "phone": "+91 98450 00000",
-        "country": "IN",
-    },
-    "special_requests": "Late arrival",
-    "expected_total": 1200000,
-}
+
+class BookingExample(OpenApiExample):
+    """The documented booking: two nights a month from the day the schema is served, so the
+    example never asks for dates in the past (it is computed each time, not at import)."""
+
+    def __init__(self) -> None:
+        super().__init__("A two-night stay", request_only=True)
+
+    @property
+    def value(self) -> dict:
+        check_in = date.today() + timedelta(days=30)
+        return {
+            "room_type": "EXT",
+            "rate_plan": "BAR-BB",
+            "check_in": check_in.isoformat(),
+            "check_out": (check_in + timedelta(days=2)).isoformat(),
+            "adults": 2,
+            "children": 0,
+            "guest": {
+                "first_name": "Asha",
+                "last_name": "Rao",
+                "email": "asha@example.com",
+                "phone": "+91 98450 00000",
+                "country": "IN",
+            },
+            "special_requests": "Late arrival",
+            "expected_total": 2800000,
+        }
+
+    @value.setter
+    def value(self, _ignored) -> None:
+        """``OpenApiExample.__init__`` sets a value; this one is always computed."""
 
 
 class BookingCreateView(APIView):
@@ -348,8 +363,8 @@ class BookingCreateView(APIView):
         operation_id="booking_create",
         parameters=[IDEMPOTENCY_KEY],
         request=s.BookingCreateSerializer,
-        responses={201: s.BookingSerializer, **error_responses(409, 415, 422, 503)},
-        examples=[OpenApiExample("A two-night stay", value=BOOKING_EXAMPLE, request_only=True)],
+        responses={201: s.BookingSerializer, **error_responses(409, 413, 415, 422, 503)},
+        examples=[BookingExample()],
         tags=["bookings"],
     )
     def post(self, request: Request, hotel_code: str) -> Response:
@@ -431,6 +446,29 @@ class BookingCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 200
+    page_size_query_description = "Bookings per page, 1 or more (50 if left out; at most 200)."
+
+    def get_page_size(self, request) -> int:
+        """``limit`` as sent, cut to 200; one that is not a whole number of 1 or more is a 400
+        (DRF would quietly use the default)."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            message = "Must be a whole number of 1 or more."
+            raise ApiError(400, "invalid_field", f"limit: {message}", {"limit": [message]})
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
     def decode_cursor(self, request):
         try:
@@ -496,7 +534,7 @@ class BookingDetailView(APIView):
     @extend_schema(
         operation_id="booking_update",
         request=s.BookingUpdateSerializer,
-        responses={200: s.BookingSerializer, **error_responses(409, 415, 503)},
+        responses={200: s.BookingSerializer, **error_responses(409, 413, 415, 503)},
         tags=["bookings"],
     )
     def patch(self, request: Request, confirmation_number: str) -> Response:
@@ -525,7 +563,7 @@ class BookingCancelView(APIView):
     @extend_schema(
         operation_id="booking_cancel",
         request=s.CancelInputSerializer,
-        responses={200: s.CancellationSerializer, **error_responses(415)},
+        responses={200: s.CancellationSerializer, **error_responses(413, 415)},
         tags=["bookings"],
     )
     def post(self, request: Request, confirmation_number: str) -> Response:

@@ -57,17 +57,17 @@ def book(client, body, key=None):
 
 
 def test_create_fetch_and_replay(client, body):
-    r = book(client, body, key="k-1")
+    r = book(client, body, key="booking-key-1")
     assert r.status_code == 201, r.content
     data = r.json()
     assert data["status"] == "confirmed" and data["source"] == "booking_engine"
     assert data["total_amount"] == 2_000_000 and data["room_type"] == "DBL"
     assert len(data["nightly"]) == 2 and data["guest"]["email"] == "asha@example.com"
-    again = book(client, body, key="k-1")
+    again = book(client, body, key="booking-key-1")
     assert again.status_code == 201 and again.json() == data
     assert again["Idempotent-Replayed"] == "true"
     assert Reservation.objects.count() == 1
-    other = book(client, {**body, "adults": 1}, key="k-1")
+    other = book(client, {**body, "adults": 1}, key="booking-key-1")
     assert other.status_code == 422 and code_of(other) == "idempotency_key_reused"
     fetched = client.get(f"/api/v1/bookings/{data['confirmation_number']}/")
     assert (

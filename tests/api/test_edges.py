@@ -158,3 +158,54 @@ def test_404_outside_the_api_stays_a_page(client, settings):
     response = client.get("/nothing-here/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+# --- input as the schema describes it ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("adults", "2"), ("adults", True), ("special_requests", 0), ("check_in", 20300101)],
+)
+def test_a_body_field_of_the_wrong_json_type_is_a_400(client, body, field, value):  # noqa: F811
+    response = post_booking(client, json.dumps({**body, field: value}))
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "invalid_field" and field in error["fields"]
+
+
+def test_cancel_reason_must_be_a_string(client, body):  # noqa: F811
+    number = book(client, body).json()["confirmation_number"]
+    response = client.post(f"/api/v1/bookings/{number}/cancel/", {"reason": 0}, format="json")
+    assert response.status_code == 400 and "reason" in error_of(response)["fields"]
+
+
+def test_staff_booleans_are_json_booleans(hotel):
+    client = APIClient()
+    client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw-for-tests-1"))
+    response = client.post("/api/v1/backups/", {"encrypt": 0}, format="json")
+    assert response.status_code == 400 and "encrypt" in error_of(response)["fields"]
+    response = client.post(
+        "/api/v1/ids/update-availability/",
+        {"hotel": "APIH", "start": "2030-01-01", "end": "2030-01-01", "room_types": [1]},
+        format="json",
+    )
+    assert response.status_code == 400 and "room_types" in error_of(response)["fields"]
+
+
+@pytest.mark.parametrize("parameter", ["updated_since", "hotel", "status", "arrival_from"])
+def test_a_filter_sent_empty_is_a_400(client, parameter):
+    response = client.get("/api/v1/bookings/", {parameter: ""})
+    assert response.status_code == 400
+    assert parameter in error_of(response)["fields"]
+
+
+@pytest.mark.parametrize("limit", ["null", "0", "-3", "2.5", "ten"])
+def test_a_limit_that_is_not_a_positive_whole_number_is_a_400(client, limit):
+    response = client.get("/api/v1/bookings/", {"limit": limit})
+    assert response.status_code == 400
+    assert "limit" in error_of(response)["fields"]
+
+
+def test_a_large_limit_is_cut_to_200(client):
+    assert client.get("/api/v1/bookings/", {"limit": 10_000}).status_code == 200
