@@ -27,6 +27,7 @@ everything else a restore does.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import tempfile
@@ -437,11 +438,19 @@ def _converter(
             return None
         if kind == "DateTimeField" and connection.vendor == "sqlite":
             return _sqlite_datetime(stored, connection)
+        if kind == "JSONField" and connection.vendor == "postgresql" and stored.encoder is None:
+            # What JSONField.get_db_prep_save gives the driver (json.dumps, None as
+            # SQL NULL), as the text COPY sends, without its two wrappers per value.
+            return _json_text
 
     def exact(value: Any) -> Any:
         return f.get_db_prep_save(f.to_python(value), connection)
 
     return exact
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 def _sqlite_datetime(f: models.Field, connection: Any) -> Converter:
@@ -482,6 +491,8 @@ class _Table:
         self.pk_column = self.connection.ops.quote_name(model._meta.pk.column)
         self._layouts: dict[tuple[str, ...], _Layout] = {}
         self._complete_layout: _Layout | None = None
+        # The COPY a replace on PostgreSQL keeps open across batches (see _CopyStream).
+        self.stream: _CopyStream | None = None
 
     def groups(self, batch: list[dict[str, Any]]) -> list[tuple[_Layout, list[list[Any]]]]:
         """Database rows for a batch of backed-up rows, grouped by the columns they fill.
@@ -653,9 +664,13 @@ def _insert_rows(table: _Table, layout: _Layout, rows: list[list[Any]]) -> None:
     """Insert rows as they are, primary keys included, with no per-row ORM work.
 
     Like ``loaddata`` (``raw=True``) no ``pre_save`` runs, so ``auto_now``
-    timestamps keep their backed-up values. PostgreSQL gets one ``COPY`` per
-    batch, the fastest way in; other databases one ``executemany``.
+    timestamps keep their backed-up values. PostgreSQL gets ``COPY``, the
+    fastest way in (one kept open across a table's batches when the table has
+    a stream), other databases one ``executemany`` per batch.
     """
+    if table.stream is not None:
+        table.stream.write(table, layout, rows)
+        return
     connection = table.connection
     columns = ", ".join(layout.columns)
     with connection.cursor() as cursor:
@@ -669,6 +684,50 @@ def _insert_rows(table: _Table, layout: _Layout, rows: list[list[Any]]) -> None:
         else:
             marks = ", ".join(["%s"] * len(layout.columns))
             cursor.executemany(f"INSERT INTO {table.table} ({columns}) VALUES ({marks})", rows)
+
+
+class _CopyStream:
+    """One ``COPY`` kept open across consecutive batches of the same table (PostgreSQL).
+
+    A ``COPY`` per batch made the restore wait at every batch's end for the
+    server to finish it before decoding the next, so Python and PostgreSQL
+    took turns. Kept open, the server stores one batch while the next is
+    decoded, on the machine's other core. Only for a replace, whose loading
+    asks the database nothing between batches.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self._open: tuple[_Table, list[str]] | None = None
+        self._stack = contextlib.ExitStack()
+        self._copy: Any = None
+
+    def write(self, table: _Table, layout: _Layout, rows: list[list[Any]]) -> None:
+        if self._open is None or self._open[0] is not table or self._open[1] != layout.columns:
+            self.close()
+            sql = f"COPY {table.table} ({', '.join(layout.columns)}) FROM STDIN"
+            # The driver's own cursor (Django's has no COPY), with its errors
+            # turned into Django's DatabaseError like any other query's.
+            cursor = self._stack.enter_context(self.connection.cursor())
+            self._stack.enter_context(self.connection.wrap_database_errors)
+            self._copy = self._stack.enter_context(cursor.cursor.copy(sql))
+            self._open = (table, layout.columns)
+        write_row = self._copy.write_row
+        for row in rows:
+            write_row(row)
+
+    def holds(self, table: _Table) -> bool:
+        return self._open is not None and self._open[0] is table
+
+    def close(self) -> None:
+        """Finish the open ``COPY`` (the server reports any bad row here)."""
+        self._open = self._copy = None
+        self._stack.close()
+
+    def abort(self, exc: BaseException) -> None:
+        """End the open ``COPY`` as failed, so the transaction rolls back cleanly."""
+        self._open = self._copy = None
+        self._stack.__exit__(type(exc), exc, exc.__traceback__)
 
 
 def restore(
@@ -711,22 +770,40 @@ def restore(
     try:
         with transaction.atomic(using=using), opener() as raw:
             foreign_keys: list[tuple[str, str, str]] = []
+            indexes: list[str] = []
             if mode == "replace" and not validate_only:
                 foreign_keys = _set_foreign_keys_aside(list(by_label.values()), using)
-                for model in reversed(list(by_label.values())):
-                    # A raw delete: no cascade into tables outside the backup
-                    # (those are settled below, by their on_delete) and no
-                    # per-row signals.
-                    model._base_manager.using(using).all()._raw_delete(using)
-            for label, batch in archive.read_batches(raw, key, manifest, BATCH_SIZE):
-                table = tables.get(label)
-                if table is None:
-                    raise RestoreError(f"Row of unlisted model {label}.")
-                rep = reports[label]
-                for layout, rows in table.groups(batch):
-                    _load(table, layout, rows, rep, mode=mode, validate_only=validate_only)
-                if progress:
-                    progress(len(batch))
+                _empty_tables(list(by_label.values()), using)
+                indexes = _set_indexes_aside(list(by_label.values()), using)
+            connection = connections[using]
+            stream = (
+                _CopyStream(connection)
+                if mode == "replace" and not validate_only and connection.vendor == "postgresql"
+                else None
+            )
+            for table in tables.values():
+                table.stream = stream
+            try:
+                for label, batch in archive.read_batches(raw, key, manifest, BATCH_SIZE):
+                    table = tables.get(label)
+                    if table is None:
+                        raise RestoreError(f"Row of unlisted model {label}.")
+                    rep = reports[label]
+                    if stream is not None and not stream.holds(table):
+                        # Before converting: the first rows of a table may read the
+                        # database (natural keys), which an open COPY would block.
+                        stream.close()
+                    for layout, rows in table.groups(batch):
+                        _load(table, layout, rows, rep, mode=mode, validate_only=validate_only)
+                    if progress:
+                        progress(len(batch))
+            except BaseException as exc:
+                if stream is not None:
+                    stream.abort(exc)
+                raise
+            if stream is not None:
+                stream.close()
+            _rebuild_indexes(indexes, using)
             if validate_only:
                 for rep in report.models:
                     if mode == "replace":
@@ -740,7 +817,6 @@ def restore(
                         # inserted; --validate-only tells which primary keys overlap.
                         rep.delete = rep.present
                 _restore_foreign_keys(foreign_keys, using)
-                connection = connections[using]
                 connection.check_constraints()
                 _reset_sequences(list(by_label.values()), using)
     except RestoreError:
@@ -844,6 +920,64 @@ def _set_foreign_keys_aside(
         for table, name, _definition in foreign_keys:
             cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
     return foreign_keys
+
+
+def _empty_tables(model_list: list[type[models.Model]], using: str) -> None:
+    """Empty the tables a replace rewrites: no cascade into tables outside the backup
+    (those are settled after the load, by their on_delete) and no per-row signals.
+
+    PostgreSQL gets one ``TRUNCATE`` (its foreign keys are set aside already):
+    rows deleted instead stay in the table and its indexes until a vacuum, and
+    every row loaded back under the same key had to be checked against its dead
+    twin in each unique index, which cost more than the load itself. Like the
+    rest of the restore it is part of the transaction, rolled back on failure.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE " + ", ".join(quote(m._meta.db_table) for m in model_list))
+        return
+    for model in reversed(model_list):
+        model._base_manager.using(using).all()._raw_delete(using)
+
+
+def _set_indexes_aside(model_list: list[type[models.Model]], using: str) -> list[str]:
+    """Drop the emptied tables' indexes that back no constraint; return how to build them again.
+
+    Building an index once over the loaded rows (a sort) costs less than
+    updating it row by row during the load, as ``pg_restore`` does it. Primary
+    keys and unique constraints stay, because foreign keys are checked against
+    them; a unique index without a constraint (a conditional one) is rebuilt
+    and so checked against every row, and a duplicate rolls the restore back.
+    PostgreSQL only, inside the restore's transaction.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return []
+    tables = [m._meta.db_table for m in model_list]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+            FROM pg_index i
+            WHERE i.indrelid IN (SELECT to_regclass(quote_ident(t)) FROM unnest(%s::text[]) t)
+              AND NOT i.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+            ORDER BY 1
+            """,
+            [tables],
+        )
+        found = cursor.fetchall()
+        for name, _definition in found:
+            cursor.execute(f"DROP INDEX {name}")
+    return [definition for _name, definition in found]
+
+
+def _rebuild_indexes(definitions: list[str], using: str) -> None:
+    with connections[using].cursor() as cursor:
+        for definition in definitions:
+            cursor.execute(definition)
 
 
 def _restore_foreign_keys(foreign_keys: list[tuple[str, str, str]], using: str) -> None:

@@ -1,4 +1,9 @@
-"""Shared test fixtures; PostgreSQL-only tests are skipped (loudly, by make test) on SQLite."""
+"""Shared test fixtures; PostgreSQL-only tests are skipped (loudly, by make test) on SQLite.
+
+``make test`` runs the suite in parallel (pytest-xdist, see scripts/test.sh):
+each worker has its own test database, and the tests of one file run on one
+worker in order, so a file's tests may share what its fixtures start.
+"""
 
 import pytest
 from django.conf import settings
