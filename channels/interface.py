@@ -170,7 +170,12 @@ class InboundKind(StrEnum):
 
 @dataclass(frozen=True)
 class InboundRoomStay:
-    """One room of a partner's reservation, in the partner's codes."""
+    """One room of a partner's reservation, in the partner's codes.
+
+    ``nights`` carries the partner's price of each night of this room (minor
+    units of the reservation's currency); empty when the partner only sends a
+    total. ``index`` is the partner's own number for the room, if any.
+    """
 
     partner_room_id: str
     partner_rate_id: str
@@ -186,24 +191,145 @@ class InboundRoomStay:
 class InboundReservation:
     """A reservation message a provider parsed from its partner.
 
-    ``revision`` orders the messages of one partner reservation (a modify
-    timestamp, a message id, a version number): the engine applies a message
-    at most once per (connection, partner reservation id, revision) and never
-    lets an older revision overwrite a newer one. ``ack_token`` is whatever
-    the provider needs later to acknowledge this message.
+    ``revision`` identifies this message among the messages of one partner
+    reservation (a message id, a version number, a modify timestamp): the
+    engine applies a message at most once per (connection, partner
+    reservation id, revision). ``revised_at`` is when the partner made the
+    change; it orders the messages of one reservation, so an older revision
+    arriving after a newer one is recorded and never applied. Without it the
+    order of arrival decides. ``ack_token`` is whatever the provider needs
+    later to acknowledge this message; empty when the partner expects no
+    acknowledgement (a webhook is acknowledged by its HTTP answer).
+    ``raw`` is this message's part of what the partner sent, kept for audit.
     """
 
     partner_reservation_id: str
     revision: str
     kind: InboundKind
-    currency: str
-    total: int
-    guest: GuestDetails
+    currency: str = ""
+    total: int = 0
+    guest: GuestDetails = field(default_factory=GuestDetails)
     rooms: tuple[InboundRoomStay, ...] = ()
     special_requests: str = ""
     booked_at: datetime | None = None
+    revised_at: datetime | None = None
     ack_token: str = ""
     raw: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not self.partner_reservation_id.strip():
+            raise ValueError("An inbound reservation needs the partner's reservation id.")
+        if not self.revision.strip():
+            raise ValueError("An inbound reservation needs a revision or message id.")
+
+    def to_json(self) -> dict:
+        """Plain JSON of everything but ``raw`` (the engine keeps the raw body itself)."""
+        return {
+            "partner_reservation_id": self.partner_reservation_id,
+            "revision": self.revision,
+            "kind": str(self.kind),
+            "currency": self.currency,
+            "total": self.total,
+            "guest": {
+                name: getattr(self.guest, name)
+                for name in ("given_name", "surname", "email", "phone", "country")
+            },
+            "rooms": [
+                {
+                    "partner_room_id": room.partner_room_id,
+                    "partner_rate_id": room.partner_rate_id,
+                    "check_in": room.check_in.isoformat(),
+                    "check_out": room.check_out.isoformat(),
+                    "adults": room.adults,
+                    "children": room.children,
+                    "nights": [[n.date.isoformat(), n.price] for n in room.nights],
+                    "index": room.index,
+                }
+                for room in self.rooms
+            ],
+            "special_requests": self.special_requests,
+            "booked_at": self.booked_at.isoformat() if self.booked_at else None,
+            "revised_at": self.revised_at.isoformat() if self.revised_at else None,
+            "ack_token": self.ack_token,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict, raw: bytes = b"") -> InboundReservation:
+        """The value :meth:`to_json` wrote; ``ValueError`` (with what is wrong) otherwise."""
+        try:
+            guest = data.get("guest") or {}
+            return cls(
+                partner_reservation_id=_text(data["partner_reservation_id"]),
+                revision=_text(data["revision"]),
+                kind=InboundKind(data["kind"]),
+                currency=_text(data.get("currency", "")),
+                total=_count(data.get("total", 0)),
+                guest=GuestDetails(**{k: _text(v) for k, v in guest.items()}),
+                rooms=tuple(
+                    InboundRoomStay(
+                        partner_room_id=_text(room["partner_room_id"]),
+                        partner_rate_id=_text(room.get("partner_rate_id", "")),
+                        check_in=date.fromisoformat(room["check_in"]),
+                        check_out=date.fromisoformat(room["check_out"]),
+                        adults=_count(room["adults"]),
+                        children=_count(room.get("children", 0)),
+                        nights=tuple(
+                            Night(date.fromisoformat(day), _count(price))
+                            for day, price in room.get("nights") or ()
+                        ),
+                        index=_text(room.get("index", "")),
+                    )
+                    for room in data.get("rooms") or ()
+                ),
+                special_requests=_text(data.get("special_requests", "")),
+                booked_at=_moment(data.get("booked_at")),
+                revised_at=_moment(data.get("revised_at")),
+                ack_token=_text(data.get("ack_token", "")),
+                raw=raw,
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"Not an inbound reservation: {type(exc).__name__} {exc}") from exc
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {value!r}")
+    return value
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(f"expected a whole number of at least 0, got {value!r}")
+    return value
+
+
+def _moment(value: object) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(_text(value))
+    if moment.tzinfo is None:
+        raise TypeError(f"expected an aware timestamp, got {value!r}")
+    return moment
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What a partner pushed to ``/hooks/<connection uuid>/``, as a provider sees it.
+
+    ``headers`` have lower-case names; ``received_at`` (aware UTC) is when Pema
+    read the request, for replay windows.
+    """
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: bytes
+    received_at: datetime
+    remote_addr: str = ""
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name.lower(), default)
 
 
 @dataclass(frozen=True)
@@ -217,7 +343,9 @@ class PullResult:
 
 @dataclass(frozen=True)
 class Acknowledgement:
-    """Which pulled messages the engine applied, and which it holds (with why)."""
+    """Pulled messages to acknowledge: ``applied`` are done with (applied, or an
+    older revision recorded and passed over); ``rejected`` are held, each with
+    why, and are actively rejected to the partner (when the connection says so)."""
 
     applied: tuple[InboundReservation, ...] = ()
     rejected: tuple[tuple[InboundReservation, str], ...] = ()
