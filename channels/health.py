@@ -1,4 +1,5 @@
-"""Connection health for the admin: last success, last error, pending and dead jobs."""
+"""Connection health for the admin: last success, last error, pending and dead jobs, and
+inbound reservations held for staff."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 
 from django.db.models import Count, Q
 
-from .models import Connection, SyncJob, SyncLog
+from .models import Connection, InboundMessage, SyncJob, SyncLog
 
 
 @dataclass
@@ -19,13 +20,14 @@ class ConnectionHealth:
     last_error: SyncLog | None
     pending: int
     dead: int
+    held: int = 0
 
     @property
     def ok(self) -> bool:
         failing = self.last_error is not None and (
             self.last_success is None or self.last_error.created_at > self.last_success
         )
-        return self.connection.enabled and not self.dead and not failing
+        return self.connection.enabled and not self.dead and not self.held and not failing
 
 
 def connection_health() -> list[ConnectionHealth]:
@@ -36,6 +38,13 @@ def connection_health() -> list[ConnectionHealth]:
             dead=Count("jobs", filter=Q(jobs__status=SyncJob.Status.DEAD)),
         ).values("id", "pending", "dead")
     }
+    stuck = [InboundMessage.Status.HELD, InboundMessage.Status.FAILED]
+    held = dict(
+        InboundMessage.objects.filter(status__in=stuck)
+        .values("connection_id")
+        .annotate(n=Count("id"))
+        .values_list("connection_id", "n")
+    )
     out = []
     for conn in Connection.objects.select_related("hotel"):
         logs = SyncLog.objects.filter(connection=conn)
@@ -50,6 +59,7 @@ def connection_health() -> list[ConnectionHealth]:
                 last_error=error,
                 pending=counts[conn.pk]["pending"],
                 dead=counts[conn.pk]["dead"],
+                held=held.get(conn.pk, 0),
             )
         )
     return out

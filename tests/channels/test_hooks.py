@@ -137,3 +137,19 @@ def test_the_migration_gives_existing_connections_distinct_hook_ids():
         assert len(set(Connection.objects.values_list("uuid", flat=True))) == 3
     finally:
         MigrationExecutor(connection).migrate(latest)
+
+
+def test_the_sweep_applies_a_push_whose_wake_up_was_lost(client, hotel, ota, eager):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from channels.tasks import sweep
+
+    assert push(client, ota, body_of(message(hotel))).status_code == 200
+    InboundMessage.objects.update(received_at=timezone.now() - timedelta(minutes=2))
+
+    sweep()
+
+    assert InboundMessage.objects.get().status == Status.APPLIED
+    assert Reservation.objects.count() == 1

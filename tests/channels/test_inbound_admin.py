@@ -129,3 +129,16 @@ def test_a_wrong_product_row_is_a_form_error(admin_client, hotel, conn):
     assert response.status_code == 200
     assert "A room x rate product needs the partner&#x27;s rate id." in response.content.decode()
     assert not conn.products.exists()
+
+
+def test_the_health_page_counts_held_reservations(admin_client, hotel, ota):
+    held_message(hotel, ota)
+    page = admin_client.get(reverse("admin:channels_connection_health")).content.decode()
+    assert "Held reservations" in page
+    link = (
+        reverse("admin:channels_inboundmessage_changelist")
+        + f"?connection__id__exact={ota.pk}&status__in=held,failed"
+    )
+    assert link in page and "icon-alert" in page
+    listed = admin_client.get(link)
+    assert listed.status_code == 200 and "BK100" in listed.content.decode()
