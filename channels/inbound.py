@@ -421,8 +421,8 @@ def _apply_message(message: InboundMessage) -> tuple[str, Reservation | None, st
             "by hand (cancel and re-book), then retry this message.",
         )
     nightly = booking.nightly
-    if nightly is not None and nightly == _current_nightly(local, booking):
-        nightly = None  # the same prices again: not a change worth a new version
+    if nightly is not None and _same_stay(local, booking):
+        nightly = None  # the same stay at the same prices: not a change worth a new version
     reservation = modify_reservation(
         local,
         source=OTA,
@@ -541,16 +541,27 @@ def _nightly_prices(inbound: InboundReservation, check_in: date, check_out: date
     return None
 
 
-def _current_nightly(reservation: Reservation, booking: _Booking) -> list[int] | None:
-    """The reservation's nightly amounts (all rooms together) when its stay is the booking's."""
-    if (reservation.check_in, reservation.check_out) != (booking.check_in, booking.check_out):
-        return None
+def _same_stay(reservation: Reservation, booking: _Booking) -> bool:
+    """Whether the reservation already is the booking: dates, product, guests and prices.
+
+    Only then may the partner's prices be left out of the modification: with
+    anything else changing they must go in, or the hotel's rates would price it.
+    """
+    stay = reservation.rooms.first()
+    if stay is None or (
+        reservation.check_in, reservation.check_out, reservation.adults, reservation.children,
+        stay.room_type_id, stay.rate_plan_id,
+    ) != (
+        booking.check_in, booking.check_out, booking.adults, booking.children,
+        booking.product.room_type.pk, booking.product.rate_plan.pk,
+    ):  # fmt: skip
+        return False
     per_night: dict[date, int] = {}
     for day, price in RoomNight.objects.filter(stay__reservation=reservation).values_list(
         "date", "price"
     ):
         per_night[day] = per_night.get(day, 0) + price
-    return [per_night[d] for d in sorted(per_night)]
+    return [per_night[d] for d in sorted(per_night)] == booking.nightly
 
 
 def retry_messages(messages) -> dict[str, int]:

@@ -152,8 +152,10 @@ def test_a_modification_moves_the_inventory_and_reprices(hotel, ota):
 
 def test_a_modification_to_another_room_type_moves_between_types(hotel, ota):
     receive(ota, message(hotel, room="EXQ"))
-    receive(ota, message(hotel, InboundKind.MODIFY, revision="2", room="EXT"))
+    done = receive(ota, message(hotel, InboundKind.MODIFY, revision="2", room="EXT"))
 
+    # Still the partner's price (not the hotel's 1,000,000 a night), though it did not change.
+    assert done.reservation.total_amount == 2 * 900_000
     assert sold(hotel, "EXQ", 5, 2) == [(0, 0), (0, 0)]
     assert sold(hotel, "EXT", 5, 2) == [(1, 0), (1, 0)]
 
