@@ -259,10 +259,11 @@ def apply_inbound(message_id: int) -> InboundMessage:
     untouched.
     """
     with transaction.atomic():
-        first = InboundMessage.objects.filter(pk=message_id).values(
-            "connection_id", "partner_reservation_id"
+        key = (
+            InboundMessage.objects.filter(pk=message_id)
+            .values("connection_id", "partner_reservation_id")
+            .first()
         )
-        key = first.first()
         if key is None:
             raise InboundMessage.DoesNotExist(f"No inbound message {message_id}.")
         # The reservation's lock: its oldest message row, whoever holds it goes first.
