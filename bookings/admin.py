@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
@@ -21,7 +22,7 @@ from django.utils.html import format_html
 from pema.money import format_money
 
 from .calendar_grid import calendar_grid
-from .forms import AriUpdateForm, ReservationAdminForm
+from .forms import AriUpdateForm, ReservationAdminForm, room_field_name
 from .models import (
     ChangeEvent,
     Guest,
@@ -283,7 +284,7 @@ class ReservationRoomInline(admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
-    fields = ("room_type", "rate_plan", "adults", "children", "amount", "nightly")
+    fields = ("room_type", "rate_plan", "room", "adults", "children", "amount", "nightly")
     readonly_fields = fields
 
     # View-only: stays are rewritten by the domain when the reservation changes.
@@ -344,7 +345,10 @@ class ReservationAdmin(admin.ModelAdmin):
         stay = ("room_type", "rate_plan", "check_in", "check_out", "adults", "children")
         if obj is None:
             return [
-                (None, {"fields": ("hotel",) + stay + ("rooms", "special_requests")}),
+                (
+                    None,
+                    {"fields": ("hotel",) + stay + ("rooms", "special_requests", "staff_notes")},
+                ),
                 (
                     "Guest",
                     {
@@ -360,10 +364,25 @@ class ReservationAdmin(admin.ModelAdmin):
             ]
         if obj.status == Reservation.Status.CANCELLED:
             return [(None, {"fields": self.readonly_fields})]
+        rooms = tuple(room_field_name(n) for n in range(1, obj.rooms.count() + 1))
+        if obj.source == Reservation.Source.OTA:
+            stay_title = f"The stay, as {obj.source_channel or 'the OTA'} booked it"
+        else:
+            stay_title = "Change the stay"
         return [
             ("Reservation", {"fields": self.readonly_fields}),
-            ("Change the stay", {"fields": stay + ("special_requests",)}),
+            (stay_title, {"fields": stay + ("special_requests",)}),
+            ("Rooms and notes", {"fields": rooms + ("staff_notes",)}),
         ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The room fields are made per room stay by the form itself, not by the model.
+        fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+        readonly = set(self.get_readonly_fields(request, obj))
+        kwargs["fields"] = [
+            name for name in fields if name not in readonly and not name.startswith("room_")
+        ]
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else ()
@@ -390,7 +409,9 @@ class ReservationAdmin(admin.ModelAdmin):
         pass
 
     def construct_change_message(self, request, form, formsets, add=False):
-        return "Created through the booking rules." if add else "Stay changed; re-priced."
+        if add:
+            return "Created through the booking rules."
+        return "Rooms or notes changed." if form.owned_by_partner else "Stay changed; re-priced."
 
     @admin.display(description="Status", ordering="status")
     def status_shown(self, obj: Reservation) -> str:

@@ -7,12 +7,14 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
+from django.db import models
 
 from pema.money import currency_exponent, to_major, to_minor
 
 from .ari import LIMITS, WEEKDAY_NAMES, AriChanges, apply_ari_update
 from .errors import BookingError
-from .models import Hotel, RatePlan, Reservation, RoomType
+from .frontdesk import assign_room, set_staff_notes
+from .models import Hotel, RatePlan, Reservation, Room, RoomType
 from .reservations import GuestDetails, modify_reservation, reserve_stay
 
 TRI_STATE = [("", "Leave as it is"), ("close", "Close"), ("open", "Open")]
@@ -29,11 +31,25 @@ def _field_errors(form: forms.Form, error: BookingError) -> None:
         form.add_error(None, error.message)
 
 
+#: What an OTA owns on its reservations: staff change these at the OTA, never here.
+OTA_OWNED_FIELDS = ("room_type", "rate_plan", "check_in", "check_out", "adults", "children",
+                    "special_requests")  # fmt: skip
+
+
+def room_field_name(index: int) -> str:
+    """The form field assigning a physical room to the ``index``-th room stay (from 1)."""
+    return f"room_{index}"
+
+
 class ReservationAdminForm(forms.ModelForm):
     """Create or modify a reservation through the domain, so inventory stays right.
 
     The write happens in ``clean`` (inside the admin's transaction) so that a
     refusal — sold out, min stay, too many guests — shows as a form error.
+
+    On change, each room stay gets a room field and the reservation staff
+    notes. An OTA's reservation keeps its dates, room type, rate plan, guests
+    and price as the OTA sent them: the OTA owns them and sends changes itself.
     """
 
     hotel = forms.ModelChoiceField(queryset=Hotel.objects.all())
@@ -55,6 +71,11 @@ class ReservationAdminForm(forms.ModelForm):
         error_messages={"invalid": "Two letters, e.g. IN."},
     )
     special_requests = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    staff_notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="For staff only; never sent to partners.",
+    )
 
     class Meta:
         model = Reservation
@@ -79,11 +100,49 @@ class ReservationAdminForm(forms.ModelForm):
                 adults=self.instance.adults,
                 children=self.instance.children,
                 special_requests=self.instance.special_requests,
+                staff_notes=self.instance.staff_notes,
             )
+            self._add_room_fields()
+            if self.owned_by_partner:
+                channel = self.instance.source_channel or "the OTA"
+                for name in OTA_OWNED_FIELDS:
+                    self.fields[name].help_text = f"Set by {channel}; changed there, not here."
+
+    @property
+    def owned_by_partner(self) -> bool:
+        return self.instance.pk is not None and self.instance.source == Reservation.Source.OTA
+
+    def _add_room_fields(self) -> None:
+        self.stays = list(self.instance.rooms.select_related("room_type").order_by("id"))
+        for index, stay in enumerate(self.stays, start=1):
+            name = room_field_name(index)
+            # Any active room of the hotel: the stay may be moving to another type too.
+            self.fields[name] = forms.ModelChoiceField(
+                queryset=Room.objects.filter(hotel_id=self.instance.hotel_id, is_active=True)
+                .select_related("room_type")
+                .order_by("room_type__code", "number"),
+                required=False,
+                label=f"Room {index} ({stay.room_type.code})",
+                empty_label="Not assigned",
+            )
+            self.initial[name] = stay.room_id
 
     def clean(self):
         data = super().clean()
         if self.errors:
+            return data
+        if self.owned_by_partner:
+            owned = [name for name in OTA_OWNED_FIELDS if self._changed(name, data)]
+            if owned:
+                channel = self.instance.source_channel or "the OTA"
+                labels = ", ".join(self.fields[n].label or n.replace("_", " ") for n in owned)
+                raise ValidationError(
+                    f"This reservation came from {channel}, which owns its dates, room type, "
+                    f"rate plan, guests and price: change them at {channel} and Pema applies "
+                    f"the change when it arrives. Here you can assign rooms and add staff "
+                    f"notes. (Changed: {labels}.)"
+                )
+            self._save_front_desk(data)
             return data
         try:
             if self.instance.pk:
@@ -125,7 +184,38 @@ class ReservationAdminForm(forms.ModelForm):
                 )
         except BookingError as error:
             _field_errors(self, error)
+            return data
+        if hasattr(self, "stays"):
+            self._save_front_desk(data)
+        else:
+            set_staff_notes(self.instance, data.get("staff_notes", ""))
         return data
+
+    def _changed(self, name: str, data: dict) -> bool:
+        before, after = self.initial.get(name), data.get(name)
+        if isinstance(after, models.Model):
+            after = after.pk
+        if isinstance(after, str) and isinstance(before, str):
+            # Browsers post text areas with CRLF line ends.
+            return after.replace("\r\n", "\n").strip() != before.replace("\r\n", "\n").strip()
+        return after != before
+
+    def _save_front_desk(self, data: dict) -> None:
+        """Room assignments and notes; after a stay change they go to the new stays in order."""
+        stays = list(self.instance.rooms.select_related("room_type", "reservation").order_by("id"))
+        for index, stay in enumerate(stays, start=1):
+            name = room_field_name(index)
+            if name not in data:
+                continue
+            room = data[name]
+            moved_away = room is not None and room.room_type_id != stay.room_type_id
+            if moved_away and room.pk == self.initial.get(name):
+                room = None  # the stay moved to another room type: its room cannot follow
+            try:
+                assign_room(stay, room)
+            except BookingError as error:
+                self.add_error(name, error.message)
+        set_staff_notes(self.instance, data.get("staff_notes", ""))
 
     def save(self, commit=True):
         # The domain function has saved it already.

@@ -365,6 +365,7 @@ class Reservation(models.Model):
     total_amount = models.PositiveIntegerField(help_text="Minor units.")
     currency = models.CharField(max_length=3, validators=[currency_validator])
     special_requests = models.TextField(blank=True)
+    staff_notes = models.TextField(blank=True, help_text="For staff only; never sent to partners.")
     is_overbooked = models.BooleanField(
         default=False, help_text="Taken from an OTA past availability: staff must rehouse."
     )

@@ -1,7 +1,10 @@
-"""Admin for connections (write-only credentials, test and full-sync actions), the job
-outbox (with a retry action) and the read-only sync log."""
+"""Admin for connections (write-only credentials, product mappings inline, test and
+full-sync actions), the job outbox (with a retry action), the read-only sync log,
+and the inbound reservation messages (raw body shown, retry for held ones)."""
 
 from __future__ import annotations
+
+import json
 
 from django import forms
 from django.contrib import admin, messages
@@ -10,10 +13,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
+
+from bookings.models import RatePlan, RoomType
 
 from .delivery import retry_job
 from .health import connection_health
-from .models import Connection, SyncJob, SyncLog
+from .inbound import retry_messages
+from .models import ChannelProduct, Connection, InboundMessage, SyncJob, SyncLog
 from .providers import PROVIDERS, provider_class
 from .providers.base import SyncError
 from .tasks import deliver_connection, enqueue, full_sync
@@ -42,6 +49,7 @@ class ConnectionFormBase(forms.ModelForm):
             "export_reservations",
             "check_availability",
             "settings",
+            "reject_held",
             "room_type_map",
             "rate_plan_map",
         ]
@@ -91,9 +99,31 @@ ConnectionForm = type(
 )
 
 
+class ChannelProductInline(admin.TabularInline):
+    """The connection's products and the partner's ids for them, edited in place."""
+
+    model = ChannelProduct
+    extra = 0
+    fields = ("room_type", "rate_plan", "partner_room_id", "partner_rate_id", "active")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self._hotel_id = obj.hotel_id if obj else None
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only the connection's own hotel's room types and plans to choose from.
+        hotel_id = getattr(self, "_hotel_id", None)
+        if hotel_id and db_field.name == "room_type":
+            kwargs["queryset"] = RoomType.objects.filter(hotel_id=hotel_id)
+        if hotel_id and db_field.name == "rate_plan":
+            kwargs["queryset"] = RatePlan.objects.filter(hotel_id=hotel_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionForm
+    inlines = [ChannelProductInline]
     list_display = [
         "name",
         "hotel",
@@ -106,6 +136,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     ]
     list_filter = ["provider", "enabled", "hotel"]
     readonly_fields = [
+        "hook_url",
         "event_cursor",
         "last_full_sync_at",
         "unreachable_since",
@@ -114,6 +145,12 @@ class ConnectionAdmin(admin.ModelAdmin):
         "lease_until",
     ]
     actions = ["test_connection", "run_full_sync", "deliver_now"]
+
+    @admin.display(description="Webhook address")
+    def hook_url(self, obj: Connection) -> str:
+        if obj.pk is None:
+            return "Given once the connection is saved."
+        return obj.hook_path
 
     @admin.action(description="Test the connection")
     def test_connection(self, request, queryset):
@@ -266,3 +303,94 @@ class SyncLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    """Every reservation message received, read-only; held and failed ones can be retried."""
+
+    list_display = [
+        "id", "received_at", "connection", "partner_reservation_id", "kind", "revision",
+        "status_shown", "reservation", "ack_result", "short_error",
+    ]  # fmt: skip
+    list_filter = ["status", "connection", "kind", "error_code", "ack_result"]
+    search_fields = ["partner_reservation_id", "revision", "reservation__confirmation_number"]
+    list_select_related = ["connection", "reservation"]
+    date_hierarchy = "received_at"
+    actions = ["retry"]
+    fieldsets = [
+        (None, {"fields": [
+            "connection", "partner_reservation_id", "revision", "kind", "status", "error_code",
+            "error", "reservation", "revised_at", "received_at", "applied_at", "attempts",
+            "deliveries",
+        ]}),
+        ("Acknowledgement", {"fields": [
+            "ack_token", "ack_result", "acked_at", "ack_attempts", "ack_error", "next_ack_at",
+        ]}),
+        ("What the partner sent", {"fields": ["raw_shown", "parsed_shown", "payload_shown"]}),
+    ]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for _, options in self.fieldsets for name in options["fields"]]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("channels.change_inboundmessage")
+
+    @admin.display(description="Status", ordering="status")
+    def status_shown(self, obj: InboundMessage) -> str:
+        if obj.status in (InboundMessage.Status.HELD, InboundMessage.Status.FAILED):
+            return format_html(
+                '<strong style="color:#fff;background:#ba2121;padding:2px 6px;'
+                'border-radius:3px">{}</strong>',
+                obj.get_status_display().upper(),
+            )
+        return obj.get_status_display()
+
+    @admin.display(description="Reason")
+    def short_error(self, obj: InboundMessage) -> str:
+        return obj.error[:100]
+
+    @staticmethod
+    def _pre(text: str) -> str:
+        return format_html('<pre style="white-space:pre-wrap;max-width:100ch">{}</pre>', text)
+
+    @admin.display(description="Raw body")
+    def raw_shown(self, obj: InboundMessage) -> str:
+        return self._pre(obj.raw_body or "(empty)")
+
+    @admin.display(description="Raw body as JSON")
+    def parsed_shown(self, obj: InboundMessage) -> str:
+        if obj.parsed is None:
+            return "—"
+        return self._pre(json.dumps(obj.parsed, indent=2, ensure_ascii=False))
+
+    @admin.display(description="As the provider read it")
+    def payload_shown(self, obj: InboundMessage) -> str:
+        return self._pre(json.dumps(obj.payload, indent=2, ensure_ascii=False))
+
+    @admin.action(description="Retry the selected held or failed messages", permissions=["retry"])
+    def retry(self, request, queryset):
+        chosen = queryset.filter(
+            status__in=[InboundMessage.Status.HELD, InboundMessage.Status.FAILED]
+        )
+        outcomes = retry_messages(list(chosen.order_by("revised_at", "id")))
+        if not outcomes:
+            self.message_user(request, "No held or failed message was selected.", messages.WARNING)
+            return
+        labels = dict(InboundMessage.Status.choices)
+        summary = ", ".join(f"{n} {labels[status].lower()}" for status, n in outcomes.items())
+        still = outcomes.get(InboundMessage.Status.HELD, 0) + outcomes.get(
+            InboundMessage.Status.FAILED, 0
+        )
+        level = messages.WARNING if still else messages.SUCCESS
+        hint = " The reasons are shown on each message." if still else ""
+        self.message_user(request, f"Retried: {summary}.{hint}", level)

@@ -243,11 +243,16 @@ def _jobs_for(conn: Connection, events: list[ChangeEvent]) -> int:
             _mark_stay(dirty, event.payload, cat)
             _mark_stay(dirty, event.payload.get("previous"), cat)
         reservation = event.reservation
-        # A reservation the PMS itself sent us is not echoed back to it.
+        # A reservation the PMS itself sent us is not echoed back to it, nor an OTA's
+        # back to that OTA (its rooms to sell, above, still follow the booking).
         if (
             not conn.export_reservations
             or reservation is None
             or reservation.source == Reservation.Source.PMS
+            or (
+                reservation.source == Reservation.Source.OTA
+                and reservation.source_channel == conn.provider
+            )
         ):
             continue
         if job_kind == SyncJob.Kind.RES_CANCEL:

@@ -1,5 +1,5 @@
 """Connection health for the admin: reachability, last success, last error, pending jobs,
-and dead jobs by why they were given up."""
+dead jobs by why they were given up, and inbound reservations held for staff."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import Count, Q
 
-from .models import Connection, SyncJob, SyncLog
+from .models import Connection, InboundMessage, SyncJob, SyncLog
 
 DEAD_REASONS = SyncJob.DeadReason
 
@@ -33,6 +33,7 @@ class ConnectionHealth:
     pending: int
     dead: int
     dead_by_reason: list[DeadJobs] = field(default_factory=list)
+    held: int = 0
 
     @property
     def probe_seconds(self) -> float:
@@ -47,7 +48,13 @@ class ConnectionHealth:
         failing = self.last_error is not None and (
             self.last_success is None or self.last_error.created_at > self.last_success
         )
-        return self.connection.enabled and not self.dead and not failing and not self.unreachable
+        return (
+            self.connection.enabled
+            and not self.dead
+            and not self.held
+            and not failing
+            and not self.unreachable
+        )
 
 
 def connection_health() -> list[ConnectionHealth]:
@@ -63,6 +70,13 @@ def connection_health() -> list[ConnectionHealth]:
             },
         ).values("id", "pending", "dead", *(f"dead_{r}" for r in DEAD_REASONS.values))
     }
+    stuck = [InboundMessage.Status.HELD, InboundMessage.Status.FAILED]
+    held = dict(
+        InboundMessage.objects.filter(status__in=stuck)
+        .values("connection_id")
+        .annotate(n=Count("id"))
+        .values_list("connection_id", "n")
+    )
     out = []
     for conn in Connection.objects.select_related("hotel"):
         logs = SyncLog.objects.filter(connection=conn)
@@ -83,6 +97,7 @@ def connection_health() -> list[ConnectionHealth]:
                     for reason, label in DEAD_REASONS.choices
                     if row[f"dead_{reason}"]
                 ],
+                held=held.get(conn.pk, 0),
             )
         )
     return out

@@ -17,6 +17,7 @@ from pema import tasks as pema_tasks
 
 from .delivery import abandoned_connections, deliver
 from .dispatch import dispatch, plan_full_sync
+from .inbound import apply_inbound, waiting_message_ids
 from .models import Connection
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ def sweep() -> int:
         dispatch(conn)
         enqueue(deliver_connection, conn.pk)
         count += 1
+    # Inbound messages whose wake-up the broker lost.
+    for message_id in waiting_message_ids():
+        enqueue(apply_inbound_message, message_id)
     return count
 
 
@@ -71,6 +75,12 @@ def take_over_abandoned() -> int:
     for connection_id in abandoned:
         enqueue(deliver_connection, connection_id)
     return len(abandoned)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def apply_inbound_message(message_id: int) -> str:
+    """Apply one stored inbound reservation message (idempotent: applied ones are left)."""
+    return apply_inbound(message_id).status
 
 
 @shared_task(acks_late=True, ignore_result=True)

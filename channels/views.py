@@ -1,1 +1,64 @@
-# Create your views here.
+"""The one route partners push reservations to: ``/hooks/<connection uuid>/``.
+
+Thin: find the connection, hand the request to the inbound pipeline (which has
+the provider verify it, stores it raw and queues it to be applied), and answer
+at once. Applying happens in a task, so the partner gets its 2xx fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from bookings.api.errors import error_body
+
+from .inbound import receive_webhook
+from .interface import WebhookRequest
+from .models import Connection
+from .providers.base import NotSupported, WebhookRefused
+
+logger = logging.getLogger(__name__)
+
+
+def _webhook_request(request: HttpRequest) -> WebhookRequest:
+    return WebhookRequest(
+        method=request.method or "POST",
+        path=request.path,
+        headers={name.lower(): value for name, value in request.headers.items()},
+        query={name: request.GET[name] for name in request.GET},
+        body=request.body,
+        received_at=timezone.now(),
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+    )
+
+
+@csrf_exempt  # partners sign their pushes; there is no browser session to protect
+@require_POST
+def inbound_hook(request: HttpRequest, connection_uuid: uuid.UUID) -> JsonResponse:
+    connection = Connection.objects.select_related("hotel").filter(uuid=connection_uuid).first()
+    if connection is None:
+        return JsonResponse(error_body("not_found", "No such hook."), status=404)
+    if not connection.enabled:
+        # The partner retries later; nothing it sends is lost meanwhile.
+        return JsonResponse(
+            error_body("connection_disabled", "This connection is switched off."), status=503
+        )
+    try:
+        messages = receive_webhook(connection, _webhook_request(request))
+    except NotSupported:
+        return JsonResponse(error_body("not_found", "No such hook."), status=404)
+    except WebhookRefused as refused:
+        logger.warning(
+            "Refused a push to connection %s from %s: %s",
+            connection.pk,
+            request.META.get("REMOTE_ADDR", "?"),
+            refused.message,
+        )
+        status = refused.http_status if refused.http_status in (401, 403) else 401
+        return JsonResponse(error_body("unauthorized", refused.message), status=status)
+    return JsonResponse({"received": len(messages)}, status=200)

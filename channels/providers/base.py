@@ -37,6 +37,7 @@ from pema.xml import UnsafeXMLError, decode_xml
 
 if TYPE_CHECKING:
     from bookings.external import StayQuery
+    from channels.interface import Acknowledgement, InboundReservation, WebhookRequest
     from channels.models import Connection, SyncJob
 
 T = TypeVar("T")
@@ -88,6 +89,14 @@ class UnreadableResponse(BadResponse, TransientError):
 
 class UnsafeResponse(BadResponse, PermanentError):
     """The answer was refused on security grounds (DTD, entities, size)."""
+
+
+class NotSupported(PermanentError):
+    """The provider does not offer this operation (e.g. it takes no webhooks)."""
+
+
+class WebhookRefused(PermanentError):
+    """A push failed verification: bad signature or token, or outside the replay window."""
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -156,6 +165,18 @@ class Provider:
     def deliver(self, job: SyncJob) -> dict:
         """Send one job; return facts learnt (e.g. ``{"pms_reference": ...}``)."""
         raise NotImplementedError
+
+    def verify_webhook(self, request: WebhookRequest) -> None:
+        """Check a push is the partner's (token or HMAC, replay window); raise WebhookRefused."""
+        raise NotSupported(f"{type(self).__name__} does not accept webhooks.")
+
+    def parse_webhook(self, request: WebhookRequest) -> tuple[InboundReservation, ...]:
+        """The reservation messages of a verified push (none for a ping)."""
+        raise NotSupported(f"{type(self).__name__} does not accept webhooks.")
+
+    def acknowledge(self, ack: Acknowledgement) -> None:
+        """Tell the partner which pulled messages are applied or rejected; raise SyncError."""
+        raise NotSupported(f"{type(self).__name__} takes no acknowledgements.")
 
     def ari_wire_messages(self, item: dict) -> int:
         """How many wire-level status messages one generic ARI item becomes."""

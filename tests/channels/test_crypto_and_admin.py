@@ -23,6 +23,10 @@ def test_settings_are_validated_per_provider(conn):
         conn.full_clean()
 
 
+# The product mappings are an inline of the connection form: none posted here.
+NO_PRODUCT_ROWS = {"products-TOTAL_FORMS": "0", "products-INITIAL_FORMS": "0"}
+
+
 @pytest.fixture
 def staff(admin_client):
     return admin_client
@@ -47,6 +51,7 @@ def test_admin_keeps_credentials_when_left_blank_and_replaces_when_typed(staff, 
         "settings": '{"hotel_code": "PEMA001"}',
         "room_type_map": "{}",
         "rate_plan_map": "{}",
+        **NO_PRODUCT_ROWS,
         "credential_api_key": "",
         "credential_api_secret": "new-secret",
     }
@@ -67,6 +72,7 @@ def test_pointing_a_connection_elsewhere_needs_the_credentials_again(staff, conn
         "settings": '{"hotel_code": "PEMA001"}',
         "room_type_map": "{}",
         "rate_plan_map": "{}",
+        **NO_PRODUCT_ROWS,
         "credential_api_key": "",
         "credential_api_secret": "",
     }

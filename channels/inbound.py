@@ -1,0 +1,692 @@
+"""The inbound pipeline: reservation messages from partners, stored, applied, acknowledged.
+
+One path for every partner, whether it pushes (``/hooks/<connection uuid>/``)
+or is pulled:
+
+1. **Raw first.** :func:`record_inbound` stores what the partner sent as an
+   ``InboundMessage`` before anything else, once per (connection, partner
+   reservation id, revision): the same revision delivered again is the same
+   row, counted in ``deliveries``.
+2. **Apply.** :func:`apply_inbound` applies a message through the booking
+   rules every other reservation goes through (``bookings.reservations``):
+   a new booking is created with source OTA, accepted past availability and
+   flagged overbooked, priced with the partner's nightly prices; a
+   modification moves the inventory atomically; a cancellation frees the
+   dates. Each writes its ``ChangeEvent``, so every other channel and the PMS
+   hear of it. Applying is idempotent: an applied message is never applied
+   again, and a message older than one already applied for the same partner
+   reservation is recorded as ``superseded`` and not applied.
+3. **Hold.** A message that cannot be applied (an unmapped room or rate, a
+   currency the rate plan does not sell in, a malformed message, a
+   cancellation of a reservation never received) is ``held`` with its reason
+   for staff, and applied when retried after the cause is fixed.
+4. **Acknowledge, after the commit.** Messages carrying an ``ack_token`` are
+   owed an acknowledgement: :func:`pending_acks` lists the applied (and
+   superseded) ones, and the held ones too when the connection actively
+   rejects held reservations; :func:`acknowledge_pending` sends them through
+   the provider and records the outcome, retrying with the outbox's backoff.
+   A crash between the commit and the acknowledgement only means the partner
+   sends the message again, and applying it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from bookings.errors import BookingError
+from bookings.models import Reservation, RoomNight
+from bookings.reservations import (
+    GuestDetails,
+    cancel_reservation,
+    modify_reservation,
+    reserve_stay,
+)
+from pema import tasks as pema_tasks
+from pema.xml import XMLError, parse_xml
+
+from .delivery import backoff_seconds
+from .interface import Acknowledgement, InboundKind, InboundReservation, WebhookRequest
+from .mapping import LocalProduct, ProductMap
+from .models import Connection, InboundMessage
+from .providers.base import SyncError, TransientError
+
+logger = logging.getLogger(__name__)
+
+Status = InboundMessage.Status
+OTA = Reservation.Source.OTA
+# At equal revision times a cancellation comes after a modification, which comes after
+# the booking: the order a partner makes them in.
+KIND_ORDER = {InboundKind.NEW: 0, InboundKind.MODIFY: 1, InboundKind.CANCEL: 2}
+# Held for this reason, a message is retried by itself once its reservation arrives.
+WAITS_FOR_RESERVATION = "not_received"
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass
+class Hold(BookingError):
+    """The message cannot be applied as it stands; staff must act, then retry."""
+
+    code: str = "held"
+
+
+@dataclass(frozen=True)
+class PendingAck:
+    """A message owed an acknowledgement; ``reject_reason`` set: reject it actively."""
+
+    message_id: int
+    reservation: InboundReservation
+    reject_reason: str = ""
+
+
+@dataclass
+class AckReport:
+    """What one acknowledgement pass did."""
+
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
+    error: str = ""
+
+
+# ---------------------------------------------------------------------- recording
+
+
+def parsed_view(raw: bytes) -> dict | list | None:
+    """A JSON view of a raw body for people: XML through ``xmltodict``, JSON as is.
+
+    XML passes ``pema.xml.parse_xml`` first, so a hostile document (a DTD,
+    entities, an oversized body) is never expanded. None when unreadable.
+    """
+    head = raw.lstrip()[:1]
+    try:
+        if head == b"<":
+            parse_xml(raw)
+            return xmltodict.parse(raw, disable_entities=True)
+        if head in (b"{", b"["):
+            return json.loads(raw)
+    except (XMLError, ValueError, ExpatError):
+        return None
+    return None
+
+
+def _text(raw: bytes) -> str:
+    # Partners send UTF-8; anything else is kept readable rather than refused.
+    return raw.decode("utf-8", errors="replace")
+
+
+def record_inbound(connection: Connection, inbound: InboundReservation) -> InboundMessage:
+    """Store a partner's message raw, before anything else; the stored row is returned.
+
+    Idempotent on (connection, partner reservation id, revision): a message
+    sent again returns the row already stored, with ``deliveries`` counted up.
+    A partner that sends a message again has not seen our acknowledgement, so
+    one is owed again (with the new ``ack_token``: a partner may issue a new
+    one per delivery).
+    """
+    if len(inbound.partner_reservation_id) > 64 or len(inbound.revision) > 128:
+        return record_malformed(
+            connection,
+            inbound.raw,
+            "The partner's reservation id (64) or revision (128) is too long to keep.",
+        )
+    key = {
+        "connection": connection,
+        "partner_reservation_id": inbound.partner_reservation_id,
+        "revision": inbound.revision,
+    }
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return InboundMessage.objects.create(
+                **key,
+                kind=inbound.kind,
+                raw_body=_text(inbound.raw),
+                parsed=parsed_view(inbound.raw),
+                payload=inbound.to_json(),
+                revised_at=inbound.revised_at or now,
+                ack_token=inbound.ack_token[:200],
+                received_at=now,
+            )
+    except IntegrityError:
+        pass  # delivered before: the unique key says which row it is
+    existing = InboundMessage.objects.get(**key)
+    updates: dict = {"deliveries": F("deliveries") + 1}
+    if inbound.ack_token:
+        updates |= {
+            "ack_token": inbound.ack_token[:200],
+            "ack_result": InboundMessage.AckResult.NONE,
+            "acked_at": None,
+            "ack_attempts": 0,
+            "ack_error": "",
+            "next_ack_at": None,
+        }
+    InboundMessage.objects.filter(pk=existing.pk).update(**updates)
+    existing.refresh_from_db()
+    return existing
+
+
+def record_malformed(
+    connection: Connection,
+    raw: bytes,
+    reason: str,
+    *,
+    partner_reservation_id: str = "",
+    revision: str = "",
+    ack_token: str = "",
+) -> InboundMessage:
+    """Keep a message that could not be read, held as ``malformed`` for staff.
+
+    Without the partner's ids, the body's SHA-256 stands in for the revision,
+    so the same body sent twice is still one row.
+    """
+    key = {
+        "connection": connection,
+        "partner_reservation_id": partner_reservation_id[:64],
+        "revision": revision[:128] or "sha256:" + hashlib.sha256(raw).hexdigest(),
+    }
+    now = timezone.now()
+    message, created = InboundMessage.objects.get_or_create(
+        **key,
+        defaults={
+            "kind": InboundMessage.Kind.UNKNOWN,
+            "status": Status.HELD,
+            "error_code": "malformed",
+            "error": reason[:2000],
+            "raw_body": _text(raw),
+            "parsed": parsed_view(raw),
+            "revised_at": now,
+            "received_at": now,
+            "ack_token": ack_token[:200],
+        },
+    )
+    if not created:
+        InboundMessage.objects.filter(pk=message.pk).update(deliveries=F("deliveries") + 1)
+    logger.warning("Unreadable message from connection %s held: %s", connection.pk, reason)
+    return message
+
+
+def receive_webhook(connection: Connection, request: WebhookRequest) -> list[InboundMessage]:
+    """A push to the connection's hook: verify, store raw, and have it applied after commit.
+
+    Raises the provider's ``WebhookRefused`` (verification failed: nothing is
+    stored) or ``NotSupported`` (the provider takes no webhooks).
+    """
+    from .tasks import apply_inbound_message
+
+    provider = connection.get_provider()
+    provider.verify_webhook(request)
+    with transaction.atomic():
+        try:
+            items = provider.parse_webhook(request)
+        except (SyncError, ValueError) as exc:
+            reason = exc.message if isinstance(exc, SyncError) else str(exc)
+            return [record_malformed(connection, request.body, f"Unreadable push: {reason}")]
+        messages = [
+            record_inbound(connection, item if item.raw else replace(item, raw=request.body))
+            for item in items
+        ]
+        for message in messages:
+            if message.status in APPLICABLE:
+                pema_tasks.enqueue_on_commit(
+                    apply_inbound_message, message.pk, queue=settings.CHANNELS_TASK_QUEUE
+                )
+    return messages
+
+
+# ---------------------------------------------------------------------- applying
+
+APPLICABLE = (Status.RECEIVED, Status.HELD, Status.FAILED)
+
+
+def apply_inbound(message_id: int) -> InboundMessage:
+    """Apply one stored message (a received, held or failed one); return it as it ends.
+
+    The messages of one partner reservation are applied one at a time (the
+    oldest message row of that reservation is locked first), so a modify
+    never races its booking. An applied or superseded message is returned
+    untouched.
+    """
+    with transaction.atomic():
+        key = (
+            InboundMessage.objects.filter(pk=message_id)
+            .values("connection_id", "partner_reservation_id")
+            .first()
+        )
+        if key is None:
+            raise InboundMessage.DoesNotExist(f"No inbound message {message_id}.")
+        # The reservation's lock: its oldest message row, whoever holds it goes first.
+        list(
+            InboundMessage.objects.select_for_update()
+            .filter(**key)
+            .order_by("id")
+            .values_list("id", flat=True)[:1]
+        )
+        message = (
+            InboundMessage.objects.select_for_update(of=("self",))
+            .select_related("connection__hotel")
+            .get(pk=message_id)
+        )
+        if message.status not in APPLICABLE:
+            return message
+        _apply_locked(message)
+        if message.status == Status.APPLIED:
+            _apply_waiting(message)
+    return message
+
+
+def _apply_locked(message: InboundMessage) -> None:
+    """Apply ``message`` (its reservation's lock held) and record the outcome on it."""
+    message.attempts += 1
+    message.error_code, message.error = "", ""
+    try:
+        with transaction.atomic():
+            status, reservation, note = _apply_message(message)
+        message.status = status
+        message.error = note
+        if reservation is not None:
+            message.reservation = reservation
+        if status == Status.APPLIED:
+            message.applied_at = timezone.now()
+    except BookingError as refusal:  # a Hold, an Unmapped product, or the booking rules
+        message.status = Status.HELD
+        message.error_code, message.error = refusal.code[:40], refusal.message
+    except Exception as exc:  # noqa: BLE001 - a bug must leave the message visible, not lost
+        logger.exception("Applying inbound message %s failed", message.pk)
+        message.status = Status.FAILED
+        message.error_code, message.error = "error", f"{type(exc).__name__}: {exc}"
+    message.save(
+        update_fields=[
+            "status", "error_code", "error", "reservation", "attempts", "applied_at", "updated_at",
+        ]
+    )  # fmt: skip
+
+
+def _apply_waiting(applied: InboundMessage) -> None:
+    """Messages that waited for this reservation to arrive (a cancellation first) go now."""
+    waiting = InboundMessage.objects.filter(
+        connection_id=applied.connection_id,
+        partner_reservation_id=applied.partner_reservation_id,
+        status=Status.HELD,
+        error_code=WAITS_FOR_RESERVATION,
+    ).order_by("revised_at", "id")
+    for other in waiting.select_related("connection__hotel"):
+        _apply_locked(other)
+
+
+def _order_key(revised_at, kind: str) -> tuple:
+    return (revised_at, KIND_ORDER.get(kind, 0))
+
+
+def _newer_applied(message: InboundMessage) -> InboundMessage | None:
+    """An applied message of the same partner reservation newer than this one, if any."""
+    mine = _order_key(message.revised_at, message.kind)
+    others = InboundMessage.objects.filter(
+        connection_id=message.connection_id,
+        partner_reservation_id=message.partner_reservation_id,
+        status=Status.APPLIED,
+    ).exclude(pk=message.pk)
+    for other in others.only("revision", "revised_at", "kind"):
+        if _order_key(other.revised_at, other.kind) > mine:
+            return other
+    return None
+
+
+def _local_reservation(message: InboundMessage) -> Reservation | None:
+    """The reservation earlier messages of this partner reservation made, if any."""
+    linked = (
+        InboundMessage.objects.filter(
+            connection_id=message.connection_id,
+            partner_reservation_id=message.partner_reservation_id,
+            reservation__isnull=False,
+        )
+        .order_by("-id")
+        .values_list("reservation_id", flat=True)
+        .first()
+    )
+    found = Reservation.objects.filter(pk=linked) if linked else Reservation.objects.none()
+    connection = message.connection
+    # Booked before the pipeline kept messages (or its messages were pruned).
+    found = found or Reservation.objects.filter(
+        hotel_id=connection.hotel_id,
+        source_channel=connection.provider,
+        external_id=message.partner_reservation_id,
+    )
+    return found.select_related("hotel").first()
+
+
+def _apply_message(message: InboundMessage) -> tuple[str, Reservation | None, str]:
+    """(status, reservation, note) of applying ``message``; a ``BookingError`` holds it."""
+    if message.kind == InboundMessage.Kind.UNKNOWN:
+        raise Hold(code="malformed", message=message.error or "The message could not be read.")
+    try:
+        inbound = InboundReservation.from_json(message.payload)
+    except ValueError as exc:
+        raise Hold(code="malformed", message=str(exc)) from exc
+    newer = _newer_applied(message)
+    if newer is not None:
+        return (
+            Status.SUPERSEDED,
+            None,
+            f"Revision {newer.revision} of this reservation, made later, is applied already.",
+        )
+    connection = message.connection
+    local = _local_reservation(message)
+    if inbound.kind == InboundKind.CANCEL:
+        if local is None:
+            raise Hold(
+                code=WAITS_FOR_RESERVATION,
+                message=f"A cancellation of reservation {inbound.partner_reservation_id}, which "
+                f"{connection.name} has not sent yet: it is applied when the booking arrives.",
+            )
+        reservation, cancelled = cancel_reservation(
+            local, source=OTA, reason=f"Cancelled through {connection.name}."
+        )
+        return Status.APPLIED, reservation, "" if cancelled else "Cancelled already."
+    booking = _booking(connection, inbound)
+    if local is None:
+        reservation = reserve_stay(
+            hotel=connection.hotel,
+            room_type=booking.product.room_type,
+            rate_plan=booking.product.rate_plan,
+            check_in=booking.check_in,
+            check_out=booking.check_out,
+            adults=booking.adults,
+            children=booking.children,
+            rooms=booking.rooms,
+            guest=booking.guest,
+            source=OTA,
+            source_channel=connection.provider,
+            external_id=inbound.partner_reservation_id,
+            external_revision=inbound.revision[:64],
+            special_requests=booking.special_requests,
+            nightly_prices=booking.nightly,
+        )
+        return Status.APPLIED, reservation, ""
+    if local.rooms.count() != booking.rooms:
+        raise Hold(
+            code="room_count_changed",
+            message=f"The partner now books {booking.rooms} room(s) where reservation "
+            f"{local.confirmation_number} has {local.rooms.count()}; change the rooms in Pema "
+            "by hand (cancel and re-book), then retry this message.",
+        )
+    nightly = booking.nightly
+    if nightly is not None and _same_stay(local, booking):
+        nightly = None  # the same stay at the same prices: not a change worth a new version
+    reservation = modify_reservation(
+        local,
+        source=OTA,
+        check_in=booking.check_in,
+        check_out=booking.check_out,
+        room_type=booking.product.room_type,
+        rate_plan=booking.product.rate_plan,
+        adults=booking.adults,
+        children=booking.children,
+        special_requests=booking.special_requests,
+        nightly_prices=nightly,
+        external_revision=inbound.revision[:64],
+    )
+    return Status.APPLIED, reservation, ""
+
+
+@dataclass(frozen=True)
+class _Booking:
+    """An inbound reservation in local terms, ready for the booking functions."""
+
+    product: LocalProduct
+    check_in: date
+    check_out: date
+    adults: int
+    children: int
+    rooms: int
+    nightly: list[int] | None
+    guest: GuestDetails
+    special_requests: str
+
+
+def _booking(connection: Connection, inbound: InboundReservation) -> _Booking:
+    """Map and check a new or modified reservation; Hold/Unmapped when it cannot be booked."""
+    if not inbound.rooms:
+        raise Hold(code="malformed", message="The message books no room.")
+    products = ProductMap(connection)
+    mapped = [products.resolve(r.partner_room_id, r.partner_rate_id) for r in inbound.rooms]
+    first, product = inbound.rooms[0], mapped[0]
+    shapes = {
+        (p.room_type.pk, p.rate_plan.pk, r.check_in, r.check_out)
+        for p, r in zip(mapped, inbound.rooms, strict=True)
+    }
+    if len(shapes) > 1:
+        raise Hold(
+            code="mixed_rooms",
+            message="The rooms of this reservation differ in room type, rate plan or dates; Pema "
+            "books one room type, rate plan and stay per reservation. Book the rooms by hand "
+            "and retry, or ask the partner to split the reservation.",
+        )
+    plan_currency = product.rate_plan.currency
+    nightly = _nightly_prices(inbound, first.check_in, first.check_out)
+    if nightly is not None and inbound.currency != plan_currency:
+        if not CURRENCY.match(inbound.currency):
+            raise Hold(code="unknown_currency", message=f"Unknown currency {inbound.currency!r}.")
+        raise Hold(
+            code="currency_mismatch",
+            message=f"The partner prices this reservation in {inbound.currency}; rate plan "
+            f"{product.rate_plan.code} sells in {plan_currency}. Pema does not convert: "
+            "map a rate plan in that currency, or correct the partner's setup, then retry.",
+        )
+    adults = max(r.adults for r in inbound.rooms)
+    children = max(r.children for r in inbound.rooms)
+    requests = inbound.special_requests
+    if len({(r.adults, r.children) for r in inbound.rooms}) > 1:
+        # One occupancy per reservation here: the largest, with the partner's split noted.
+        split = "; ".join(f"{r.adults} adults, {r.children} children" for r in inbound.rooms)
+        requests = f"{requests}\n[Rooms as booked: {split}]".strip()
+    guest = inbound.guest
+    country = guest.country.strip().upper()
+    return _Booking(
+        product=product,
+        check_in=first.check_in,
+        check_out=first.check_out,
+        adults=adults,
+        children=children,
+        rooms=len(inbound.rooms),
+        nightly=nightly,
+        guest=GuestDetails(
+            first_name=guest.given_name.strip()[:100],
+            last_name=(guest.surname.strip() or "(no name given)")[:100],
+            email=guest.email.strip()[:254],
+            phone=guest.phone.strip()[:40],
+            country=country if re.match(r"^[A-Z]{2}$", country) else "",
+        ),
+        special_requests=requests,
+    )
+
+
+def _nightly_prices(inbound: InboundReservation, check_in: date, check_out: date):
+    """The partner's price of each night, all rooms together; None: the hotel's rates.
+
+    Rooms with their nights priced add up per night. With only a total, it is
+    spread over the nights (the first nights take the remainder), so the
+    reservation's total is the partner's to the minor unit.
+    """
+    dates = [check_in + timedelta(days=n) for n in range((check_out - check_in).days)]
+    priced = [room for room in inbound.rooms if room.nights]
+    if priced and len(priced) != len(inbound.rooms):
+        raise Hold(code="malformed", message="Some rooms carry nightly prices and others do not.")
+    if priced:
+        per_night = dict.fromkeys(dates, 0)
+        for room in priced:
+            nights = [n.date for n in room.nights]
+            if sorted(nights) != dates:
+                raise Hold(
+                    code="malformed",
+                    message=f"Room {room.index or room.partner_room_id}: the priced nights "
+                    f"({', '.join(d.isoformat() for d in nights)}) are not the stay's.",
+                )
+            for night in room.nights:
+                per_night[night.date] += night.price
+        return [per_night[d] for d in dates]
+    if inbound.total and dates:
+        base, extra = divmod(inbound.total, len(dates))
+        return [base + (1 if n < extra else 0) for n in range(len(dates))]
+    return None
+
+
+def _same_stay(reservation: Reservation, booking: _Booking) -> bool:
+    """Whether the reservation already is the booking: dates, product, guests and prices.
+
+    Only then may the partner's prices be left out of the modification: with
+    anything else changing they must go in, or the hotel's rates would price it.
+    """
+    stay = reservation.rooms.first()
+    if stay is None or (
+        reservation.check_in, reservation.check_out, reservation.adults, reservation.children,
+        stay.room_type_id, stay.rate_plan_id,
+    ) != (
+        booking.check_in, booking.check_out, booking.adults, booking.children,
+        booking.product.room_type.pk, booking.product.rate_plan.pk,
+    ):  # fmt: skip
+        return False
+    per_night: dict[date, int] = {}
+    for day, price in RoomNight.objects.filter(stay__reservation=reservation).values_list(
+        "date", "price"
+    ):
+        per_night[day] = per_night.get(day, 0) + price
+    return [per_night[d] for d in sorted(per_night)] == booking.nightly
+
+
+def retry_messages(messages) -> dict[str, int]:
+    """Apply held or failed messages again (staff fixed the cause); count the outcomes."""
+    outcomes: dict[str, int] = {}
+    for message in messages:
+        if message.status not in APPLICABLE:
+            continue
+        done = apply_inbound(message.pk)
+        outcomes[done.status] = outcomes.get(done.status, 0) + 1
+    return outcomes
+
+
+def waiting_message_ids(*, older_than_seconds: float = 30.0, limit: int = 500) -> list[int]:
+    """Messages received but not yet applied, for the sweep (the broker may have lost them)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    return list(
+        InboundMessage.objects.filter(status=Status.RECEIVED, received_at__lt=cutoff)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+# ---------------------------------------------------------------------- acknowledging
+
+
+def pending_acks(connection: Connection, *, limit: int = 100) -> list[PendingAck]:
+    """Committed messages owed an acknowledgement now, oldest first.
+
+    Applied and superseded messages are acknowledged as processed. Held ones
+    are actively rejected, with their reason, only when the connection says
+    so (``reject_held``); otherwise they stay unacknowledged, so the partner
+    keeps them (and may send them again) until staff resolve them.
+    """
+    statuses = [Status.APPLIED, Status.SUPERSEDED]
+    if connection.reject_held:
+        statuses.append(Status.HELD)
+    now = timezone.now()
+    due = (
+        InboundMessage.objects.filter(
+            connection=connection,
+            acked_at__isnull=True,
+            ack_result=InboundMessage.AckResult.NONE,
+            status__in=statuses,
+        )
+        .exclude(ack_token="")
+        .filter(Q(next_ack_at__isnull=True) | Q(next_ack_at__lte=now))
+        .order_by("id")[:limit]
+    )
+    pending = []
+    for message in due:
+        try:
+            inbound = InboundReservation.from_json(message.payload, raw=b"")
+        except ValueError:
+            # Unreadable but identified: rejected (only reachable with reject_held).
+            inbound = InboundReservation(
+                partner_reservation_id=message.partner_reservation_id or "?",
+                revision=message.revision,
+                kind=InboundKind.NEW,
+                ack_token=message.ack_token,
+            )
+        inbound = replace(inbound, ack_token=message.ack_token)
+        reason = message.error if message.status == Status.HELD else ""
+        pending.append(PendingAck(message.pk, inbound, reason or ""))
+    return pending
+
+
+def acknowledgement(pending: list[PendingAck]) -> Acknowledgement:
+    """The provider's view of a batch of pending acknowledgements."""
+    return Acknowledgement(
+        applied=tuple(p.reservation for p in pending if not p.reject_reason),
+        rejected=tuple((p.reservation, p.reject_reason) for p in pending if p.reject_reason),
+    )
+
+
+def mark_acked(message_ids: list[int], *, rejected: bool = False) -> int:
+    """Record that the partner took the acknowledgement (or the rejection) of these."""
+    result = InboundMessage.AckResult.REJECTED if rejected else InboundMessage.AckResult.ACCEPTED
+    return InboundMessage.objects.filter(pk__in=message_ids).update(
+        ack_result=result, acked_at=timezone.now(), ack_error="", next_ack_at=None
+    )
+
+
+def mark_ack_failed(message_ids: list[int], error: str, *, permanent: bool = False) -> int:
+    """An acknowledgement did not go through: try again after the outbox's backoff.
+
+    ``permanent`` (the partner refused it), or the last of
+    ``CHANNELS_MAX_ATTEMPTS`` tries, gives up: the message shows the
+    acknowledgement as failed in the admin.
+    """
+    now = timezone.now()
+    count = 0
+    for message in InboundMessage.objects.filter(pk__in=message_ids):
+        message.ack_attempts += 1
+        message.ack_error = error[:2000]
+        if permanent or message.ack_attempts >= settings.CHANNELS_MAX_ATTEMPTS:
+            message.ack_result = InboundMessage.AckResult.FAILED
+            message.next_ack_at = None
+        else:
+            message.next_ack_at = now + timedelta(seconds=backoff_seconds(message.ack_attempts))
+        message.save(update_fields=["ack_attempts", "ack_error", "ack_result", "next_ack_at"])
+        count += 1
+    return count
+
+
+def acknowledge_pending(connection: Connection, *, limit: int = 100) -> AckReport:
+    """Send the acknowledgements owed on ``connection`` through its provider.
+
+    Call it outside any transaction that applied the messages: only what is
+    committed is acknowledged (that is what makes a crash in between safe).
+    """
+    report = AckReport()
+    pending = pending_acks(connection, limit=limit)
+    if not pending:
+        return report
+    ids = [p.message_id for p in pending]
+    try:
+        connection.get_provider().acknowledge(acknowledgement(pending))
+    except SyncError as exc:
+        mark_ack_failed(ids, exc.message, permanent=not isinstance(exc, TransientError))
+        report.failed, report.error = len(ids), exc.message
+        return report
+    accepted = [p.message_id for p in pending if not p.reject_reason]
+    rejected = [p.message_id for p in pending if p.reject_reason]
+    report.accepted = mark_acked(accepted)
+    report.rejected = mark_acked(rejected, rejected=True)
+    return report

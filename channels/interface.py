@@ -1,0 +1,394 @@
+"""The typed contract between the channel engine and the providers.
+
+The engine (dispatch, delivery, the inbound pipeline) reads the database and
+hands a provider plain, frozen values; the provider speaks its partner's wire
+format and hands back frozen values; the engine writes what they say. A
+provider never touches ``bookings`` models, so every partner is tested with
+values alone and the engine is tested without any partner.
+
+Partner codes are already mapped here: ``partner_room_id`` and
+``partner_rate_id`` come from the connection's ``ChannelProduct`` rows (or
+its code maps), so a provider never looks a mapping up itself.
+
+Money is integer minor units plus an ISO 4217 currency; stay dates are the
+hotel's local dates; timestamps are aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+# ---------------------------------------------------------------------- outbound ARI
+
+
+@dataclass(frozen=True)
+class DateSpan:
+    """``start``..``end`` inclusive; with ``weekdays`` (0 = Monday) only those days."""
+
+    start: date
+    end: date
+    weekdays: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"A span ends before it starts: {self.start} > {self.end}.")
+        if self.weekdays is not None and not set(self.weekdays) <= set(range(7)):
+            raise ValueError(f"Weekdays are 0 (Monday) to 6: {self.weekdays!r}.")
+
+    @property
+    def days(self) -> int:
+        """Calendar days from start to end, weekdays ignored."""
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True)
+class AvailabilityItem:
+    """A room-level product's rooms to sell and room-level stop sell over a span."""
+
+    span: DateSpan
+    room_type: str
+    partner_room_id: str
+    rooms_to_sell: int
+    stop_sell: bool = False
+
+
+@dataclass(frozen=True)
+class RestrictionItem:
+    """A room x rate product's restrictions over a span (``None``: no limit)."""
+
+    span: DateSpan
+    room_type: str
+    rate_plan: str
+    partner_room_id: str
+    partner_rate_id: str
+    stop_sell: bool = False
+    closed_to_arrival: bool = False
+    closed_to_departure: bool = False
+    min_stay_arrival: int | None = None
+    min_stay_through: int | None = None
+    max_stay: int | None = None
+
+
+@dataclass(frozen=True)
+class RateItem:
+    """A room x rate product's nightly price (minor units) over a span."""
+
+    span: DateSpan
+    room_type: str
+    rate_plan: str
+    partner_room_id: str
+    partner_rate_id: str
+    price: int
+    currency: str
+    extra_adult: int | None = None
+    extra_child: int | None = None
+
+
+AriItem = AvailabilityItem | RestrictionItem | RateItem
+
+# ---------------------------------------------------------------------- reservations
+
+
+@dataclass(frozen=True)
+class GuestDetails:
+    """The guest (or booker) as a partner sends or receives them."""
+
+    given_name: str = ""
+    surname: str = ""
+    email: str = ""
+    phone: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True)
+class Night:
+    """One night of a room stay and its price in minor units."""
+
+    date: date
+    price: int
+
+
+@dataclass(frozen=True)
+class RoomStayMessage:
+    """One room of a reservation, with its nights."""
+
+    room_type: str
+    rate_plan: str
+    partner_room_id: str
+    partner_rate_id: str
+    check_in: date
+    check_out: date
+    adults: int
+    children: int = 0
+    nights: tuple[Night, ...] = ()
+    room_number: str = ""
+
+
+@dataclass(frozen=True)
+class ReservationMessage:
+    """A local reservation as handed to a provider to create, modify or cancel."""
+
+    confirmation_number: str
+    status: str
+    version: int
+    currency: str
+    total: int
+    guest: GuestDetails
+    rooms: tuple[RoomStayMessage, ...]
+    partner_reference: str = ""
+    special_requests: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What a provider reports after sending one job.
+
+    ``partner_references`` maps what was sent (a confirmation number) to the
+    partner's own id; ``skipped`` says why nothing was sent (the job ends
+    ``skipped`` with that reason); ``warnings`` are kept in the sync log.
+    """
+
+    partner_references: dict[str, str] = field(default_factory=dict)
+    skipped: str = ""
+    warnings: tuple[str, ...] = ()
+    messages: int = 0
+
+
+# ---------------------------------------------------------------------- inbound
+
+
+class InboundKind(StrEnum):
+    """What an inbound reservation message asks for."""
+
+    NEW = "new"
+    MODIFY = "modify"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class InboundRoomStay:
+    """One room of a partner's reservation, in the partner's codes.
+
+    ``nights`` carries the partner's price of each night of this room (minor
+    units of the reservation's currency); empty when the partner only sends a
+    total. ``index`` is the partner's own number for the room, if any.
+    """
+
+    partner_room_id: str
+    partner_rate_id: str
+    check_in: date
+    check_out: date
+    adults: int
+    children: int = 0
+    nights: tuple[Night, ...] = ()
+    index: str = ""
+
+
+@dataclass(frozen=True)
+class InboundReservation:
+    """A reservation message a provider parsed from its partner.
+
+    ``revision`` identifies this message among the messages of one partner
+    reservation (a message id, a version number, a modify timestamp): the
+    engine applies a message at most once per (connection, partner
+    reservation id, revision). ``revised_at`` is when the partner made the
+    change; it orders the messages of one reservation, so an older revision
+    arriving after a newer one is recorded and never applied. Without it the
+    order of arrival decides. ``ack_token`` is whatever the provider needs
+    later to acknowledge this message; empty when the partner expects no
+    acknowledgement (a webhook is acknowledged by its HTTP answer).
+    ``raw`` is this message's part of what the partner sent, kept for audit.
+    """
+
+    partner_reservation_id: str
+    revision: str
+    kind: InboundKind
+    currency: str = ""
+    total: int = 0
+    guest: GuestDetails = field(default_factory=GuestDetails)
+    rooms: tuple[InboundRoomStay, ...] = ()
+    special_requests: str = ""
+    booked_at: datetime | None = None
+    revised_at: datetime | None = None
+    ack_token: str = ""
+    raw: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not self.partner_reservation_id.strip():
+            raise ValueError("An inbound reservation needs the partner's reservation id.")
+        if not self.revision.strip():
+            raise ValueError("An inbound reservation needs a revision or message id.")
+
+    def to_json(self) -> dict:
+        """Plain JSON of everything but ``raw`` (the engine keeps the raw body itself)."""
+        return {
+            "partner_reservation_id": self.partner_reservation_id,
+            "revision": self.revision,
+            "kind": str(self.kind),
+            "currency": self.currency,
+            "total": self.total,
+            "guest": {
+                name: getattr(self.guest, name)
+                for name in ("given_name", "surname", "email", "phone", "country")
+            },
+            "rooms": [
+                {
+                    "partner_room_id": room.partner_room_id,
+                    "partner_rate_id": room.partner_rate_id,
+                    "check_in": room.check_in.isoformat(),
+                    "check_out": room.check_out.isoformat(),
+                    "adults": room.adults,
+                    "children": room.children,
+                    "nights": [[n.date.isoformat(), n.price] for n in room.nights],
+                    "index": room.index,
+                }
+                for room in self.rooms
+            ],
+            "special_requests": self.special_requests,
+            "booked_at": self.booked_at.isoformat() if self.booked_at else None,
+            "revised_at": self.revised_at.isoformat() if self.revised_at else None,
+            "ack_token": self.ack_token,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict, raw: bytes = b"") -> InboundReservation:
+        """The value :meth:`to_json` wrote; ``ValueError`` (with what is wrong) otherwise."""
+        try:
+            guest = data.get("guest") or {}
+            return cls(
+                partner_reservation_id=_text(data["partner_reservation_id"]),
+                revision=_text(data["revision"]),
+                kind=InboundKind(data["kind"]),
+                currency=_text(data.get("currency", "")),
+                total=_count(data.get("total", 0)),
+                guest=GuestDetails(**{k: _text(v) for k, v in guest.items()}),
+                rooms=tuple(
+                    InboundRoomStay(
+                        partner_room_id=_text(room["partner_room_id"]),
+                        partner_rate_id=_text(room.get("partner_rate_id", "")),
+                        check_in=date.fromisoformat(room["check_in"]),
+                        check_out=date.fromisoformat(room["check_out"]),
+                        adults=_count(room["adults"]),
+                        children=_count(room.get("children", 0)),
+                        nights=tuple(
+                            Night(date.fromisoformat(day), _count(price))
+                            for day, price in room.get("nights") or ()
+                        ),
+                        index=_text(room.get("index", "")),
+                    )
+                    for room in data.get("rooms") or ()
+                ),
+                special_requests=_text(data.get("special_requests", "")),
+                booked_at=_moment(data.get("booked_at")),
+                revised_at=_moment(data.get("revised_at")),
+                ack_token=_text(data.get("ack_token", "")),
+                raw=raw,
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"Not an inbound reservation: {type(exc).__name__} {exc}") from exc
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {value!r}")
+    return value
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(f"expected a whole number of at least 0, got {value!r}")
+    return value
+
+
+def _moment(value: object) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(_text(value))
+    if moment.tzinfo is None:
+        raise TypeError(f"expected an aware timestamp, got {value!r}")
+    return moment
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What a partner pushed to ``/hooks/<connection uuid>/``, as a provider sees it.
+
+    ``headers`` have lower-case names; ``received_at`` (aware UTC) is when Pema
+    read the request, for replay windows.
+    """
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: bytes
+    received_at: datetime
+    remote_addr: str = ""
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name.lower(), default)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """One pull: the messages read, and whether the partner has more waiting."""
+
+    reservations: tuple[InboundReservation, ...] = ()
+    more: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """Pulled messages to acknowledge: ``applied`` are done with (applied, or an
+    older revision recorded and passed over); ``rejected`` are held, each with
+    why, and are actively rejected to the partner (when the connection says so)."""
+
+    applied: tuple[InboundReservation, ...] = ()
+    rejected: tuple[tuple[InboundReservation, str], ...] = ()
+
+
+# ---------------------------------------------------------------------- capabilities
+
+
+class PricingModel(StrEnum):
+    """How a partner takes prices."""
+
+    PER_ROOM = "per_room"
+    PER_OCCUPANCY = "per_occupancy"
+
+
+class ReservationFlow(StrEnum):
+    """How reservations reach Pema from the partner, if at all."""
+
+    NONE = "none"
+    PULL = "pull"
+    PUSH = "push"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a partner can take and how; the coalescer and the engine honour it.
+
+    ``nets_reservations``: the rooms-to-sell figure sent is net of every
+    reservation (a channel); a PMS holds every reservation itself and gets
+    rooms offered. ``max_items_per_request``: wire messages per document.
+    ``max_days_per_request``: a document spans at most this many days (31 for
+    Booking.com's one month a request). ``horizon_days``: how far ahead ARI
+    goes. ``past_days``: how many days before today a partner accepts.
+    """
+
+    nets_reservations: bool = True
+    weekday_patterns: bool = True
+    max_items_per_request: int = 500
+    max_days_per_request: int | None = None
+    horizon_days: int = 500
+    past_days: int = 0
+    pricing_model: PricingModel = PricingModel.PER_ROOM
+    reservations: ReservationFlow = ReservationFlow.NONE
+    exports_reservations: bool = False
+    answers_availability: bool = False
+    pull_interval_seconds: int | None = None

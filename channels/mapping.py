@@ -1,0 +1,133 @@
+"""Which local product a partner's ids mean, and the partner's ids of a local product.
+
+A connection maps its products with ``ChannelProduct`` rows. A connection with
+no rows maps by code instead: ``room_type_map`` and ``rate_plan_map`` (local
+code -> partner code, identity when absent), as IDS Next has always done.
+
+:class:`ProductMap` reads a connection's mapping once and answers both ways;
+build one per pass (a pull, a dispatch) rather than per item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bookings.errors import BookingError
+from bookings.models import RatePlan, RoomType
+
+from .models import ChannelProduct, Connection
+
+
+@dataclass
+class Unmapped(BookingError):
+    """A partner id that the connection does not map (``unmapped_room`` or
+    ``unmapped_rate``); the message says what staff should add."""
+
+    code: str = "unmapped_room"
+
+
+@dataclass(frozen=True)
+class LocalProduct:
+    """A local room type and, for a room x rate product, its rate plan."""
+
+    room_type: RoomType
+    rate_plan: RatePlan | None
+
+
+class ProductMap:
+    """One connection's mapping, read once."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        rows = list(
+            ChannelProduct.objects.filter(connection=connection).select_related(
+                "room_type", "rate_plan"
+            )
+        )
+        self.by_rows = bool(rows)
+        self._inbound: dict[tuple[str, str], LocalProduct] = {}
+        self._outbound: dict[tuple[int, int | None], tuple[str, str, bool]] = {}
+        self._room_types: dict[str, RoomType] = {}
+        self._rate_plans: dict[str, RatePlan] = {}
+        if self.by_rows:
+            # Room-level rows first: they name the room type of a partner room id.
+            for row in sorted(rows, key=lambda r: r.rate_plan_id is not None):
+                self._room_types.setdefault(row.partner_room_id, row.room_type)
+                product = LocalProduct(row.room_type, row.rate_plan)
+                self._inbound[(row.partner_room_id, row.partner_rate_id)] = product
+                self._outbound[(row.room_type_id, row.rate_plan_id)] = (
+                    row.partner_room_id,
+                    row.partner_rate_id,
+                    row.active,
+                )
+            return
+        hotel_id = connection.hotel_id
+        self._room_types = {
+            connection.map_room_type(room_type.code): room_type
+            for room_type in RoomType.objects.filter(hotel_id=hotel_id)
+        }
+        self._rate_plans = {
+            connection.map_rate_plan(plan.code): plan
+            for plan in RatePlan.objects.filter(hotel_id=hotel_id)
+        }
+
+    # ------------------------------------------------------------------ partner -> local
+    def room_type(self, partner_room_id: str) -> RoomType:
+        """The local room type of a partner room id, or ``Unmapped``."""
+        if partner_room_id in self._room_types:
+            return self._room_types[partner_room_id]
+        raise Unmapped(
+            code="unmapped_room",
+            message=f"The partner's room {partner_room_id!r} is not mapped to a room type of "
+            f"{self.connection.name}. Map it, then retry this message.",
+        )
+
+    def resolve(self, partner_room_id: str, partner_rate_id: str) -> LocalProduct:
+        """The local room type x rate plan that a partner room and rate id mean.
+
+        Raises ``Unmapped`` naming what is missing: the room, or the rate for a
+        known room. Inactive rows resolve too: a reservation for a product no
+        longer sold is still a reservation.
+        """
+        room_type = self.room_type(partner_room_id)
+        if self.by_rows:
+            product = self._inbound.get((partner_room_id, partner_rate_id))
+            if product is not None and product.rate_plan is not None:
+                return product
+        elif partner_rate_id in self._rate_plans:
+            return LocalProduct(room_type, self._rate_plans[partner_rate_id])
+        raise Unmapped(
+            code="unmapped_rate",
+            message=f"The partner's rate {partner_rate_id!r} of room {partner_room_id!r} is not "
+            f"mapped to a rate plan of {room_type.code} on {self.connection.name}. "
+            "Map it, then retry this message.",
+        )
+
+    # ------------------------------------------------------------------ local -> partner
+    def partner_ids(
+        self, room_type: RoomType, rate_plan: RatePlan | None = None, *, active_only: bool = True
+    ) -> tuple[str, str] | None:
+        """The partner's (room id, rate id) of a local product; None if it is not sold there.
+
+        ``rate_plan=None`` asks for the room-level product (rate id ""). With
+        code maps every product is mapped.
+        """
+        if self.by_rows:
+            found = self._outbound.get((room_type.id, rate_plan.id if rate_plan else None))
+            if found is None or (active_only and not found[2]):
+                return None
+            return found[0], found[1]
+        room_id = self.connection.map_room_type(room_type.code)
+        return room_id, self.connection.map_rate_plan(rate_plan.code) if rate_plan else ""
+
+
+def resolve_inbound(connection: Connection, partner_room_id: str, partner_rate_id: str):
+    """Partner room and rate ids -> ``LocalProduct`` for ``connection`` (``Unmapped`` if not)."""
+    return ProductMap(connection).resolve(partner_room_id, partner_rate_id)
+
+
+def partner_ids(
+    connection: Connection, room_type: RoomType, rate_plan: RatePlan | None = None
+) -> tuple[str, str] | None:
+    """The partner's ids of a local product on ``connection``, or None when it is not sold."""
+    return ProductMap(connection).partner_ids(room_type, rate_plan)
