@@ -509,10 +509,11 @@ def mask_card_number(number: str | None) -> str | None:
     """``4111111111111111`` -> ``XXXXXXXXXXXX1111``: all but the last four digits hidden."""
     if not number:
         return number
-    digits = re.sub(r"\D", "", number)
-    if len(digits) <= 4:
-        return "X" * len(digits)
-    return "X" * (len(digits) - 4) + digits[-4:]
+    # Masking a masked number changes nothing (the raw kept is parsed again).
+    chars = re.sub(r"[\s-]", "", number)
+    if len(chars) <= 4:
+        return "X" * len(chars)
+    return "X" * (len(chars) - 4) + chars[-4:]
 
 
 def mask_payment_cards(el: etree._Element) -> None:
