@@ -69,7 +69,6 @@ from pema.ota.common import (
     OTA_NS,
     DaysOfWeek,
     OTAParseError,
-    decimal_to_minor,
     find,
     findall,
     minor_to_decimal,
@@ -717,10 +716,12 @@ def read_rate_message(el: etree._Element) -> RateMessage:
         for amount in findall(rate, "BaseByGuestAmts", "BaseByGuestAmt"):
             currency = amount.get("CurrencyCode") or rate.get("CurrencyCode") or currency
             places = read_int(amount.get("DecimalPlaces") or rate.get("DecimalPlaces"))
-            raw = amount.get("AmountAfterTax") or amount.get("AmountBeforeTax")
-            if raw is None:
+            attr = "AmountAfterTax" if amount.get("AmountAfterTax") else "AmountBeforeTax"
+            major = hres.read_decimal(amount, attr, places)
+            if major is None:
                 continue
-            value = decimal_to_minor(raw, currency, places)
+            # Rounded, not refused: the rules judge the digits (INVALID_PRICE).
+            value = money.to_minor(major, currency)
             guests = read_int(amount.get("NumberOfGuests"))
             if guests is None:
                 price = value if price is None else price

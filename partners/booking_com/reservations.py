@@ -239,17 +239,22 @@ def _nights(stay: hres.ResRoomStay, currency: str, label: str) -> tuple[Night, .
             end = start + timedelta(days=1)
         days = [start + timedelta(days=i) for i in range((end - start).days)]
         if len(days) == 1:
-            per_night = [_minor(line.total or line.base, currency)]
+            night = _minor(line.total, currency)
+            per_night = [night if night is not None else _minor(line.base, currency)]
         elif line.base is not None and line.base.value is not None:
             per_night = [_minor(line.base, currency)] * len(days)
         else:
             whole = _minor(line.total, currency)
-            share, rest = divmod(whole or 0, len(days))
+            if whole is None:
+                raise ReservationError(f"{label}: no price for the nights from {start}.")
+            share, rest = divmod(whole, len(days))
             per_night = [share + rest] + [share] * (len(days) - 1)
         for day, price in zip(days, per_night, strict=True):
+            if price is None:
+                raise ReservationError(f"{label}: no price for the night of {day}.")
             if day in prices:
                 raise ReservationError(f"{label}: two prices for the night of {day}.")
-            prices[day] = price or 0
+            prices[day] = price
     if not prices:
         raise ReservationError(f"{label}: no nights (no RoomRate and no TimeSpan).")
     dates = sorted(prices)
@@ -362,9 +367,9 @@ def parse_reservations(data: bytes | str, *, endpoint: str | None = None) -> Res
     A document that is not a reservation message at all raises
     ``OTAParseError`` (or ``pema.xml.XMLError``).
     """
-    envelope, documents = hres.split_hotel_reservations(data)
-    name = envelope.name
-    found = _endpoint_of(name, endpoint)
+    root = parse_root(data)
+    found = _endpoint_of(local_name(root), endpoint)
+    envelope, documents = hres.split_hotel_reservations(root)
     reservations, failures = [], []
     for document in documents:
         try:
@@ -386,7 +391,7 @@ def parse_reservations(data: bytes | str, *, endpoint: str | None = None) -> Res
         failures=tuple(failures),
         timestamp=envelope.timestamp,
         target=envelope.target,
-        ruid=read_ruid(parse_root(data)),
+        ruid=read_ruid(root),
     )
 
 

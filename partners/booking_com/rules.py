@@ -206,7 +206,6 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
 def check_authorization(
     headers: Mapping[str, str],
     *,
-    endpoint: str,
     basic: tuple[str, str] | None = None,
     token_is_valid: Callable[[str], bool] | None = None,
 ) -> Verdict | None:

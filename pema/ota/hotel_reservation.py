@@ -549,14 +549,23 @@ def _single_document(
 
 
 def split_hotel_reservations(
-    data: bytes | str, *, expected: str | None = None, mask_cards: bool = True
+    data: bytes | str | etree._Element,
+    *,
+    expected: str | None = None,
+    mask_cards: bool = True,
 ) -> tuple[HotelReservationsMessage, tuple[bytes, ...]]:
     """The document's envelope (no reservations) and one document per reservation.
 
+    ``data`` may be a root element already parsed (with :func:`pema.ota.common.parse_root`).
     Nothing inside a reservation is interpreted, so a reservation that would
     not parse still comes out as its own document, to be stored and held.
     """
-    root, name = _reservation_root(data, expected)
+    if isinstance(data, etree._Element):
+        root, name = data, local_name(data)
+        if name not in (RES_NOTIF_RQ, RES_MODIFY_NOTIF_RQ) or (expected and name != expected):
+            raise OTAParseError(f"{name} is not the reservation notification expected")
+    else:
+        root, name = _reservation_root(data, expected)
     container, item = _CONTAINERS[name]
     pieces = tuple(
         _single_document(root, el, mask_cards=mask_cards) for el in findall(root, container, item)

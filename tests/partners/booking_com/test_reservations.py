@@ -286,10 +286,22 @@ def test_a_reservation_that_cannot_be_read_is_reported_and_the_others_still_coun
         )
 
 
+def test_a_night_without_a_price_is_held_not_taken_as_free():
+    no_price = '<RoomRate EffectiveDate="2026-03-01"><Rates><Rate/></Rates></RoomRate>'
+    free = room_rate("2026-03-02", "0")
+    batch = bres.parse_reservations(
+        one_reservation(hotel_reservation(no_price, rid="1") + hotel_reservation(free, rid="2"))
+    )
+    assert [f.reason for f in batch.failures] == [
+        "Reservation 1, room 1: no price for the night of 2026-03-01."
+    ]
+    assert batch.reservations[0].rooms[0].nights == (Night(date(2026, 3, 2), 0),)
+
+
 def test_a_document_of_the_wrong_kind_is_refused_whole():
     with pytest.raises(OTAParseError, match="came from OTA_HotelResNotif"):
         bres.parse_reservations(sample("res_modify_notif_rq.xml"), endpoint=codec.RES_NOTIF)
-    with pytest.raises(OTAParseError, match="not a reservation notification"):
+    with pytest.raises(OTAParseError, match="not a Booking.com reservation message"):
         bres.parse_reservations(sample("pema_avail_notif_rq.xml"))
 
 

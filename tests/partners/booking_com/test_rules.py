@@ -107,7 +107,7 @@ def basic(username: str, password: str) -> dict[str, str]:
 def test_basic_auth_follows_bookings_rules():
     account = ("Pema-Machine", "s3cret")
     check = rules.check_authorization
-    assert check(basic(*account), endpoint=codec.AVAIL_NOTIF, basic=account) is None
+    assert check(basic(*account), basic=account) is None
     for headers in (
         basic("pema-machine", "s3cret"),  # usernames are case-sensitive
         basic(" Pema-Machine", "s3cret"),
@@ -115,10 +115,10 @@ def test_basic_auth_follows_bookings_rules():
         {"Authorization": "Basic not-base64!"},
         {},
     ):
-        verdict = check(headers, endpoint=codec.AVAIL_NOTIF, basic=account)
+        verdict = check(headers, basic=account)
         assert verdict.http_status == 401 and verdict.errors[0].code == "AUTHORIZATION_REQUIRED"
     plus = ("Pema-Machine", "a+b")
-    assert check(basic(*plus), endpoint=codec.AVAIL_NOTIF, basic=plus).http_status == 401
+    assert check(basic(*plus), basic=plus).http_status == 401
     body = codec.build_unauthorized(codec.AVAIL_NOTIF_RS)
     assert codec.parse_ari_response(body).errors[0].code == "AUTHORIZATION_REQUIRED"
 
@@ -126,16 +126,9 @@ def test_basic_auth_follows_bookings_rules():
 def test_bearer_tokens_live_an_hour_and_thirty_may_be_issued_an_hour():
     live = {"tok-1"}
     headers = {"Authorization": "Bearer tok-1"}
-    assert (
-        rules.check_authorization(
-            headers, endpoint=codec.AVAIL_NOTIF, token_is_valid=live.__contains__
-        )
-        is None
-    )
+    assert rules.check_authorization(headers, token_is_valid=live.__contains__) is None
     stale = {"Authorization": "Bearer tok-2"}
-    assert rules.check_authorization(
-        stale, endpoint=codec.AVAIL_NOTIF, token_is_valid=live.__contains__
-    )
+    assert rules.check_authorization(stale, token_is_valid=live.__contains__)
     now = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
     assert rules.token_alive(now - timedelta(minutes=59), now)
     assert not rules.token_alive(now - timedelta(minutes=60), now)
