@@ -616,6 +616,7 @@ def _apply(
         record = str(msg.locator_id)
         aspects = _avail_aspects(msg) if isinstance(msg, AvailMessage) else ["price"]
         new_days: dict[Key, DayState] = {}
+        said: list[tuple[Key, str]] = []
         for day in _days(msg):
             key: Key = (msg.room_id, msg.rate_id or None, day)
             fresh = [a for a in aspects if (key, a) not in seen]
@@ -639,8 +640,7 @@ def _apply(
             else:
                 new = replace(current, price=msg.price, guest_prices=msg.guest_prices)
             new_days[key] = new
-            for a in fresh:
-                seen.add((key, a))
+            said += [(key, a) for a in fresh]
         clash = next(
             (
                 k
@@ -658,6 +658,8 @@ def _apply(
                 )
             )
             continue
+        # Only what was applied counts as said: a refused message does not shadow a later one.
+        seen.update(said)
         updates.update(new_days)
         applied += 1
     for record in sorted(duplicates, key=lambda r: int(r) if r.isdigit() else 0):

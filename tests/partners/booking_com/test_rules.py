@@ -237,6 +237,20 @@ def test_min_stay_may_not_exceed_max_stay_once_applied_to_what_is_held():
     assert lifted.errors == () and lifted.updates[key] == DayState(min_stay=5)
 
 
+def test_a_refused_message_does_not_shadow_a_later_one_for_the_same_day():
+    key = ("36745603", "1278606", TODAY + timedelta(days=2))
+    state = {key: DayState(max_stay=3)}
+    outcome = apply(
+        avail_doc(
+            room_rate(lengths_of_stay=(("SetMinLOS", 5),)),  # refused: above the maximum
+            room_rate(lengths_of_stay=(("SetMinLOS", 2),)),
+        ),
+        state,
+    )
+    assert codes(outcome) == ["MIN_STAY_ABOVE_MAX_STAY"] and outcome.warnings == ()
+    assert outcome.updates[key] == DayState(min_stay=2, max_stay=3)
+
+
 def test_arrival_and_departure_restrictions_need_a_rate():
     outcome = apply(
         avail_doc(
