@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
+from lxml import etree
+
 from channels.interface import (
     Acknowledgement,
     GuestDetails,
@@ -56,10 +58,10 @@ from partners.booking_com.codec import (
 )
 from pema import money
 from pema.ota import hotel_reservation as hres
-from pema.ota.common import EWT_BUSINESS_RULE, OTAParseError, ota, parse_root
+from pema.ota.common import EWT_BUSINESS_RULE, OTA_NS, OTAParseError, ota, parse_root
 from pema.ota.issues import STATUS_NOT_PROCESSED, OTAIssue
 from pema.ota.reservations import GuestProfile
-from pema.xml import XMLError, local_name
+from pema.xml import MAX_XML_BYTES, XMLError, local_name, parse_xml
 
 VCC_SUFFIX = "VCC"
 CANCEL_STATUSES = frozenset({"cancel", "cancelled"})
@@ -358,16 +360,21 @@ def _reservation_id_in(document: bytes) -> str:
     return (rid.get("ResID_Value") or "").strip() if rid is not None else ""
 
 
-def parse_reservations(data: bytes | str, *, endpoint: str | None = None) -> ReservationBatch:
+def parse_reservations(
+    data: bytes | str, *, endpoint: str | None = None, max_bytes: int = MAX_XML_BYTES
+) -> ReservationBatch:
     """What a GET on ``OTA_HotelResNotif`` / ``OTA_HotelResModifyNotif`` returned.
 
     Each reservation is cut out as its own document (card numbers masked) and
     read on its own: one that cannot be read becomes a
     :class:`ReservationFailure` with the reason, and the others still count.
     A document that is not a reservation message at all raises
-    ``OTAParseError`` (or ``pema.xml.XMLError``).
+    ``OTAParseError`` (or ``pema.xml.XMLError``, also for an answer larger
+    than ``max_bytes``: bound GETs with Booking's ``limit`` instead of raising it).
     """
-    root = parse_root(data)
+    root = parse_xml(data, max_bytes=max_bytes)
+    if etree.QName(root).namespace != OTA_NS:
+        raise OTAParseError(f"root element {root.tag!r} is not in the OTA 2003/05 namespace")
     found = _endpoint_of(local_name(root), endpoint)
     envelope, documents = hres.split_hotel_reservations(root)
     reservations, failures = [], []

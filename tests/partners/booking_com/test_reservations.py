@@ -15,6 +15,7 @@ from partners.booking_com.reservations import BookingReservation, BookingRoomSta
 from pema import ota
 from pema.ota import hotel_reservation as hres
 from pema.ota.common import OTAParseError
+from pema.xml import UnsafeXMLError
 
 from .conftest import sample
 
@@ -284,6 +285,14 @@ def test_a_reservation_that_cannot_be_read_is_reported_and_the_others_still_coun
         assert (
             etree.fromstring(failure.raw).xpath("count(//o:HotelReservation)", namespaces=NS) == 1
         )
+
+
+def test_an_answer_over_the_size_cap_is_refused_unless_the_cap_is_raised():
+    values = [reservation(reservation_id=str(n), card=None) for n in range(3)]
+    body = bres.build_reservations(codec.RES_NOTIF, values)
+    with pytest.raises(UnsafeXMLError, match="exceeds"):
+        bres.parse_reservations(body, max_bytes=len(body) - 1)
+    assert len(bres.parse_reservations(body, max_bytes=len(body)).reservations) == 3
 
 
 def test_a_night_without_a_price_is_held_not_taken_as_free():
