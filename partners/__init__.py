@@ -1,0 +1,1 @@
+"""Partners: one folder per external system (provider, codec, simulator, setup, samples)."""

@@ -1,0 +1,1 @@
+"""Booking.com: ARI pushed over OTA XML, reservations pulled and acknowledged."""
