@@ -649,16 +649,17 @@ def mark_acked(message_ids: list[int], *, rejected: bool = False) -> int:
 def mark_ack_failed(message_ids: list[int], error: str, *, permanent: bool = False) -> int:
     """An acknowledgement did not go through: try again after the outbox's backoff.
 
-    ``permanent`` (the partner refused it), or the last of
-    ``CHANNELS_MAX_ATTEMPTS`` tries, gives up: the message shows the
-    acknowledgement as failed in the admin.
+    ``permanent`` (the partner refused it), or a failure once the message is
+    older than the outbox's retry window (``CHANNELS_RETRY_MAX_AGE``), gives
+    up: the message shows the acknowledgement as failed in the admin.
     """
     now = timezone.now()
+    window_ended = now - timedelta(seconds=settings.CHANNELS_RETRY_MAX_AGE)
     count = 0
     for message in InboundMessage.objects.filter(pk__in=message_ids):
         message.ack_attempts += 1
         message.ack_error = error[:2000]
-        if permanent or message.ack_attempts >= settings.CHANNELS_MAX_ATTEMPTS:
+        if permanent or message.received_at < window_ended:
             message.ack_result = InboundMessage.AckResult.FAILED
             message.next_ack_at = None
         else:

@@ -422,10 +422,15 @@ def test_a_failed_ack_retries_with_the_outbox_backoff(hotel, ota, settings):
     assert acknowledge_pending(ota).accepted == 1
 
 
-def test_an_ack_is_given_up_after_the_last_try(hotel, ota, settings):
-    settings.CHANNELS_MAX_ATTEMPTS = 2
+def test_an_ack_is_given_up_once_the_retry_window_ends(hotel, ota, settings):
+    settings.CHANNELS_RETRY_MAX_AGE = 3600
     done = receive(ota, message(hotel, ack_token="tok-1"))
     mark_ack_failed([done.pk], "down")
+    done.refresh_from_db()
+    assert done.ack_result != InboundMessage.AckResult.FAILED and done.next_ack_at is not None
+    InboundMessage.objects.filter(pk=done.pk).update(
+        received_at=datetime.now(UTC) - timedelta(seconds=3601)
+    )
     mark_ack_failed([done.pk], "down")
     done.refresh_from_db()
     assert done.ack_result == InboundMessage.AckResult.FAILED and done.next_ack_at is None
