@@ -78,7 +78,10 @@ def test_ari_change_arrives_coalesced(ids_hotel, sandbox, worker):
         return all(rates.get(d, {}).get("amount") == 876500 for d in days)
 
     wait_for(arrived, what="rates")
-    log = SyncLog.objects.filter(operation=ota.RATE_AMOUNT_NOTIF_RQ, status="success").get()
+    # The sandbox holds the rates a moment before the worker writes its log row.
+    logs = SyncLog.objects.filter(operation=ota.RATE_AMOUNT_NOTIF_RQ, status="success")
+    wait_for(logs.exists, what="rates log")
+    log = logs.get()
     assert log.items == 2  # one message per room type for the ten days
 
 
