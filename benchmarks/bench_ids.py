@@ -56,6 +56,7 @@ def run() -> str:
 
     django.setup()
     from django.conf import settings
+    from django.utils import timezone
 
     from bookings.ari import AriChanges, apply_ari_update
     from bookings.seed import seed_pema_wellness
@@ -75,6 +76,8 @@ def run() -> str:
     settings.CHANNELS_TASK_QUEUE = queue
     sandbox = RunningSandbox().start()
     conn = Connection.objects.create(
+        # Measured from here on: its first full sync (a new connection's) is timed below.
+        last_full_sync_at=timezone.now(),
         hotel=hotel,
         provider="ids_next",
         name=f"IDS bench {queue}",

@@ -379,4 +379,5 @@ CELERY_BEAT_SCHEDULE["bookings-webhook-sweep"] = {
 CELERY_BEAT_SCHEDULE["channels-lease-takeover"] = {
     "task": "channels.tasks.take_over_abandoned",
     "schedule": 10.0,
+    "options": {"queue": CHANNELS_TASK_QUEUE},
 }
