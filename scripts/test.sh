@@ -49,15 +49,15 @@ export PEMA_VAR_DIR="${PEMA_VAR_DIR:-$(pwd)/var/test}"
 "$PY" -c "import pema.settings"
 
 # In parallel, one process per core (pytest-xdist), each on its own test
-# database (pytest-django names it <test database>_gw0, _gw1, ...) and all
-# tests of one file on one worker, in order (--dist loadfile): the end-to-end
-# tests, whose Celery worker and sandbox processes wait for each other within
-# fixed timeouts, keep to one worker and run one after the other as before.
-# (--dist loadgroup would group by mark, but pytest-xdist 3.8 cannot tag
-# pytest 9's node ids, so it silently does not.) PEMA_TEST_WORKERS=0 runs the
-# suite in this one process.
+# database (pytest-django names it <test database>_gw0, _gw1, ...), its own
+# sandbox and Celery worker processes for the end-to-end tests, and its own
+# threads for the PostgreSQL concurrency tests: nothing a test proves depends
+# on what runs beside it. --dist load hands out tests by position: the
+# schemathesis test is one node id per API operation, and the other modes
+# (loadfile, loadgroup) key tests by node id and silently run one of them.
+# PEMA_TEST_WORKERS=0 runs the suite in this one process.
 workers="${PEMA_TEST_WORKERS:-auto}"
 if [ "$workers" = "0" ]; then
   exec "$PY" -m pytest "$@"
 fi
-exec "$PY" -m pytest -n "$workers" --dist loadfile "$@"
+exec "$PY" -m pytest -n "$workers" --dist load "$@"

@@ -1,8 +1,8 @@
 """Shared test fixtures; PostgreSQL-only tests are skipped (loudly, by make test) on SQLite.
 
 ``make test`` runs the suite in parallel (pytest-xdist, see scripts/test.sh):
-each worker has its own test database, and the tests of one file run on one
-worker in order, so a file's tests may share what its fixtures start.
+each worker has its own test database and runs whichever tests it is handed,
+so a test may rely on its fixtures only, never on another test beside it.
 """
 
 import pytest
