@@ -9,8 +9,10 @@ to start without a real ``SECRET_KEY`` and ``ALLOWED_HOSTS``.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -123,6 +125,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ----------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Parallel test workers (pytest-xdist: gw0, gw1, ...) and the processes they start
+# (which inherit the variable) each take their own Redis database and cache folder,
+# so one worker's caches, rate limits and broker queues never meet another's
+# (a cache.clear() is a FLUSHDB). Outside the test suite the variable is never set.
+_TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_TEST_WORKER_INDEX = int(_TEST_WORKER[2:]) if _TEST_WORKER[2:].isdigit() else 0
+if REDIS_URL and _TEST_WORKER_INDEX:
+    _parts = urlsplit(REDIS_URL)
+    _db = int(_parts.path.strip("/") or 0)
+    REDIS_URL = urlunsplit(_parts._replace(path=f"/{(_db - _TEST_WORKER_INDEX) % 16}"))
 # After a Redis cache call fails, each process skips Redis this long (pema/cache.py).
 PEMA_CACHE_BREAKER_SECONDS = env.float("PEMA_CACHE_BREAKER_SECONDS", default=10.0)
 if REDIS_URL:
@@ -143,10 +155,10 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
+            "LOCATION": str(VAR_DIR / (f"cache-{_TEST_WORKER}" if _TEST_WORKER else "cache")),
         }
     }
-    _broker_dir = VAR_DIR / "broker"
+    _broker_dir = VAR_DIR / (f"broker-{_TEST_WORKER}" if _TEST_WORKER else "broker")
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
