@@ -42,7 +42,8 @@ DB_NAME = os.environ.get("BENCH_DB_PREFIX", "pema_bench") + "_api"
 RESERVATIONS = 5000
 DURATION = {1: 8.0, 16: 10.0}
 TARGETS = "availability p95 at 1 client <= 15 ms and <= 2x the floor; create p95 <= 40 ms; "
-TARGETS += "availability >= 300 req/s at 16 clients"
+TARGETS += "availability >= 300 req/s at 16 clients; "
+TARGETS += "booking create >= 150 req/s with p95 <= 150 ms at 16 clients"
 CACHE_PREFIX = "pema-bench-api"
 
 SEED = r"""
@@ -392,6 +393,7 @@ def run() -> str:
     u1 = figures[(UNCACHED, 1)]
     f1 = figures[(FLOOR, 1)]
     c1 = figures[(CREATE, 1)]
+    c16 = figures[(CREATE, 16)]
     a16 = figures[(CACHED, 16)]
     u16 = figures[(UNCACHED, 16)]
     checks = [
@@ -402,6 +404,8 @@ def run() -> str:
         ("booking create p95 at 1 client <= 40 ms", c1["p95"] <= 40),
         ("availability >= 300 req/s at 16 clients (cached)", a16["rps"] >= 300),
         ("availability >= 300 req/s at 16 clients (cache off)", u16["rps"] >= 300),
+        ("booking create >= 150 req/s at 16 clients", c16["rps"] >= 150),
+        ("booking create p95 at 16 clients <= 150 ms", c16["p95"] <= 150),
     ]
     verdicts = "\n".join(f"- {'met' if ok else 'MISSED'}: {label}" for label, ok in checks)
     load_after = os.getloadavg()[0]
