@@ -35,14 +35,13 @@ from __future__ import annotations
 
 import hmac
 import json
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,8 @@ from pema import ota
 from pema.ota import OTAError, OTAResponse
 from pema.xml import MAX_XML_BYTES, XMLError, parse_xml
 from pms.sandbox.state import STATUS_CANCELLED, SandboxState, days
+from sandbox.faults import Faults
+from sandbox.http import BadFraming, HardenedRequestHandler
 
 DEFAULT_HOTEL_CODE = "PEMA001"
 DEFAULT_ROOM_TYPES = ("EXT", "EXQ", "SUI", "PES", "STT", "STQ", "PBT", "PBQ", "PGT", "PEV")
@@ -74,51 +75,6 @@ class SandboxConfig:
     api_secret: str = DEFAULT_API_SECRET
     hotel_code: str = DEFAULT_HOTEL_CODE
     room_types: tuple[str, ...] = DEFAULT_ROOM_TYPES
-
-
-@dataclass
-class Faults:
-    """What the sandbox is told to do wrong; see the control API."""
-
-    down: bool = False
-    slow_ms: int = 0
-    # Send the answer (status line, headers, body) one byte every drip_ms.
-    drip_ms: int = 0
-    fail_percent: int = 0
-    malformed: bool = False
-    # Apply the message, then answer only the first half of the response (a cut-off 200).
-    truncate: bool = False
-    # Optional: answer every OTA call with this error, e.g. {"type": 3, "code": 322}.
-    error: dict[str, Any] | None = None
-    calls: int = field(default=0, repr=False)
-
-    def update(self, values: dict[str, Any]) -> None:
-        if "down" in values:
-            self.down = bool(values["down"])
-        if "slow_ms" in values:
-            self.slow_ms = max(int(values["slow_ms"] or 0), 0)
-        if "drip_ms" in values:
-            self.drip_ms = max(int(values["drip_ms"] or 0), 0)
-        if "fail_percent" in values:
-            self.fail_percent = min(max(int(values["fail_percent"] or 0), 0), 100)
-        if "malformed" in values:
-            self.malformed = bool(values["malformed"])
-        if "truncate" in values:
-            self.truncate = bool(values["truncate"])
-        if "error" in values:
-            error = values["error"]
-            self.error = dict(error) if error else None
-
-    def should_fail(self) -> bool:
-        """Deterministic share: exactly ``fail_percent`` of every 100 calls fail."""
-        self.calls += 1
-        pct = self.fail_percent
-        return (self.calls * pct) // 100 > ((self.calls - 1) * pct) // 100
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("calls")
-        return data
 
 
 Handler = Callable[[Any], Any]
@@ -504,95 +460,9 @@ MALFORMED_BODY = (
 )
 
 
-class BadFraming(Exception):
-    """A request body that cannot be read safely: answer ``status`` and close."""
-
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-# Content-Length as RFC 9110 defines it: digits only (no sign, no spaces), and sane in size.
-_DECIMAL = re.compile(r"[0-9]{1,15}")
-
-
-class SandboxRequestHandler(BaseHTTPRequestHandler):
+class SandboxRequestHandler(HardenedRequestHandler):
     server_version = "IDSNextSandbox/1.0"
-    protocol_version = "HTTP/1.1"
-    # Seconds a socket may stay silent: a client that stops sending mid-body frees its thread.
-    timeout = 30
     sandbox: IDSNextSandbox  # set on the subclass made by make_server()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        # One line per call on stderr, as http.server does, without the reverse DNS.
-        super().log_message(format, *args)
-
-    # -- helpers
-
-    def _send(self, status: int, body: bytes, content_type: str, *, drip_ms: int = 0) -> None:
-        if drip_ms:
-            self._drip(status, body, content_type, drip_ms)
-            return
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _drip(self, status: int, body: bytes, content_type: str, drip_ms: int) -> None:
-        """The whole answer, status line first, one byte every ``drip_ms``."""
-        self.log_request(status, len(body))
-        self.close_connection = True
-        head = (
-            f"{self.protocol_version} {status} {HTTPStatus(status).phrase}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n"
-        )
-        raw = head.encode("latin-1") + body
-        try:
-            for i in range(len(raw)):
-                self.wfile.write(raw[i : i + 1])
-                time.sleep(drip_ms / 1000)
-        except OSError:
-            pass  # the client gave up waiting
-
-    def _json(self, data: Any, status: int = 200) -> None:
-        self._send(status, json.dumps(data, indent=2).encode(), "application/json")
-
-    def _refuse(self, status: int, message: str) -> None:
-        """Answer a request whose body cannot be read, and hang up: its bytes are unframed."""
-        self.close_connection = True
-        self._send(status, f"{message}\n".encode(), "text/plain; charset=utf-8")
-
-    def _read_body(self, limit: int) -> bytes | None:
-        """The request body, or None when it is larger than ``limit`` (left unread).
-
-        Only a plain decimal ``Content-Length`` frames a body here: a negative or
-        non-numeric value, conflicting copies of the header, or a chunked body
-        raise :class:`BadFraming` rather than reading to the end of the stream,
-        which a client that never closes would turn into a pinned thread.
-        """
-        if self.headers.get("Transfer-Encoding"):
-            raise BadFraming(HTTPStatus.LENGTH_REQUIRED, "Send the body with a Content-Length.")
-        values = {v.strip() for v in self.headers.get_all("Content-Length") or ()}
-        if len(values) > 1:
-            raise BadFraming(HTTPStatus.BAD_REQUEST, "Conflicting Content-Length headers.")
-        value = values.pop() if values else "0"
-        if not _DECIMAL.fullmatch(value):
-            raise BadFraming(HTTPStatus.BAD_REQUEST, "Content-Length must be a decimal number.")
-        length = int(value)
-        if length > limit:
-            return None
-        try:
-            body = self.rfile.read(length) if length else b""
-        except TimeoutError as exc:
-            raise BadFraming(
-                HTTPStatus.REQUEST_TIMEOUT, "The body did not arrive in time."
-            ) from exc
-        if len(body) < length:
-            raise BadFraming(HTTPStatus.BAD_REQUEST, "The body is shorter than its Content-Length.")
-        return body
 
     # -- routes
 
@@ -643,14 +513,27 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             malformed = sandbox.faults.malformed
             truncate = sandbox.faults.truncate
             drip_ms = sandbox.faults.drip_ms
+            forced_status = sandbox.faults.status
+            retry_after = sandbox.faults.retry_after
         if down:
             # Look unreachable: no status line at all, the connection just closes.
             self.close_connection = True
             return
         if slow_ms:
             time.sleep(slow_ms / 1000)
+        if retry_after is not None:
+            self._send(
+                429,
+                b"Too Many Requests (sandbox fault)\n",
+                "text/plain",
+                headers={"Retry-After": str(retry_after)},
+            )
+            return
         if fail:
             self._send(500, b"Internal Server Error (sandbox fault)\n", "text/plain")
+            return
+        if forced_status is not None:
+            self._send(forced_status, b"Forced error (sandbox fault)\n", "text/plain")
             return
         if malformed:
             self._send(200, MALFORMED_BODY, "text/xml; charset=utf-8")

@@ -1,4 +1,9 @@
-"""``manage.py runsandbox``: run the IDS Next sandbox (the simulated PMS) in the foreground."""
+"""``manage.py runsandbox``: every partner simulator, one process, one port, in the foreground.
+
+Each simulator of ``PEMA_SANDBOX_SIMULATORS`` is served under ``/<partner>/``
+(control at ``/_control/<partner>/``); the IDS Next sandbox keeps its root
+paths (``POST /OTA_*RQ``, ``/_control/state|faults|reset``) as before.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +18,15 @@ from pms.sandbox import (
     DEFAULT_API_SECRET,
     DEFAULT_HOTEL_CODE,
     DEFAULT_ROOM_TYPES,
+    IDSNextSandbox,
     SandboxConfig,
-    make_server,
 )
+from pms.sandbox.server import SandboxRequestHandler
+from sandbox.server import make_server
 
 
 class Command(BaseCommand):
-    help = "Run the IDS Next sandbox: an OTA 2003/05 PMS simulator with its own state file."
+    help = "Run the partner sandbox: every registered simulator plus the IDS Next PMS simulator."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -39,7 +46,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--room-types",
             default=",".join(DEFAULT_ROOM_TYPES),
-            help="Comma-separated room type codes the sandbox knows.",
+            help="Comma-separated room type codes the IDS Next sandbox knows.",
         )
 
     def handle(self, *args: object, **options: object) -> None:
@@ -54,12 +61,24 @@ class Command(BaseCommand):
             hotel_code=str(options["hotel_code"]),
             room_types=room_types,
         )
-        server = make_server(config)
+        server = make_server(
+            settings.PEMA_SANDBOX_SIMULATORS,
+            state_dir=state_dir,
+            host=config.host,
+            port=config.port,
+            fallback=SandboxRequestHandler,
+            fallback_attrs={"sandbox": IDSNextSandbox(config)},
+        )
         host, port = server.server_address[:2]
         self.stdout.write(
             f"IDS Next sandbox on http://{host}:{port}/ (hotel {config.hotel_code}, "
             f"state in {state_dir}); control page at /_control/",
         )
+        for partner in server.harness.simulators:  # type: ignore[attr-defined]
+            self.stdout.write(
+                f"{partner} simulator on http://{host}:{port}/{partner}/; "
+                f"control page at /_control/{partner}/"
+            )
         self.stdout.flush()
         try:
             server.serve_forever()
