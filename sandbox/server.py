@@ -8,8 +8,10 @@ Routes (one process, one port):
   ``GET|POST .../faults``, ``POST .../reset`` (wipes the partner's state and
   faults) and ``POST .../<command>`` (the simulator's own commands, JSON in
   and out); ``GET /_control/partners`` lists the partners;
-- anything else goes to the ``fallback`` handler class when one is given (the
-  IDS Next sandbox, which keeps its root paths), else 404.
+- with a ``root`` partner (IDS Next, which keeps the paths it had before the
+  harness), every other path is that partner's: ``POST /OTA_PingRQ`` is its
+  call, ``/_control/faults`` its control, ``/`` redirects to its page;
+  without one, anything else is 404.
 
 Faults apply to partner calls, never to control calls, in this order: down
 (the connection closes with no answer), slow, 429 with ``Retry-After``,
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -42,6 +44,8 @@ from sandbox.simulator import (
 )
 from sandbox.store import PartnerStore, StateStore
 
+#: A simulator class, or any callable making one from its context (e.g. a ``partial``).
+SimulatorFactory = Callable[[SimulatorContext], Simulator]
 CONTROL = "/_control/"
 CONTROL_MAX_BYTES = 64 * 1024
 
@@ -49,17 +53,30 @@ CONTROL_MAX_BYTES = 64 * 1024
 class Harness:
     """The simulators, their faults and the shared store, independent of HTTP."""
 
-    def __init__(self, simulators: Mapping[str, type[Simulator] | str], state_dir: Path) -> None:
+    def __init__(
+        self,
+        simulators: Mapping[str, SimulatorFactory | str],
+        state_dir: Path,
+        root: str | None = None,
+    ) -> None:
         self.state_dir = state_dir
         self.store = StateStore(state_dir)
         self.simulators: dict[str, Simulator] = {}
         self.faults: dict[str, Faults] = {}
         self.faults_lock = threading.Lock()
-        for partner, cls in simulators.items():
-            simulator_class = import_string(cls) if isinstance(cls, str) else cls
-            context = SimulatorContext(partner, PartnerStore(self.store, partner), state_dir)
-            self.simulators[partner] = simulator_class(context)
+        if root is not None and root not in simulators:
+            raise ValueError(f"root partner {root!r} is not among the simulators")
+        self.root = root
+        for partner, factory in simulators.items():
+            make = import_string(factory) if isinstance(factory, str) else factory
             self.faults[partner] = Faults()
+            context = SimulatorContext(
+                partner,
+                PartnerStore(self.store, partner),
+                state_dir,
+                faults=lambda partner=partner: self.get_faults(partner),
+            )
+            self.simulators[partner] = make(context)
 
     def set_faults(self, partner: str, values: dict[str, Any]) -> dict[str, Any]:
         with self.faults_lock:
@@ -128,23 +145,27 @@ class HarnessRequestHandler(HardenedRequestHandler):
     harness: Harness  # set on the subclass made by make_server()
 
     def _split(self) -> tuple[str, str | None, str]:
-        """(path, partner or None, rest) for a harness route; partner None: not ours."""
+        """(route, partner, rest): ``call`` or ``control`` of a partner, ``partners``, or ``""``."""
         path = urlsplit(self.path).path
+        root = self.harness.root
+        if path in ("/_control", CONTROL.rstrip("/")):
+            path = CONTROL
         control = path.startswith(CONTROL)
         head, _, rest = path[len(CONTROL) if control else 1 :].partition("/")
         if head in self.harness.simulators:
             return ("control" if control else "call"), head, "/" + rest
         if control and head == "partners":
             return "partners", None, ""
+        if root is not None:
+            if path == "/":
+                return "home", root, ""
+            rest = path[len(CONTROL) - 1 :] if control else path
+            return ("control" if control else "call"), root, rest
         return "", None, path
 
-    def _fallback(self, method: str) -> None:
-        parent = getattr(super(), f"do_{method}", None)
-        if parent is None:
-            self.close_connection = True
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
-        else:
-            parent()
+    def _not_found(self) -> None:
+        self.close_connection = True  # a body may be left unread
+        self._send(404, b"not found\n", "text/plain; charset=utf-8")
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._route("GET")
@@ -167,8 +188,13 @@ class HarnessRequestHandler(HardenedRequestHandler):
                 self._control(method, partner, rest)  # type: ignore[arg-type]
             elif where == "partners" and method == "GET":
                 self._json({name: sim.title for name, sim in self.harness.simulators.items()})
+            elif where == "home" and method == "GET":
+                self.send_response(HTTPStatus.FOUND)
+                self.send_header("Location", CONTROL)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             else:
-                self._fallback(method)
+                self._not_found()
         except BadFraming as bad:
             self._refuse(bad.status, bad.message)
 
@@ -206,18 +232,18 @@ class HarnessRequestHandler(HardenedRequestHandler):
         if snapshot.malformed:
             self._answer(simulator.malformed_response())
             return
-        if body is None:
-            self.close_connection = True  # the unread body must not be taken as a request
-            self._send(413, b"Request too large\n", "text/plain")
-            return
         split = urlsplit(self.path)
         request = Request(
             method=method,
             path=rest,
             query=parse_qs(split.query),
             headers={k: v for k, v in self.headers.items()},
-            body=body,
+            body=body or b"",
         )
+        if body is None:
+            self.close_connection = True  # the unread body must not be taken as a request
+            self._answer(simulator.too_large_response(request))
+            return
         try:
             response = simulator.handle(request)
         except Exception as exc:  # noqa: BLE001 - the sandbox answers, it does not hang up
@@ -251,16 +277,16 @@ class HarnessRequestHandler(HardenedRequestHandler):
         command = rest.strip("/")
         if method == "GET":
             if command == "":
-                page = CONTROL_PAGE.replace("__TITLE__", simulator.title).replace(
-                    "__PARTNER__", partner
-                )
+                page = simulator.control_page() or CONTROL_PAGE.replace(
+                    "__TITLE__", simulator.title
+                ).replace("__PARTNER__", partner)
                 self._send(200, page.encode(), "text/html; charset=utf-8")
             elif command == "state":
                 self._json(simulator.snapshot())
             elif command == "faults":
                 self._json(harness.get_faults(partner))
             else:
-                self._send(404, b"not found\n", "text/plain; charset=utf-8")
+                self._not_found()
             return
         if method != "POST":
             self._send(405, b"use GET or POST\n", "text/plain; charset=utf-8")
@@ -279,30 +305,26 @@ class HarnessRequestHandler(HardenedRequestHandler):
             elif command:
                 self._json(simulator.command(command, payload))
             else:
-                self._send(404, b"not found\n", "text/plain; charset=utf-8")
+                self._not_found()
         except (CommandError, ValueError, TypeError) as exc:
             self._json({"error": str(exc)}, 400)
 
 
 def make_server(
-    simulators: Mapping[str, type[Simulator] | str],
+    simulators: Mapping[str, SimulatorFactory | str],
     *,
     state_dir: Path,
     host: str = "127.0.0.1",
     port: int = 8100,
-    fallback: type[HardenedRequestHandler] | None = None,
-    fallback_attrs: Mapping[str, Any] | None = None,
+    root: str | None = None,
 ) -> ThreadingHTTPServer:
     """A ready-to-serve server (call ``serve_forever()``); the harness is ``server.harness``.
 
-    ``fallback`` (with ``fallback_attrs`` set on the handler class) answers
-    every path that is not a registered partner's.
+    ``root`` names the partner that also answers every path not under another
+    partner (see the module docstring).
     """
-    harness = Harness(simulators, state_dir)
-    bases = (HarnessRequestHandler, fallback) if fallback else (HarnessRequestHandler,)
-    handler = type(
-        "BoundHarnessRequestHandler", bases, {"harness": harness, **(fallback_attrs or {})}
-    )
+    harness = Harness(simulators, state_dir, root)
+    handler = type("BoundHarnessRequestHandler", (HarnessRequestHandler,), {"harness": harness})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     server.harness = harness  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,10 +75,18 @@ class Delivery:
 class SimulatorContext:
     """What the harness gives a simulator: its store and the emit call."""
 
-    def __init__(self, partner: str, store: PartnerStore, state_dir: Path) -> None:
+    def __init__(
+        self,
+        partner: str,
+        store: PartnerStore,
+        state_dir: Path,
+        faults: Callable[[], dict[str, Any]] = dict,
+    ) -> None:
         self.partner = partner
         self.store = store
         self.state_dir = state_dir
+        #: The partner's current faults (a copy), for a simulator-specific ``error`` fault.
+        self.faults = faults
 
     def emit(self, key: str, document: Any) -> None:
         """Queue a partner-side booking for Pema to pull (replacing one with the same key)."""
@@ -143,6 +151,14 @@ class Simulator:
         return Response(
             status=status, body=b"Forced error (sandbox fault)\n", content_type="text/plain"
         )
+
+    def too_large_response(self, request: Request) -> Response:
+        """The answer to a body over :attr:`max_body_bytes` (left unread: ``body`` is empty)."""
+        return Response(status=413, body=b"Request too large\n", content_type="text/plain")
+
+    def control_page(self) -> str | None:
+        """This simulator's own control page (HTML), or None for the harness's."""
+        return None
 
     def malformed_response(self) -> Response:
         """A 200 whose document is cut off (fault ``malformed``)."""

@@ -23,6 +23,10 @@ Behaviour worth knowing when writing tests against it:
   are priced on every night and not stop-sold; a night's price is the base
   amount plus the extra-adult amount per adult beyond two plus the
   extra-child amount per child, and ``Total`` is the nightly sum x rooms;
+- it runs on the sandbox harness (:mod:`sandbox.server`) as the partner
+  ``ids_next`` whose paths are also the root ones: ``/OTA_PingRQ`` and
+  ``/ids_next/OTA_PingRQ`` are the same call, ``/_control/faults`` and
+  ``/_control/ids_next/faults`` the same faults;
 - faults (``POST /_control/faults``) are kept in memory only: a restart
   clears them, the state file survives. They never apply to ``/_control/``;
 - a body is framed by a plain decimal ``Content-Length`` only: a negative,
@@ -34,13 +38,10 @@ Behaviour worth knowing when writing tests against it:
 from __future__ import annotations
 
 import hmac
-import json
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from http import HTTPStatus
+from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,8 @@ from pema import ota
 from pema.ota import OTAError, OTAResponse
 from pema.xml import MAX_XML_BYTES, XMLError, parse_xml
 from pms.sandbox.state import STATUS_CANCELLED, SandboxState, days
-from sandbox.faults import Faults
-from sandbox.http import BadFraming, HardenedRequestHandler
+from sandbox.server import make_server as make_harness_server
+from sandbox.simulator import Request, Response, Simulator, SimulatorContext
 
 DEFAULT_HOTEL_CODE = "PEMA001"
 DEFAULT_ROOM_TYPES = ("EXT", "EXQ", "SUI", "PES", "STT", "STQ", "PBT", "PBQ", "PGT", "PEV")
@@ -83,11 +84,15 @@ Handler = Callable[[Any], Any]
 class IDSNextSandbox:
     """The simulator's logic, independent of HTTP (the handler below is thin)."""
 
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig,
+        forced_error: Callable[[], dict[str, Any] | None] = lambda: None,
+    ) -> None:
         self.config = config
         self.state = SandboxState(config.state_dir)
-        self.faults = Faults()
-        self.faults_lock = threading.Lock()
+        # The ``error`` fault: answer every OTA call with this error while it is set.
+        self.forced_error = forced_error
         # Request root -> (parser, response builder, handler returning the RS data).
         self.kinds: dict[str, tuple[Callable, Callable, Handler]] = {
             ota.PING_RQ: (ota.parse_ping_rq, ota.build_ping_rs, self.on_ping),
@@ -133,8 +138,7 @@ class IDSNextSandbox:
             and hmac.compare_digest(api_secret.encode(), self.config.api_secret.encode())
         ):
             return build(_failure(echo_token, ota.EWT_AUTHENTICATION, None, "Invalid credentials"))
-        with self.faults_lock:
-            forced = dict(self.faults.error) if self.faults.error else None
+        forced = self.forced_error()
         if forced:
             return build(
                 _failure(
@@ -460,131 +464,70 @@ MALFORMED_BODY = (
 )
 
 
-class SandboxRequestHandler(HardenedRequestHandler):
-    server_version = "IDSNextSandbox/1.0"
-    sandbox: IDSNextSandbox  # set on the subclass made by make_server()
+class IDSNextSimulator(Simulator):
+    """The IDS Next sandbox on the harness: ``POST /<RootElementName>``, answered by
+    :class:`IDSNextSandbox`; faults and control come from the harness."""
 
-    # -- routes
+    title = "IDS Next"
+    max_body_bytes = MAX_XML_BYTES
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        path = self.path.split("?", 1)[0]
-        sandbox = self.sandbox
-        if path in ("/", "/_control", "/_control/"):
-            page = CONTROL_PAGE.replace("__HOTEL__", sandbox.config.hotel_code).replace(
-                "__ROOMS__", " ".join(sandbox.config.room_types)
+    def __init__(self, context: SimulatorContext, config: SandboxConfig | None = None) -> None:
+        super().__init__(context)
+        self.sandbox = IDSNextSandbox(
+            config or SandboxConfig(state_dir=context.state_dir),
+            forced_error=lambda: context.faults().get("error"),
+        )
+
+    def _name(self, request: Request) -> str | None:
+        name = request.path.strip("/")
+        return name if request.method == "POST" and name in self.sandbox.kinds else None
+
+    def handle(self, request: Request) -> Response:
+        name = self._name(request)
+        if name is None:
+            return Response(
+                status=404,
+                body=f"unknown message {request.path.strip('/')}\n".encode(),
+                content_type="text/plain; charset=utf-8",
             )
-            if path == "/":
-                self.send_response(HTTPStatus.FOUND)
-                self.send_header("Location", "/_control/")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self._send(200, page.encode(), "text/html; charset=utf-8")
-        elif path == "/_control/state":
-            self._json(sandbox.state.snapshot())
-        elif path == "/_control/faults":
-            with sandbox.faults_lock:
-                self._json(sandbox.faults.as_dict())
-        else:
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+        body = self.sandbox.handle(
+            name, request.body, request.header("X-API-Key"), request.header("X-API-Secret")
+        )
+        return Response(body=body, content_type="text/xml; charset=utf-8")
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        try:
-            self._post()
-        except BadFraming as bad:
-            self._refuse(bad.status, bad.message)
+    def too_large_response(self, request: Request) -> Response:
+        name = self._name(request)
+        if name is None:
+            return self.handle(request)
+        build = self.sandbox.kinds[name][1]
+        failure = _failure(None, ota.EWT_PROCESSING_EXCEPTION, None, "Message too large")
+        return Response(body=build(failure), content_type="text/xml; charset=utf-8")
 
-    def _post(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path.startswith("/_control/"):
-            self._control(path)
-            return
-        name = path.strip("/")
-        sandbox = self.sandbox
-        if name not in sandbox.kinds:
-            self.close_connection = True  # its body is left unread
-            self._send(404, f"unknown message {name}\n".encode(), "text/plain; charset=utf-8")
-            return
-        body = self._read_body(MAX_XML_BYTES)
-        with sandbox.faults_lock:
-            down = sandbox.faults.down
-            slow_ms = sandbox.faults.slow_ms
-            fail = sandbox.faults.should_fail() if sandbox.faults.fail_percent else False
-            malformed = sandbox.faults.malformed
-            truncate = sandbox.faults.truncate
-            drip_ms = sandbox.faults.drip_ms
-            forced_status = sandbox.faults.status
-            retry_after = sandbox.faults.retry_after
-        if down:
-            # Look unreachable: no status line at all, the connection just closes.
-            self.close_connection = True
-            return
-        if slow_ms:
-            time.sleep(slow_ms / 1000)
-        if retry_after is not None:
-            self._send(
-                429,
-                b"Too Many Requests (sandbox fault)\n",
-                "text/plain",
-                headers={"Retry-After": str(retry_after)},
-            )
-            return
-        if fail:
-            self._send(500, b"Internal Server Error (sandbox fault)\n", "text/plain")
-            return
-        if forced_status is not None:
-            self._send(forced_status, b"Forced error (sandbox fault)\n", "text/plain")
-            return
-        if malformed:
-            self._send(200, MALFORMED_BODY, "text/xml; charset=utf-8")
-            return
-        if body is None:
-            self.close_connection = True  # the unread body must not be taken as a request
-            response = sandbox.kinds[name][1](
-                _failure(None, ota.EWT_PROCESSING_EXCEPTION, None, "Message too large")
-            )
-        else:
-            response = sandbox.handle(
-                name,
-                body,
-                self.headers.get("X-API-Key", ""),
-                self.headers.get("X-API-Secret", ""),
-            )
-            if truncate:
-                response = response[: len(response) // 2]
-        self._send(200, response, "text/xml; charset=utf-8", drip_ms=drip_ms)
+    def malformed_response(self) -> Response:
+        return Response(body=MALFORMED_BODY, content_type="text/xml; charset=utf-8")
 
-    def _control(self, path: str) -> None:
-        sandbox = self.sandbox
-        body = self._read_body(64 * 1024)
-        if body is None:
-            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Control requests are at most 64 KB.")
-            return
-        if path == "/_control/faults":
-            try:
-                values = json.loads(body or b"{}")
-                if not isinstance(values, dict):
-                    raise ValueError("expected a JSON object")
-                with sandbox.faults_lock:
-                    sandbox.faults.update(values)
-                    current = sandbox.faults.as_dict()
-            except (ValueError, TypeError) as exc:
-                self._json({"error": str(exc)}, 400)
-                return
-            self._json(current)
-        elif path == "/_control/reset":
-            sandbox.state.reset()
-            with sandbox.faults_lock:
-                sandbox.faults = Faults()
-            self._json({"reset": True})
-        else:
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+    def snapshot(self) -> dict[str, Any]:
+        return self.sandbox.state.snapshot()
+
+    def reset(self) -> None:
+        self.sandbox.state.reset()
+
+    def control_page(self) -> str:
+        return CONTROL_PAGE.replace("__HOTEL__", self.sandbox.config.hotel_code).replace(
+            "__ROOMS__", " ".join(self.sandbox.config.room_types)
+        )
+
+
+#: The IDS Next sandbox's name on the harness (and the partner its root paths belong to).
+PARTNER = "ids_next"
 
 
 def make_server(config: SandboxConfig) -> ThreadingHTTPServer:
-    """A ready-to-serve HTTP server for ``config`` (call ``serve_forever()``)."""
-    sandbox = IDSNextSandbox(config)
-    handler = type("BoundSandboxRequestHandler", (SandboxRequestHandler,), {"sandbox": sandbox})
-    server = ThreadingHTTPServer((config.host, config.port), handler)
-    server.daemon_threads = True
-    return server
+    """The IDS Next sandbox alone, at its root paths (call ``serve_forever()``)."""
+    return make_harness_server(
+        {PARTNER: partial(IDSNextSimulator, config=config)},
+        state_dir=config.state_dir,
+        host=config.host,
+        port=config.port,
+        root=PARTNER,
+    )

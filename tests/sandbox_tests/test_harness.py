@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from pema.ota import PingRQ, build_ping_rq, parse_ping_rs
 from sandbox.simulator import CommandError, Request, Response, Simulator
 from tests.sandbox import HarnessThread, RunningSandbox
 
@@ -152,9 +153,26 @@ def test_partner_bodies_are_framed_by_a_plain_content_length(harness, headers, s
 
 def test_runsandbox_serves_every_simulator_and_ids_next_on_one_port():
     with RunningSandbox() as sandbox:
-        assert requests.get(f"{sandbox.base_url}/_control/partners", timeout=5).json() == {
-            "booking_com": "Booking.com"
+        base = sandbox.base_url
+        assert requests.get(f"{base}/_control/partners", timeout=5).json() == {
+            "ids_next": "IDS Next",
+            "booking_com": "Booking.com",
         }
-        state = requests.get(f"{sandbox.base_url}/_control/booking_com/state", timeout=5).json()
+        state = requests.get(f"{base}/_control/booking_com/state", timeout=5).json()
         assert state["reservations"] == []
-        assert sandbox.state()["reservations"] == []  # IDS Next, at its root paths
+        # IDS Next is on the harness: its root paths and /ids_next/ are the same partner.
+        ping = build_ping_rq(PingRQ(echo_data="hi", echo_token="t1"))
+        headers = {"X-API-Key": sandbox.api_key, "X-API-Secret": sandbox.api_secret}
+        answer = requests.post(f"{base}/ids_next/OTA_PingRQ", data=ping, headers=headers, timeout=5)
+        assert parse_ping_rs(answer.content).success
+        assert sandbox.state()["message_counts"] == {"OTA_PingRQ": 1}
+        requests.post(f"{base}/_control/ids_next/faults", json={"down": True}, timeout=5)
+        assert sandbox.state() == requests.get(f"{base}/_control/ids_next/state", timeout=5).json()
+        with pytest.raises(requests.ConnectionError):
+            sandbox.send(ping)
+        assert (
+            requests.post(
+                f"{base}/booking_com/hotels/ota/OTA_HotelAvailNotif", timeout=5
+            ).status_code
+            == 415
+        )  # faults are per partner: Booking.com still answers

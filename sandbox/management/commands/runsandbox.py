@@ -1,13 +1,14 @@
 """``manage.py runsandbox``: every partner simulator, one process, one port, in the foreground.
 
 Each simulator of ``PEMA_SANDBOX_SIMULATORS`` is served under ``/<partner>/``
-(control at ``/_control/<partner>/``); the IDS Next sandbox keeps its root
-paths (``POST /OTA_*RQ``, ``/_control/state|faults|reset``) as before.
+(control at ``/_control/<partner>/``); the IDS Next sandbox is ``ids_next``
+and keeps its root paths too (``POST /OTA_*RQ``, ``/_control/state|faults|reset``).
 """
 
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -18,10 +19,10 @@ from pms.sandbox import (
     DEFAULT_API_SECRET,
     DEFAULT_HOTEL_CODE,
     DEFAULT_ROOM_TYPES,
-    IDSNextSandbox,
     SandboxConfig,
 )
-from pms.sandbox.server import SandboxRequestHandler
+from pms.sandbox.server import PARTNER as IDS_NEXT
+from pms.sandbox.server import IDSNextSimulator
 from sandbox.server import make_server
 
 
@@ -61,13 +62,13 @@ class Command(BaseCommand):
             hotel_code=str(options["hotel_code"]),
             room_types=room_types,
         )
+        # IDS Next takes its settings from the command line, so it is added here.
+        simulators = {
+            IDS_NEXT: partial(IDSNextSimulator, config=config),
+            **settings.PEMA_SANDBOX_SIMULATORS,
+        }
         server = make_server(
-            settings.PEMA_SANDBOX_SIMULATORS,
-            state_dir=state_dir,
-            host=config.host,
-            port=config.port,
-            fallback=SandboxRequestHandler,
-            fallback_attrs={"sandbox": IDSNextSandbox(config)},
+            simulators, state_dir=state_dir, host=config.host, port=config.port, root=IDS_NEXT
         )
         host, port = server.server_address[:2]
         self.stdout.write(
@@ -75,6 +76,8 @@ class Command(BaseCommand):
             f"state in {state_dir}); control page at /_control/",
         )
         for partner in server.harness.simulators:  # type: ignore[attr-defined]
+            if partner == IDS_NEXT:
+                continue
             self.stdout.write(
                 f"{partner} simulator on http://{host}:{port}/{partner}/; "
                 f"control page at /_control/{partner}/"
