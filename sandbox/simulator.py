@@ -156,6 +156,10 @@ class Simulator:
         """The answer to a body over :attr:`max_body_bytes` (left unread: ``body`` is empty)."""
         return Response(status=413, body=b"Request too large\n", content_type="text/plain")
 
+    def describe(self) -> str:
+        """One line for ``runsandbox`` to print at startup (what to know about this run)."""
+        return ""
+
     def control_page(self) -> str | None:
         """This simulator's own control page (HTML), or None for the harness's."""
         return None

@@ -545,6 +545,11 @@ class BookingSimulator(Simulator):
             "counts": dict(self.store.items(COUNTS)),
         }
 
+    def describe(self) -> str:
+        if schema_dir().is_dir():
+            return f"documents validated against the 2011B schemas in {schema_dir()}"
+        return f"2011B schemas not found in {schema_dir()}: set PEMA_OTA_DIR to validate"
+
     def error_response(self, status: int) -> Response:
         body = codec.build_ari_response(
             AVAIL_NOTIF_RS,

@@ -11,7 +11,7 @@ import requests
 
 from pema.ota import PingRQ, build_ping_rq, parse_ping_rs
 from sandbox.simulator import CommandError, Request, Response, Simulator
-from tests.sandbox import HarnessThread, RunningSandbox
+from tests.sandbox import HarnessThread, RunningSandbox, free_port
 
 
 class CounterSimulator(Simulator):
@@ -37,6 +37,13 @@ class CounterSimulator(Simulator):
         if name == "book":
             self.context.emit(payload["id"], payload)
             return {"queued": [key for key, _ in self.context.emitted()]}
+        if name == "push":
+            delivery = self.context.push(payload["url"], b"booking", timeout=5)
+            return {
+                "status": delivery.status,
+                "body": delivery.body.decode(),
+                "error": delivery.error,
+            }
         raise CommandError(f"unknown command {name!r}")
 
     def snapshot(self) -> dict[str, Any]:
@@ -72,6 +79,19 @@ def test_state_persists_across_a_restart_and_reset_wipes_one_partner(harness):
     assert harness.control("counter", "reset") == {"reset": True}
     assert harness.state("counter") == {"emitted": [], "calls": {}}
     assert harness.state("other")["calls"] == {"/x": 1}
+
+
+def test_push_posts_a_booking_to_pemas_hook_and_reports_what_came_back(harness):
+    pushed = harness.control("counter", "push", {"url": f"{harness.base_url}/other/hooks/abc/"})
+    assert pushed["status"] == 200 and '"body": "booking"' in pushed["body"]
+    assert harness.state("other")["calls"] == {"/hooks/abc/": 1}
+    harness.control("other", "faults", {"status": 503})
+    assert (
+        harness.control("counter", "push", {"url": f"{harness.base_url}/other/x"})["status"] == 503
+    )
+
+    nowhere = harness.control("counter", "push", {"url": f"http://127.0.0.1:{free_port()}/"})
+    assert nowhere["status"] == 0 and nowhere["error"]
 
 
 def test_down_closes_the_connection_without_an_answer(harness):

@@ -75,12 +75,13 @@ class Command(BaseCommand):
             f"IDS Next sandbox on http://{host}:{port}/ (hotel {config.hotel_code}, "
             f"state in {state_dir}); control page at /_control/",
         )
-        for partner in server.harness.simulators:  # type: ignore[attr-defined]
+        for partner, simulator in server.harness.simulators.items():  # type: ignore[attr-defined]
             if partner == IDS_NEXT:
                 continue
+            note = simulator.describe()
             self.stdout.write(
                 f"{partner} simulator on http://{host}:{port}/{partner}/; "
-                f"control page at /_control/{partner}/"
+                f"control page at /_control/{partner}/" + (f" ({note})" if note else "")
             )
         self.stdout.flush()
         try:
