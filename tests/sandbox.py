@@ -267,6 +267,7 @@ class HarnessThread:
         return self
 
     def stop(self) -> None:
+        self.http.close()  # first: no keep-alive request may reach a closing server
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -286,10 +287,11 @@ class HarnessThread:
         self.stop()
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.http.get(self.base_url + path, timeout=10, **kwargs)
+        return self.http.get(self.base_url + path, timeout=60, **kwargs)
 
     def post(self, path: str, data: bytes = b"", **kwargs: Any) -> requests.Response:
-        return self.http.post(self.base_url + path, data=data, timeout=10, **kwargs)
+        # Generous: on a loaded machine a first schema load alone takes seconds.
+        return self.http.post(self.base_url + path, data=data, timeout=60, **kwargs)
 
     def control(self, partner: str, command: str, payload: dict[str, Any] | None = None) -> Any:
         """POST a control command; raises unless it is a 2xx, returns its JSON."""

@@ -94,6 +94,14 @@ def schema_for(root: str) -> object | None:
         return _schemas[root]
 
 
+def load_schemas() -> None:
+    """Every schema the simulator validates with (requests wait for one still loading)."""
+    for endpoint in codec.ARI_ENDPOINTS:
+        schema_for(codec.ROOTS[endpoint][0])
+    for endpoint in codec.RESERVATION_ENDPOINTS:
+        schema_for(codec.ROOTS[endpoint][1])
+
+
 def _key(room: str, rate: str | None, day: date) -> str:
     return f"{room}|{rate or ''}|{day.isoformat()}"
 
@@ -134,6 +142,8 @@ class BookingSimulator(Simulator):
         self._ari_lock = threading.Lock()
         self._pulls_lock = threading.Lock()
         self._pulls_in_flight = 0
+        # Loading a 2011B schema takes seconds: do it now, not in the first request.
+        threading.Thread(target=load_schemas, daemon=True).start()
 
     # ---------------------------------------------------------------- config
 
@@ -260,7 +270,14 @@ class BookingSimulator(Simulator):
         wanted_id = request.param("id")
         hotels = request.param("hotel_ids")
         hotel_ids = {h.strip() for h in hotels.split(",")} if hotels else {cfg["hotel_id"]}
-        limit = int(request.param("limit") or codec.DEFAULT_MAX_MESSAGES)
+        limit_text = request.param("limit") or str(codec.DEFAULT_MAX_MESSAGES)
+        if not limit_text.isdigit() or int(limit_text) < 1:
+            verdict = rules.Verdict(
+                http_status=400,
+                errors=(codec.issue("ATTRIBUTE_VALUE_DOES_NOT_MATCH_TYPE", "limit is a count."),),
+            )
+            return self._reservation_refusal(endpoint, verdict)
+        limit = int(limit_text)
         chosen = []
         with self.store.transaction():
             for record in self._records():
