@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "bookings",
     "channels",
     "pms",
+    "sandbox",
     "backups",
 ]
 
@@ -374,6 +375,25 @@ IDS_ENABLE_BACKGROUND_SYNC = env.bool("IDS_ENABLE_BACKGROUND_SYNC", default=True
 IDS_AVAILABILITY_CACHE_SECONDS = env.float("IDS_AVAILABILITY_CACHE_SECONDS", default=5.0)
 # The queue channel tasks are sent to (tests give their worker a private one).
 CHANNELS_TASK_QUEUE = env("CHANNELS_TASK_QUEUE", default="celery")
+
+# --- Sandbox harness (manage.py runsandbox) ------------------------------------------------
+# Partner -> simulator class, each served under /<partner>/ (control: /_control/<partner>/).
+PEMA_SANDBOX_SIMULATORS = env.dict(
+    "PEMA_SANDBOX_SIMULATORS",
+    default={"booking_com": "partners.booking_com.simulator.BookingSimulator"},
+)
+# The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).
+PEMA_OTA_DIR = Path(env("PEMA_OTA_DIR", default=str(BASE_DIR.parent / "shared" / "ota")))
+# The Booking.com simulator's machine account and property (mapped by Pema's codes).
+BOOKING_SANDBOX_USERNAME = env("BOOKING_SANDBOX_USERNAME", default="sandbox-user")
+BOOKING_SANDBOX_PASSWORD = env("BOOKING_SANDBOX_PASSWORD", default="sandbox-password")
+BOOKING_SANDBOX_HOTEL_ID = env("BOOKING_SANDBOX_HOTEL_ID", default="1000001")
+BOOKING_SANDBOX_CURRENCY = env("BOOKING_SANDBOX_CURRENCY", default="INR")
+BOOKING_SANDBOX_ROOMS = env.list(
+    "BOOKING_SANDBOX_ROOMS",
+    default=["EXT", "EXQ", "SUI", "PES", "STT", "STQ", "PBT", "PBQ", "PGT", "PEV"],
+)
+BOOKING_SANDBOX_RATES = env.list("BOOKING_SANDBOX_RATES", default=["BAR-BB", "NRF-BB"])
 
 # --- Booking-engine webhooks ---------------------------------------------------------------
 # Attempts before a delivery is given up (backoff doubles from the first delay, capped).

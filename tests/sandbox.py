@@ -14,6 +14,7 @@ The sandbox gets a free port and a temporary state directory (removed by
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -228,3 +229,76 @@ class RunningSandbox:
             },
             timeout=timeout,
         )
+
+
+class HarnessThread:
+    """The sandbox harness in a thread of the test process, on a free port.
+
+    For tests of the harness and of one simulator's HTTP behaviour; end-to-end
+    tests use :class:`RunningSandbox` (the real ``manage.py runsandbox``)::
+
+        with HarnessThread({"booking_com": BookingSimulator}, tmp_path) as harness:
+            harness.post("/booking_com/hotels/ota/OTA_HotelAvailNotif", body, headers=...)
+            harness.control("booking_com", "new", {})
+            harness.restart()  # a new server on the same state directory
+    """
+
+    def __init__(self, simulators: dict[str, Any], state_dir: Path) -> None:
+        self.simulators = simulators
+        self.state_dir = Path(state_dir)
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.server: Any = None
+        self._thread: Any = None
+        self.http = requests.Session()
+
+    @property
+    def harness(self) -> Any:
+        return self.server.harness
+
+    def start(self) -> HarnessThread:
+        import threading
+
+        from sandbox.server import make_server
+
+        self.server = make_server(self.simulators, state_dir=self.state_dir, port=self.port)
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.http.close()  # first: no keep-alive request may reach a closing server
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server.harness.store.close()
+            self.server = None
+        self.http.close()
+        self.http = requests.Session()
+
+    def restart(self) -> HarnessThread:
+        self.stop()
+        return self.start()
+
+    def __enter__(self) -> HarnessThread:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.http.get(self.base_url + path, timeout=60, **kwargs)
+
+    def post(self, path: str, data: bytes = b"", **kwargs: Any) -> requests.Response:
+        # Generous: on a loaded machine a first schema load alone takes seconds.
+        return self.http.post(self.base_url + path, data=data, timeout=60, **kwargs)
+
+    def control(self, partner: str, command: str, payload: dict[str, Any] | None = None) -> Any:
+        """POST a control command; raises unless it is a 2xx, returns its JSON."""
+        response = self.post(f"/_control/{partner}/{command}", json.dumps(payload or {}).encode())
+        if not response.ok:
+            raise AssertionError(f"{command}: {response.status_code} {response.text}")
+        return response.json()
+
+    def state(self, partner: str) -> dict[str, Any]:
+        return self.get(f"/_control/{partner}/state").json()

@@ -23,6 +23,10 @@ Behaviour worth knowing when writing tests against it:
   are priced on every night and not stop-sold; a night's price is the base
   amount plus the extra-adult amount per adult beyond two plus the
   extra-child amount per child, and ``Total`` is the nightly sum x rooms;
+- it runs on the sandbox harness (:mod:`sandbox.server`) as the partner
+  ``ids_next`` whose paths are also the root ones: ``/OTA_PingRQ`` and
+  ``/ids_next/OTA_PingRQ`` are the same call, ``/_control/faults`` and
+  ``/_control/ids_next/faults`` the same faults;
 - faults (``POST /_control/faults``) are kept in memory only: a restart
   clears them, the state file survives. They never apply to ``/_control/``;
 - a body is framed by a plain decimal ``Content-Length`` only: a negative,
@@ -34,15 +38,11 @@ Behaviour worth knowing when writing tests against it:
 from __future__ import annotations
 
 import hmac
-import json
-import re
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,8 @@ from pema import ota
 from pema.ota import OTAError, OTAResponse
 from pema.xml import MAX_XML_BYTES, XMLError, parse_xml
 from pms.sandbox.state import STATUS_CANCELLED, SandboxState, days
+from sandbox.server import make_server as make_harness_server
+from sandbox.simulator import Request, Response, Simulator, SimulatorContext
 
 DEFAULT_HOTEL_CODE = "PEMA001"
 DEFAULT_ROOM_TYPES = ("EXT", "EXQ", "SUI", "PES", "STT", "STQ", "PBT", "PBQ", "PGT", "PEV")
@@ -76,62 +78,21 @@ class SandboxConfig:
     room_types: tuple[str, ...] = DEFAULT_ROOM_TYPES
 
 
-@dataclass
-class Faults:
-    """What the sandbox is told to do wrong; see the control API."""
-
-    down: bool = False
-    slow_ms: int = 0
-    # Send the answer (status line, headers, body) one byte every drip_ms.
-    drip_ms: int = 0
-    fail_percent: int = 0
-    malformed: bool = False
-    # Apply the message, then answer only the first half of the response (a cut-off 200).
-    truncate: bool = False
-    # Optional: answer every OTA call with this error, e.g. {"type": 3, "code": 322}.
-    error: dict[str, Any] | None = None
-    calls: int = field(default=0, repr=False)
-
-    def update(self, values: dict[str, Any]) -> None:
-        if "down" in values:
-            self.down = bool(values["down"])
-        if "slow_ms" in values:
-            self.slow_ms = max(int(values["slow_ms"] or 0), 0)
-        if "drip_ms" in values:
-            self.drip_ms = max(int(values["drip_ms"] or 0), 0)
-        if "fail_percent" in values:
-            self.fail_percent = min(max(int(values["fail_percent"] or 0), 0), 100)
-        if "malformed" in values:
-            self.malformed = bool(values["malformed"])
-        if "truncate" in values:
-            self.truncate = bool(values["truncate"])
-        if "error" in values:
-            error = values["error"]
-            self.error = dict(error) if error else None
-
-    def should_fail(self) -> bool:
-        """Deterministic share: exactly ``fail_percent`` of every 100 calls fail."""
-        self.calls += 1
-        pct = self.fail_percent
-        return (self.calls * pct) // 100 > ((self.calls - 1) * pct) // 100
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("calls")
-        return data
-
-
 Handler = Callable[[Any], Any]
 
 
 class IDSNextSandbox:
     """The simulator's logic, independent of HTTP (the handler below is thin)."""
 
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig,
+        forced_error: Callable[[], dict[str, Any] | None] = lambda: None,
+    ) -> None:
         self.config = config
         self.state = SandboxState(config.state_dir)
-        self.faults = Faults()
-        self.faults_lock = threading.Lock()
+        # The ``error`` fault: answer every OTA call with this error while it is set.
+        self.forced_error = forced_error
         # Request root -> (parser, response builder, handler returning the RS data).
         self.kinds: dict[str, tuple[Callable, Callable, Handler]] = {
             ota.PING_RQ: (ota.parse_ping_rq, ota.build_ping_rs, self.on_ping),
@@ -177,8 +138,7 @@ class IDSNextSandbox:
             and hmac.compare_digest(api_secret.encode(), self.config.api_secret.encode())
         ):
             return build(_failure(echo_token, ota.EWT_AUTHENTICATION, None, "Invalid credentials"))
-        with self.faults_lock:
-            forced = dict(self.faults.error) if self.faults.error else None
+        forced = self.forced_error()
         if forced:
             return build(
                 _failure(
@@ -504,204 +464,70 @@ MALFORMED_BODY = (
 )
 
 
-class BadFraming(Exception):
-    """A request body that cannot be read safely: answer ``status`` and close."""
+class IDSNextSimulator(Simulator):
+    """The IDS Next sandbox on the harness: ``POST /<RootElementName>``, answered by
+    :class:`IDSNextSandbox`; faults and control come from the harness."""
 
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+    title = "IDS Next"
+    max_body_bytes = MAX_XML_BYTES
 
-
-# Content-Length as RFC 9110 defines it: digits only (no sign, no spaces), and sane in size.
-_DECIMAL = re.compile(r"[0-9]{1,15}")
-
-
-class SandboxRequestHandler(BaseHTTPRequestHandler):
-    server_version = "IDSNextSandbox/1.0"
-    protocol_version = "HTTP/1.1"
-    # Seconds a socket may stay silent: a client that stops sending mid-body frees its thread.
-    timeout = 30
-    sandbox: IDSNextSandbox  # set on the subclass made by make_server()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        # One line per call on stderr, as http.server does, without the reverse DNS.
-        super().log_message(format, *args)
-
-    # -- helpers
-
-    def _send(self, status: int, body: bytes, content_type: str, *, drip_ms: int = 0) -> None:
-        if drip_ms:
-            self._drip(status, body, content_type, drip_ms)
-            return
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _drip(self, status: int, body: bytes, content_type: str, drip_ms: int) -> None:
-        """The whole answer, status line first, one byte every ``drip_ms``."""
-        self.log_request(status, len(body))
-        self.close_connection = True
-        head = (
-            f"{self.protocol_version} {status} {HTTPStatus(status).phrase}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n"
+    def __init__(self, context: SimulatorContext, config: SandboxConfig | None = None) -> None:
+        super().__init__(context)
+        self.sandbox = IDSNextSandbox(
+            config or SandboxConfig(state_dir=context.state_dir),
+            forced_error=lambda: context.faults().get("error"),
         )
-        raw = head.encode("latin-1") + body
-        try:
-            for i in range(len(raw)):
-                self.wfile.write(raw[i : i + 1])
-                time.sleep(drip_ms / 1000)
-        except OSError:
-            pass  # the client gave up waiting
 
-    def _json(self, data: Any, status: int = 200) -> None:
-        self._send(status, json.dumps(data, indent=2).encode(), "application/json")
+    def _name(self, request: Request) -> str | None:
+        name = request.path.strip("/")
+        return name if request.method == "POST" and name in self.sandbox.kinds else None
 
-    def _refuse(self, status: int, message: str) -> None:
-        """Answer a request whose body cannot be read, and hang up: its bytes are unframed."""
-        self.close_connection = True
-        self._send(status, f"{message}\n".encode(), "text/plain; charset=utf-8")
-
-    def _read_body(self, limit: int) -> bytes | None:
-        """The request body, or None when it is larger than ``limit`` (left unread).
-
-        Only a plain decimal ``Content-Length`` frames a body here: a negative or
-        non-numeric value, conflicting copies of the header, or a chunked body
-        raise :class:`BadFraming` rather than reading to the end of the stream,
-        which a client that never closes would turn into a pinned thread.
-        """
-        if self.headers.get("Transfer-Encoding"):
-            raise BadFraming(HTTPStatus.LENGTH_REQUIRED, "Send the body with a Content-Length.")
-        values = {v.strip() for v in self.headers.get_all("Content-Length") or ()}
-        if len(values) > 1:
-            raise BadFraming(HTTPStatus.BAD_REQUEST, "Conflicting Content-Length headers.")
-        value = values.pop() if values else "0"
-        if not _DECIMAL.fullmatch(value):
-            raise BadFraming(HTTPStatus.BAD_REQUEST, "Content-Length must be a decimal number.")
-        length = int(value)
-        if length > limit:
-            return None
-        try:
-            body = self.rfile.read(length) if length else b""
-        except TimeoutError as exc:
-            raise BadFraming(
-                HTTPStatus.REQUEST_TIMEOUT, "The body did not arrive in time."
-            ) from exc
-        if len(body) < length:
-            raise BadFraming(HTTPStatus.BAD_REQUEST, "The body is shorter than its Content-Length.")
-        return body
-
-    # -- routes
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        path = self.path.split("?", 1)[0]
-        sandbox = self.sandbox
-        if path in ("/", "/_control", "/_control/"):
-            page = CONTROL_PAGE.replace("__HOTEL__", sandbox.config.hotel_code).replace(
-                "__ROOMS__", " ".join(sandbox.config.room_types)
+    def handle(self, request: Request) -> Response:
+        name = self._name(request)
+        if name is None:
+            return Response(
+                status=404,
+                body=f"unknown message {request.path.strip('/')}\n".encode(),
+                content_type="text/plain; charset=utf-8",
             )
-            if path == "/":
-                self.send_response(HTTPStatus.FOUND)
-                self.send_header("Location", "/_control/")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self._send(200, page.encode(), "text/html; charset=utf-8")
-        elif path == "/_control/state":
-            self._json(sandbox.state.snapshot())
-        elif path == "/_control/faults":
-            with sandbox.faults_lock:
-                self._json(sandbox.faults.as_dict())
-        else:
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+        body = self.sandbox.handle(
+            name, request.body, request.header("X-API-Key"), request.header("X-API-Secret")
+        )
+        return Response(body=body, content_type="text/xml; charset=utf-8")
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        try:
-            self._post()
-        except BadFraming as bad:
-            self._refuse(bad.status, bad.message)
+    def too_large_response(self, request: Request) -> Response:
+        name = self._name(request)
+        if name is None:
+            return self.handle(request)
+        build = self.sandbox.kinds[name][1]
+        failure = _failure(None, ota.EWT_PROCESSING_EXCEPTION, None, "Message too large")
+        return Response(body=build(failure), content_type="text/xml; charset=utf-8")
 
-    def _post(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path.startswith("/_control/"):
-            self._control(path)
-            return
-        name = path.strip("/")
-        sandbox = self.sandbox
-        if name not in sandbox.kinds:
-            self.close_connection = True  # its body is left unread
-            self._send(404, f"unknown message {name}\n".encode(), "text/plain; charset=utf-8")
-            return
-        body = self._read_body(MAX_XML_BYTES)
-        with sandbox.faults_lock:
-            down = sandbox.faults.down
-            slow_ms = sandbox.faults.slow_ms
-            fail = sandbox.faults.should_fail() if sandbox.faults.fail_percent else False
-            malformed = sandbox.faults.malformed
-            truncate = sandbox.faults.truncate
-            drip_ms = sandbox.faults.drip_ms
-        if down:
-            # Look unreachable: no status line at all, the connection just closes.
-            self.close_connection = True
-            return
-        if slow_ms:
-            time.sleep(slow_ms / 1000)
-        if fail:
-            self._send(500, b"Internal Server Error (sandbox fault)\n", "text/plain")
-            return
-        if malformed:
-            self._send(200, MALFORMED_BODY, "text/xml; charset=utf-8")
-            return
-        if body is None:
-            self.close_connection = True  # the unread body must not be taken as a request
-            response = sandbox.kinds[name][1](
-                _failure(None, ota.EWT_PROCESSING_EXCEPTION, None, "Message too large")
-            )
-        else:
-            response = sandbox.handle(
-                name,
-                body,
-                self.headers.get("X-API-Key", ""),
-                self.headers.get("X-API-Secret", ""),
-            )
-            if truncate:
-                response = response[: len(response) // 2]
-        self._send(200, response, "text/xml; charset=utf-8", drip_ms=drip_ms)
+    def malformed_response(self) -> Response:
+        return Response(body=MALFORMED_BODY, content_type="text/xml; charset=utf-8")
 
-    def _control(self, path: str) -> None:
-        sandbox = self.sandbox
-        body = self._read_body(64 * 1024)
-        if body is None:
-            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Control requests are at most 64 KB.")
-            return
-        if path == "/_control/faults":
-            try:
-                values = json.loads(body or b"{}")
-                if not isinstance(values, dict):
-                    raise ValueError("expected a JSON object")
-                with sandbox.faults_lock:
-                    sandbox.faults.update(values)
-                    current = sandbox.faults.as_dict()
-            except (ValueError, TypeError) as exc:
-                self._json({"error": str(exc)}, 400)
-                return
-            self._json(current)
-        elif path == "/_control/reset":
-            sandbox.state.reset()
-            with sandbox.faults_lock:
-                sandbox.faults = Faults()
-            self._json({"reset": True})
-        else:
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+    def snapshot(self) -> dict[str, Any]:
+        return self.sandbox.state.snapshot()
+
+    def reset(self) -> None:
+        self.sandbox.state.reset()
+
+    def control_page(self) -> str:
+        return CONTROL_PAGE.replace("__HOTEL__", self.sandbox.config.hotel_code).replace(
+            "__ROOMS__", " ".join(self.sandbox.config.room_types)
+        )
+
+
+#: The IDS Next sandbox's name on the harness (and the partner its root paths belong to).
+PARTNER = "ids_next"
 
 
 def make_server(config: SandboxConfig) -> ThreadingHTTPServer:
-    """A ready-to-serve HTTP server for ``config`` (call ``serve_forever()``)."""
-    sandbox = IDSNextSandbox(config)
-    handler = type("BoundSandboxRequestHandler", (SandboxRequestHandler,), {"sandbox": sandbox})
-    server = ThreadingHTTPServer((config.host, config.port), handler)
-    server.daemon_threads = True
-    return server
+    """The IDS Next sandbox alone, at its root paths (call ``serve_forever()``)."""
+    return make_harness_server(
+        {PARTNER: partial(IDSNextSimulator, config=config)},
+        state_dir=config.state_dir,
+        host=config.host,
+        port=config.port,
+        root=PARTNER,
+    )
