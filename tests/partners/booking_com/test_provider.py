@@ -17,6 +17,7 @@ import pytest
 import responses
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from bookings.models import InventoryDay, Reservation, RoomType
 from channels.coalesce import DirtyDays, dates_between
@@ -379,7 +380,7 @@ def test_409_pulls_again_before_acknowledging(booking):
 
 
 @responses.activate
-def test_403_shows_the_connection_unauthorised(booking):
+def test_403_shows_the_connection_unauthorised(booking, admin_client):
     responses.get(
         url(SECURE, codec.RES_NOTIF),
         body=sample("booking_unauthorized_res_modify_notif_rs.xml"),
@@ -394,6 +395,43 @@ def test_403_shows_the_connection_unauthorised(booking):
     assert health.last_error.http_status == 403
     assert "unauthorised" in health.last_error.error
     assert not InboundMessage.objects.exists()
+    page = admin_client.get(reverse("admin:channels_connection_health")).content.decode()
+    state = page[page.index('id="channel-health"') :]
+    assert "<strong>unauthorised</strong>: HTTP 403 on OTA_HotelResNotif" in state
+
+    # Fixed at Booking's side: the next successful pull clears it.
+    responses.reset()
+    register_pull(get_answer(codec.RES_NOTIF, []))
+    pull_connection(booking.pk)
+    health = next(h for h in connection_health() if h.connection.pk == booking.pk)
+    assert not health.unauthorised
+
+
+def test_the_admin_adds_a_booking_connection(admin_client, hotel):
+    page = admin_client.get(reverse("admin:channels_connection_add")).content.decode()
+    assert "Booking.com (OTA, OTA XML)" in page and "credential_hotel_id" in page
+    response = admin_client.post(
+        reverse("admin:channels_connection_add"),
+        {
+            "hotel": hotel.pk,
+            "provider": "booking_com",
+            "name": "Booking.com",
+            "base_url": BASE,
+            "enabled": "on",
+            "push_ari": "on",
+            "settings": json.dumps({"min_stay_mode": "arrival"}),
+            "room_type_map": "{}",
+            "rate_plan_map": "{}",
+            "credential_username": "machine",
+            "credential_password": "s3cret",
+            "credential_hotel_id": HOTEL_ID,
+            "products-TOTAL_FORMS": "0",
+            "products-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    conn = hotel.connections.get(provider="booking_com")
+    assert conn.credentials == CREDENTIALS
 
 
 @responses.activate
