@@ -432,6 +432,11 @@ def test_the_admin_adds_a_booking_connection(admin_client, hotel):
     assert response.status_code == 302, response.content.decode()[:2000]
     conn = hotel.connections.get(provider="booking_com")
     assert conn.credentials == CREDENTIALS
+    from django_celery_beat.models import PeriodicTask
+
+    assert PeriodicTask.objects.get(name=f"channels-pull-{conn.pk}").interval.every == 20
+    conn.delete()
+    assert not PeriodicTask.objects.filter(name=f"channels-pull-{conn.pk}").exists()
 
 
 @responses.activate
