@@ -518,3 +518,13 @@ class TestBookingComContract(ProviderContract):
 
     def fake_partner(self, rsps, connection):
         rsps.get(url(BASE, codec.RES_NOTIF), body=get_answer(codec.RES_NOTIF, []))
+
+
+def test_no_two_pulls_of_one_connection_at_once(booking):
+    from channels.delivery import claim, release
+
+    assert claim(booking.pk, "another-worker")
+    with responses.RequestsMock():  # no call may be made while another worker holds it
+        report = pull_connection(booking.pk)
+    assert not report.claimed
+    release(booking.pk, "another-worker")
