@@ -21,7 +21,7 @@ from .delivery import retry_job
 from .health import connection_health
 from .inbound import retry_messages
 from .models import ChannelProduct, Connection, InboundMessage, SyncJob, SyncLog
-from .providers import PROVIDERS, provider_class
+from .providers import provider_class, registry
 from .providers.base import SyncError
 from .tasks import deliver_connection, enqueue, full_sync
 
@@ -29,7 +29,7 @@ from .tasks import deliver_connection, enqueue, full_sync
 def _credential_fields() -> dict[str, str]:
     """Every provider's credential names (a form field each, whatever the provider)."""
     names: dict[str, str] = {}
-    for key in PROVIDERS:
+    for key in registry():
         names.update(provider_class(key).credential_fields)
     return names
 

@@ -1,5 +1,6 @@
-"""Connection health for the admin: reachability, last success, last error, pending jobs,
-dead jobs by why they were given up, and inbound reservations held for staff."""
+"""Connection health for the admin: reachability, whether the partner refuses our
+credentials (unauthorised), last success, last error, pending jobs, dead jobs by why they
+were given up, and inbound reservations held for staff."""
 
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ class ConnectionHealth:
     dead: int
     dead_by_reason: list[DeadJobs] = field(default_factory=list)
     held: int = 0
+    # The partner's latest refusal of our credentials or access (401/403) that no later
+    # success of the same call has cleared.
+    refused: SyncLog | None = None
+
+    @property
+    def unauthorised(self) -> bool:
+        return self.refused is not None
 
     @property
     def probe_seconds(self) -> float:
@@ -54,6 +62,7 @@ class ConnectionHealth:
             and not self.held
             and not failing
             and not self.unreachable
+            and not self.unauthorised
         )
 
 
@@ -85,6 +94,14 @@ def connection_health() -> list[ConnectionHealth]:
         )
         error = logs.filter(status=SyncLog.Status.ERROR).first()
         row = counts[conn.pk]
+        refused = logs.filter(http_status__in=(401, 403)).first()
+        if (
+            refused is not None
+            and logs.filter(operation=refused.operation, pk__gt=refused.pk)
+            .exclude(status=SyncLog.Status.ERROR)
+            .exists()
+        ):
+            refused = None
         out.append(
             ConnectionHealth(
                 connection=conn,
@@ -98,6 +115,7 @@ def connection_health() -> list[ConnectionHealth]:
                     if row[f"dead_{reason}"]
                 ],
                 held=held.get(conn.pk, 0),
+                refused=refused,
             )
         )
     return out

@@ -60,7 +60,7 @@ from .delivery import backoff_seconds
 from .interface import Acknowledgement, InboundKind, InboundReservation, WebhookRequest
 from .mapping import LocalProduct, ProductMap
 from .models import Connection, InboundMessage
-from .providers.base import SyncError, TransientError
+from .providers.base import PullAgain, SyncError, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,8 @@ class AckReport:
     rejected: int = 0
     failed: int = 0
     error: str = ""
+    # The partner said its messages changed since they were read: pull, then ack again.
+    pull_again: bool = False
 
 
 # ---------------------------------------------------------------------- recording
@@ -646,12 +648,15 @@ def mark_acked(message_ids: list[int], *, rejected: bool = False) -> int:
     )
 
 
-def mark_ack_failed(message_ids: list[int], error: str, *, permanent: bool = False) -> int:
+def mark_ack_failed(
+    message_ids: list[int], error: str, *, permanent: bool = False, retry_now: bool = False
+) -> int:
     """An acknowledgement did not go through: try again after the outbox's backoff.
 
     ``permanent`` (the partner refused it), or a failure once the message is
     older than the outbox's retry window (``CHANNELS_RETRY_MAX_AGE``), gives
     up: the message shows the acknowledgement as failed in the admin.
+    ``retry_now``: due again at once (the partner asked to be read again first).
     """
     now = timezone.now()
     window_ended = now - timedelta(seconds=settings.CHANNELS_RETRY_MAX_AGE)
@@ -662,6 +667,8 @@ def mark_ack_failed(message_ids: list[int], error: str, *, permanent: bool = Fal
         if permanent or message.received_at < window_ended:
             message.ack_result = InboundMessage.AckResult.FAILED
             message.next_ack_at = None
+        elif retry_now:
+            message.next_ack_at = now
         else:
             message.next_ack_at = now + timedelta(seconds=backoff_seconds(message.ack_attempts))
         message.save(update_fields=["ack_attempts", "ack_error", "ack_result", "next_ack_at"])
@@ -682,6 +689,10 @@ def acknowledge_pending(connection: Connection, *, limit: int = 100) -> AckRepor
     ids = [p.message_id for p in pending]
     try:
         connection.get_provider().acknowledge(acknowledgement(pending))
+    except PullAgain as exc:
+        mark_ack_failed(ids, exc.message, retry_now=True)
+        report.failed, report.error, report.pull_again = len(ids), exc.message, True
+        return report
     except SyncError as exc:
         mark_ack_failed(ids, exc.message, permanent=not isinstance(exc, TransientError))
         report.failed, report.error = len(ids), exc.message

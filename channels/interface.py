@@ -333,10 +333,22 @@ class WebhookRequest:
 
 
 @dataclass(frozen=True)
+class UnreadableMessage:
+    """A pulled message the provider could not read: kept raw and held for staff."""
+
+    raw: bytes
+    reason: str
+    partner_reservation_id: str = ""
+    ack_token: str = ""
+
+
+@dataclass(frozen=True)
 class PullResult:
-    """One pull: the messages read, and whether the partner has more waiting."""
+    """One pull: the messages read (and those that could not be), and whether the
+    partner has more waiting."""
 
     reservations: tuple[InboundReservation, ...] = ()
+    unreadable: tuple[UnreadableMessage, ...] = ()
     more: bool = False
     warnings: tuple[str, ...] = ()
 

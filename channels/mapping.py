@@ -11,10 +11,12 @@ build one per pass (a pull, a dispatch) rather than per item.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from bookings.errors import BookingError
 from bookings.models import RatePlan, RoomType
 
+from .interface import AriItem, AvailabilityItem, DateSpan, RateItem, RestrictionItem
 from .models import ChannelProduct, Connection
 
 
@@ -47,6 +49,7 @@ class ProductMap:
         self.by_rows = bool(rows)
         self._inbound: dict[tuple[str, str], LocalProduct] = {}
         self._outbound: dict[tuple[int, int | None], tuple[str, str, bool]] = {}
+        self._outbound_codes: dict[tuple[str, str | None], tuple[str, str, bool]] = {}
         self._room_types: dict[str, RoomType] = {}
         self._rate_plans: dict[str, RatePlan] = {}
         if self.by_rows:
@@ -55,11 +58,10 @@ class ProductMap:
                 self._room_types.setdefault(row.partner_room_id, row.room_type)
                 product = LocalProduct(row.room_type, row.rate_plan)
                 self._inbound[(row.partner_room_id, row.partner_rate_id)] = product
-                self._outbound[(row.room_type_id, row.rate_plan_id)] = (
-                    row.partner_room_id,
-                    row.partner_rate_id,
-                    row.active,
-                )
+                ids = (row.partner_room_id, row.partner_rate_id, row.active)
+                self._outbound[(row.room_type_id, row.rate_plan_id)] = ids
+                plan_code = row.rate_plan.code if row.rate_plan_id else None
+                self._outbound_codes[(row.room_type.code, plan_code)] = ids
             return
         hotel_id = connection.hotel_id
         self._room_types = {
@@ -119,6 +121,89 @@ class ProductMap:
             return found[0], found[1]
         room_id = self.connection.map_room_type(room_type.code)
         return room_id, self.connection.map_rate_plan(rate_plan.code) if rate_plan else ""
+
+    def partner_ids_by_code(
+        self, room_type: str, rate_plan: str | None = None, *, active_only: bool = True
+    ) -> tuple[str, str] | None:
+        """:meth:`partner_ids` by local codes (what the coalescer's items carry)."""
+        if self.by_rows:
+            found = self._outbound_codes.get((room_type, rate_plan or None))
+            if found is None or (active_only and not found[2]):
+                return None
+            return found[0], found[1]
+        room_id = self.connection.map_room_type(room_type)
+        return room_id, self.connection.map_rate_plan(rate_plan) if rate_plan else ""
+
+
+def _span(item: dict) -> DateSpan:
+    days = item.get("days")
+    return DateSpan(
+        date.fromisoformat(item["start"]),
+        date.fromisoformat(item["end"]),
+        tuple(days) if days is not None else None,
+    )
+
+
+def mapped_ari_items(products: ProductMap, items: list[dict]) -> tuple[list[AriItem], list[str]]:
+    """The coalescer's item dicts as typed items with the partner's ids.
+
+    Only mapped (and active) products are sent: an item of a product the
+    connection does not sell is left out and named in the second list (for
+    the sync log), which is not an error. Room-level items need the room-level
+    product; restriction and rate items their room x rate product.
+    """
+    out: list[AriItem] = []
+    unmapped: list[str] = []
+    for item in items:
+        kind, room_type = item["type"], item["room_type"]
+        plan = item.get("rate_plan") if kind != "avail" else None
+        ids = products.partner_ids_by_code(room_type, plan)
+        if ids is None:
+            unmapped.append(f"{room_type}/{plan}" if plan else room_type)
+            continue
+        room_id, rate_id = ids
+        span = _span(item)
+        if kind == "avail":
+            out.append(
+                AvailabilityItem(
+                    span=span,
+                    room_type=room_type,
+                    partner_room_id=room_id,
+                    rooms_to_sell=item["limit"],
+                    stop_sell=bool(item["stop_sell"]),
+                )
+            )
+        elif kind == "restr":
+            out.append(
+                RestrictionItem(
+                    span=span,
+                    room_type=room_type,
+                    rate_plan=plan,
+                    partner_room_id=room_id,
+                    partner_rate_id=rate_id,
+                    stop_sell=bool(item["stop_sell"]),
+                    closed_to_arrival=bool(item["cta"]),
+                    closed_to_departure=bool(item["ctd"]),
+                    min_stay_arrival=item.get("min_stay_arrival"),
+                    min_stay_through=item.get("min_stay_through"),
+                    max_stay=item.get("max_stay"),
+                )
+            )
+        else:
+            out.append(
+                RateItem(
+                    span=span,
+                    room_type=room_type,
+                    rate_plan=plan,
+                    partner_room_id=room_id,
+                    partner_rate_id=rate_id,
+                    price=item["price"],
+                    currency=item["currency"],
+                    extra_adult=item.get("extra_adult"),
+                    extra_child=item.get("extra_child"),
+                )
+            )
+    return out, sorted(set(unmapped))
 
 
 def resolve_inbound(connection: Connection, partner_room_id: str, partner_rate_id: str):

@@ -25,7 +25,7 @@ class Connection(models.Model):
     hotel = models.ForeignKey(
         "bookings.Hotel", on_delete=models.CASCADE, related_name="connections"
     )
-    provider = models.CharField(max_length=32, choices=provider_choices())
+    provider = models.CharField(max_length=32, choices=provider_choices)
     name = models.CharField(max_length=100)
     base_url = models.URLField(max_length=300)
     enabled = models.BooleanField(default=True)

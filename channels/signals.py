@@ -10,7 +10,7 @@ a new one gets its first full sync without waiting for the minute sweep.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models.signals import post_migrate, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
 from bookings.models import ChangeEvent
@@ -46,6 +46,29 @@ def wake_on_enable(sender, instance, raw: bool = False, update_fields=None, **kw
 
     hotel_id = instance.hotel_id
     transaction.on_commit(lambda: enqueue(dispatch_hotel, hotel_id))
+
+
+@receiver(post_save, sender="channels.Connection", dispatch_uid="channels-pull-schedule")
+def schedule_pulls(sender, instance, raw: bool = False, update_fields=None, **kwargs):
+    """A connection whose partner is pulled gets its beat entry, however it was made
+    (the admin, a command); a disabled connection's entry finds nothing to do."""
+    if raw or update_fields is not None:
+        return  # the delivery machinery's own saves
+    from .pull import ensure_pull_schedule
+
+    try:
+        ensure_pull_schedule(instance)
+    except KeyError:
+        return  # a provider no longer registered: Connection.clean says so to staff
+
+
+@receiver(post_delete, sender="channels.Connection", dispatch_uid="channels-pull-unschedule")
+def unschedule_pulls(sender, instance, **kwargs):
+    from django_celery_beat.models import PeriodicTask
+
+    from .pull import pull_task_name
+
+    PeriodicTask.objects.filter(name=pull_task_name(instance)).delete()
 
 
 def ensure_sweep_schedule(**kwargs) -> None:

@@ -19,6 +19,7 @@ from .delivery import abandoned_connections, deliver
 from .dispatch import dispatch, plan_full_sync
 from .inbound import apply_inbound, waiting_message_ids
 from .models import Connection
+from .pull import pull_connection as pull_one
 
 logger = logging.getLogger(__name__)
 
@@ -101,3 +102,9 @@ def full_sync_provider(provider: str) -> int:
         enqueue(deliver_connection, conn.pk)
         count += 1
     return count
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def pull_connection(connection_id: int) -> dict:
+    """Beat, per pull connection: read, store, apply and acknowledge its reservations."""
+    return pull_one(connection_id).as_dict()

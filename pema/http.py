@@ -1,4 +1,5 @@
-"""The one outbound HTTP client: every call to a partner goes through :func:`post`.
+"""The one outbound HTTP client: every call to a partner goes through :func:`request`
+(:func:`post` and :func:`get` are its two common shapes).
 
 Tests fake this one place (with ``responses``, which patches ``requests``).
 
@@ -165,7 +166,46 @@ def post(
     deadline: float | None = None,
     max_bytes: int = 4 * 1024 * 1024,
 ) -> HttpResponse:
-    """POST ``body``; raise ``requests`` errors for connection failures and timeouts.
+    """POST ``body`` (see :func:`request`)."""
+    return request(
+        "POST", url, body, headers=headers, timeout=timeout, deadline=deadline, max_bytes=max_bytes
+    )
+
+
+def get(
+    url: str,
+    *,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: tuple[float, float] | None = None,
+    deadline: float | None = None,
+    max_bytes: int = 4 * 1024 * 1024,
+) -> HttpResponse:
+    """GET ``url`` with the query ``params`` (see :func:`request`)."""
+    return request(
+        "GET",
+        url,
+        None,
+        params=params,
+        headers=headers,
+        timeout=timeout,
+        deadline=deadline,
+        max_bytes=max_bytes,
+    )
+
+
+def request(
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    *,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: tuple[float, float] | None = None,
+    deadline: float | None = None,
+    max_bytes: int = 4 * 1024 * 1024,
+) -> HttpResponse:
+    """Send one request; raise ``requests`` errors for connection failures and timeouts.
 
     ``deadline`` (seconds, default ``PEMA_HTTP_DEADLINE_SECONDS``) bounds the
     whole call, from connecting to the last byte of the answer. The response
@@ -180,9 +220,11 @@ def post(
     _current.call = call
     watchdog.start()
     try:
-        response = session().post(
+        response = session().request(
+            method,
             url,
             data=body,
+            params=params,
             headers=headers or {},
             timeout=timeout or default_timeout(),
             stream=True,

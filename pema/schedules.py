@@ -14,8 +14,9 @@ def ensure_periodic_task(
     *,
     name: str,
     task: str,
-    every_minutes: int,
+    every_minutes: int = 0,
     enabled: bool,
+    every_seconds: int = 0,
     args: list | None = None,
     update: bool = False,
 ):
@@ -23,9 +24,14 @@ def ensure_periodic_task(
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     try:
-        interval, _ = IntervalSchedule.objects.get_or_create(
-            every=max(every_minutes, 1), period=IntervalSchedule.MINUTES
-        )
+        if every_seconds:
+            interval, _ = IntervalSchedule.objects.get_or_create(
+                every=every_seconds, period=IntervalSchedule.SECONDS
+            )
+        else:
+            interval, _ = IntervalSchedule.objects.get_or_create(
+                every=max(every_minutes, 1), period=IntervalSchedule.MINUTES
+            )
         periodic, created = PeriodicTask.objects.get_or_create(
             name=name,
             defaults={

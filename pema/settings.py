@@ -365,6 +365,16 @@ CHANNELS_OUTBOX_SETTLE_SECONDS = env.float("CHANNELS_OUTBOX_SETTLE_SECONDS", def
 CHANNELS_LEASE_SECONDS = env.float("CHANNELS_LEASE_SECONDS", default=15.0)
 # Tries a job may lose to a worker dying mid-call before it is not sent again.
 CHANNELS_MAX_INTERRUPTED_ATTEMPTS = env.int("CHANNELS_MAX_INTERRUPTED_ATTEMPTS", default=3)
+# The provider registry: key -> dotted path of the provider class (channels/providers).
+# Adding a partner is one entry here; Connection.provider needs no migration for it.
+# The environment may replace it as "key=path,key=path".
+PEMA_PROVIDERS = env.dict(
+    "PEMA_PROVIDERS",
+    default={
+        "ids_next": "pms.providers.ids_next.provider.IdsNextProvider",
+        "booking_com": "partners.booking_com.provider.BookingComProvider",
+    },
+)
 IDS_BASE_URL = env("IDS_BASE_URL", default="http://127.0.0.1:8100")
 IDS_HOTEL_CODE = env("IDS_HOTEL_CODE", default="PEMA001")
 IDS_API_KEY = env("IDS_API_KEY", default="sandbox-key")

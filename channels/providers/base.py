@@ -37,7 +37,13 @@ from pema.xml import UnsafeXMLError, decode_xml
 
 if TYPE_CHECKING:
     from bookings.external import StayQuery
-    from channels.interface import Acknowledgement, InboundReservation, WebhookRequest
+    from channels.interface import (
+        Acknowledgement,
+        Capabilities,
+        InboundReservation,
+        PullResult,
+        WebhookRequest,
+    )
     from channels.models import Connection, SyncJob
 
 T = TypeVar("T")
@@ -77,6 +83,15 @@ class TransientError(SyncError):
 
 class PermanentError(SyncError):
     """Retrying the same message cannot succeed."""
+
+
+class Unauthorised(PermanentError):
+    """The partner refused our credentials or this account's access (HTTP 401/403)."""
+
+
+class PullAgain(TransientError):
+    """Pulled messages changed at the partner since they were read: read them again
+    before acknowledging (Booking.com's 409)."""
 
 
 class BadResponse(SyncError):
@@ -120,6 +135,8 @@ class Provider:
     """One external system's protocol; subclasses implement the operations they support."""
 
     key: ClassVar[str] = ""
+    #: What staff see in the provider list (``Connection.provider``'s choices).
+    label: ClassVar[str] = ""
     #: Required keys of ``Connection.settings`` -> what they mean.
     settings_fields: ClassVar[dict[str, str]] = {}
     #: Required keys of ``Connection.credentials`` -> what they mean (shown as write-only fields).
@@ -128,6 +145,12 @@ class Provider:
     #: True: the rooms-to-sell limit sent is net of reservations (a channel). False: the
     #: partner holds every reservation and subtracts them itself (a PMS).
     limit_nets_reservations: ClassVar[bool] = True
+    #: True: a 4xx answer's body is read too (``parse`` and ``check``), because the
+    #: partner explains its refusals there (Booking.com answers ``Errors`` with 400);
+    #: ``check`` then decides whether it is transient or permanent.
+    reads_error_answers: ClassVar[bool] = False
+    #: Seconds a partner wants between an acknowledgement and the next pull.
+    wait_after_ack_seconds: ClassVar[float] = 0.0
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -153,7 +176,17 @@ class Provider:
         errors += [f"Unknown {what} {name!r}." for name in values if name not in fields]
         return errors
 
+    def capabilities(self) -> Capabilities:
+        """What the partner takes and how (the engine's defaults unless a provider says)."""
+        from channels.interface import Capabilities
+
+        return Capabilities()
+
     # ------------------------------------------------------------------ operations
+    def pull_reservations(self) -> PullResult:
+        """Read the reservation messages waiting at the partner (pull partners only)."""
+        raise NotSupported(f"{type(self).__name__} has no reservations to pull.")
+
     def test_connection(self) -> str:
         """Check the partner answers and accepts our credentials; return a short summary."""
         raise NotImplementedError
@@ -189,6 +222,31 @@ class Provider:
     def url_for(self, operation: str) -> str:
         return f"{self.connection.base_url.rstrip('/')}/{operation}"
 
+    def response_reference(self, answer: bytes) -> str:
+        """The partner's own id of the request, read from its answer ("" if none).
+
+        When there is one it is the sync log's ``correlation_id``, so the call can
+        be found by the id the partner's support asks for.
+        """
+        return ""
+
+    def _reference(self, answer: bytes) -> str:
+        try:
+            return self.response_reference(answer) if answer else ""
+        except Exception:  # noqa: BLE001 - the log's reference must never change the outcome
+            return ""
+
+    @staticmethod
+    def _check_error_answer(body: bytes, parse: Callable[[bytes], T], check) -> None:
+        """Let ``check`` classify a 4xx answer the partner explained (it raises)."""
+        if not body:
+            return
+        try:
+            parsed = parse(body)
+        except Exception:  # noqa: BLE001 - unreadable: the HTTP status alone decides
+            return
+        check(parsed)
+
     def exchange(
         self,
         operation: str,
@@ -199,9 +257,14 @@ class Provider:
         items: int = 0,
         correlation_id: str = "",
         check: Callable[[T], str] | None = None,
+        method: str = "POST",
+        url: str | None = None,
+        params: dict[str, str] | None = None,
     ) -> T:
-        """POST ``body``, parse the answer with ``parse`` and log the call.
+        """Send ``body`` (POST, unless ``method`` says), parse the answer with ``parse``
+        and log the call.
 
+        ``url`` defaults to :meth:`url_for` of ``operation``; ``params`` is the query.
         ``check`` inspects the parsed answer: it raises ``SyncError`` for a
         partner-level error and returns warning text (or "") on success.
         """
@@ -214,7 +277,13 @@ class Provider:
         error = ""
         try:
             try:
-                response = http.post(self.url_for(operation), body, headers=self.headers())
+                response = http.request(
+                    method,
+                    url or self.url_for(operation),
+                    body if method != "GET" else None,
+                    params=params,
+                    headers=self.headers(),
+                )
             except http.Timeout as exc:
                 raise TransientError(f"Timed out: {exc}", unreachable=True) from exc
             except http.RequestException as exc:
@@ -227,7 +296,16 @@ class Provider:
                     retry_after=_retry_after(response.headers.get("Retry-After")),
                     unreachable=True,
                 )
+            if response.status in (401, 403):
+                raise Unauthorised(
+                    f"HTTP {response.status} from the partner: it refuses these credentials "
+                    "or this account's access. The connection is unauthorised until they are "
+                    "fixed.",
+                    http_status=response.status,
+                )
             if response.status >= 400:
+                if self.reads_error_answers and check is not None:
+                    self._check_error_answer(response.body, parse, check)
                 raise PermanentError(
                     f"HTTP {response.status} from the partner.", http_status=response.status
                 )
@@ -252,6 +330,7 @@ class Provider:
             error = exc.message
             raise
         finally:
+            reference = self._reference(answer)
             log = SyncLog(
                 connection=self.connection,
                 job=job,
@@ -263,7 +342,7 @@ class Provider:
                 request=loggable(body),
                 response=loggable(answer),
                 error=loggable(error, 2000),
-                correlation_id=correlation_id[:64],
+                correlation_id=(reference or correlation_id)[:64],
             )
             try:
                 # A savepoint: a failed insert must not spoil the caller's transaction either.

@@ -52,6 +52,7 @@ class IdsNextProvider(Provider):
     """IDS Next PMS: ARI push, dual booking, availability check."""
 
     key = "ids_next"
+    label = "IDS Next (PMS, OpenTravel XML)"
     settings_fields: ClassVar[dict[str, str]] = {"hotel_code": "IDS hotel code"}
     credential_fields: ClassVar[dict[str, str]] = {
         "api_key": "API key (X-API-Key)",

@@ -1,0 +1,154 @@
+"""Pulling reservations from partners that keep them for us to fetch (Booking.com, ...).
+
+:func:`pull_connection` is one pull of one connection, the same for every
+provider: read what the partner has waiting (``provider.pull_reservations``),
+store each message raw (``record_inbound``, or ``record_malformed`` for one
+the provider could not read), apply each (``apply_inbound``, its own
+transaction), and only then, everything committed, acknowledge
+(``acknowledge_pending``). A crash anywhere before the acknowledgement only
+means the partner sends the messages again, and applying them again changes
+nothing.
+
+Never two pulls of one connection at once: a pull holds the connection's
+delivery lease (``channels.delivery.claim``), the same one the outbox uses, so
+a pull waits for the next beat while ARI is being delivered to that partner.
+
+When the partner answers an acknowledgement with "pull again" (Booking.com's
+409: a reservation changed since it was read), the connection is pulled once
+more, after the partner's wait after an ack, and acknowledged again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from .delivery import LeaseKeeper, claim, release
+from .inbound import (
+    APPLICABLE,
+    AckReport,
+    acknowledge_pending,
+    apply_inbound,
+    record_inbound,
+    record_malformed,
+)
+from .models import Connection
+from .providers.base import SyncError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PullReport:
+    """What one pull did: messages read, applied, held, and the acknowledgements."""
+
+    claimed: bool = False
+    pulls: int = 0
+    received: int = 0
+    applied: int = 0
+    held: int = 0
+    acks: list[AckReport] = field(default_factory=list)
+    error: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "claimed": self.claimed,
+            "pulls": self.pulls,
+            "received": self.received,
+            "applied": self.applied,
+            "held": self.held,
+            "acknowledged": sum(a.accepted for a in self.acks),
+            "rejected": sum(a.rejected for a in self.acks),
+            "ack_failed": sum(a.failed for a in self.acks),
+            "error": self.error,
+        }
+
+
+def _pull_once(connection: Connection, report: PullReport) -> bool:
+    """Read, store and apply; False when the partner could not be read."""
+    provider = connection.get_provider()
+    report.pulls += 1
+    try:
+        result = provider.pull_reservations()
+    except SyncError as exc:
+        report.error = exc.message
+        return False
+    messages = [record_inbound(connection, item) for item in result.reservations]
+    messages += [
+        record_malformed(
+            connection,
+            bad.raw,
+            bad.reason,
+            partner_reservation_id=bad.partner_reservation_id,
+            ack_token=bad.ack_token,
+        )
+        for bad in result.unreadable
+    ]
+    report.received += len(messages)
+    for message in messages:
+        if message.status not in APPLICABLE:
+            continue  # applied before: delivered again, nothing to do but acknowledge
+        done = apply_inbound(message.pk)
+        if done.status == done.Status.APPLIED:
+            report.applied += 1
+        elif done.status in (done.Status.HELD, done.Status.FAILED):
+            report.held += 1
+    return True
+
+
+def pull_connection(connection_id: int) -> PullReport:
+    """One pull of ``connection_id``: read, store, apply, then acknowledge."""
+    report = PullReport()
+    owner = f"pull-{uuid.uuid4().hex}"
+    if not claim(connection_id, owner):
+        return report
+    report.claimed = True
+    keeper = LeaseKeeper(connection_id, owner)
+    keeper.start()
+    try:
+        connection = Connection.objects.select_related("hotel").get(pk=connection_id)
+        if not _pull_once(connection, report):
+            return report
+        ack = acknowledge_pending(connection)
+        report.acks.append(ack)
+        if ack.pull_again and not keeper.lost:
+            time.sleep(connection.get_provider().wait_after_ack_seconds)
+            if _pull_once(connection, report):
+                report.acks.append(acknowledge_pending(connection))
+    finally:
+        keeper.stop()
+        release(connection_id, owner)
+    return report
+
+
+def pull_connections(connection_id: int | None = None) -> list[int]:
+    """The enabled connections whose provider pulls reservations (or just ``connection_id``)."""
+    connections = Connection.objects.filter(enabled=True)
+    if connection_id is not None:
+        connections = connections.filter(pk=connection_id)
+    return [
+        conn.pk for conn in connections if conn.get_provider().capabilities().pull_interval_seconds
+    ]
+
+
+def pull_task_name(connection: Connection) -> str:
+    return f"channels-pull-{connection.pk}"
+
+
+def ensure_pull_schedule(connection: Connection, *, update: bool = False):
+    """The beat entry pulling ``connection`` at its provider's interval (none: no entry)."""
+    from pema.schedules import ensure_periodic_task
+
+    interval = connection.get_provider().capabilities().pull_interval_seconds
+    if not interval:
+        return None
+    return ensure_periodic_task(
+        name=pull_task_name(connection),
+        task="channels.tasks.pull_connection",
+        every_seconds=interval,
+        enabled=connection.enabled,
+        args=[connection.pk],
+        update=update,
+    )
