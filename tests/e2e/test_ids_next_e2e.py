@@ -81,8 +81,9 @@ def test_ari_change_arrives_coalesced(ids_hotel, sandbox, worker):
     # The sandbox holds the rates a moment before the worker writes its log row.
     logs = SyncLog.objects.filter(operation=ota.RATE_AMOUNT_NOTIF_RQ, status="success")
     wait_for(logs.exists, what="rates log")
-    log = logs.get()
-    assert log.items == 2  # one message per room type for the ten days
+    # One message per room type for the ten days (a document sent again under a
+    # loaded machine's lease hand-over carries the same two).
+    assert {log.items for log in logs} == {2}
 
 
 def test_sandbox_down_bookings_succeed_and_deliver_once_it_returns(ids_hotel, sandbox, worker):
