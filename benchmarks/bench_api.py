@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -109,6 +110,31 @@ print(json.dumps({"key": issued.raw, "reservations": len(reservations),
                   "room_types": [(rt.code, rt.max_adults) for rt in room_types],
                   "plans": [p.code for p in plans], "today": today.isoformat()}))
 """
+
+
+def booking_request_maker(today: date, codes: list[str], plans: list[str]):
+    """A request maker for one-night bookings spread over the next 480 days."""
+
+    def create(rng):
+        check_in = today + timedelta(days=rng.randint(1, 480))
+        body = json.dumps(
+            {
+                "room_type": rng.choice(codes),
+                "rate_plan": rng.choice(plans),
+                "check_in": check_in.isoformat(),
+                "check_out": (check_in + timedelta(days=1)).isoformat(),
+                "adults": 1,
+                "guest": {
+                    "first_name": "Load",
+                    "last_name": "Test",
+                    "email": f"{uuid.uuid4().hex[:12]}@bench.test",
+                },
+            }
+        )
+        headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+        return "POST", "/api/v1/hotels/PEMA/bookings/", body, headers
+
+    return create
 
 
 def _database_urls() -> tuple[str, str]:
@@ -311,7 +337,6 @@ def run() -> str:
     shape = _gunicorn_shape(env)
     load_before = os.getloadavg()[0]
 
-    from datetime import date, timedelta
 
     today = date.fromisoformat(info["today"])
     codes = [code for code, _ in info["room_types"]]
@@ -324,24 +349,7 @@ def run() -> str:
         )
         return "GET", path, None, {}
 
-    def create(rng):
-        check_in = today + timedelta(days=rng.randint(1, 480))
-        body = json.dumps(
-            {
-                "room_type": rng.choice(codes),
-                "rate_plan": rng.choice(info["plans"]),
-                "check_in": check_in.isoformat(),
-                "check_out": (check_in + timedelta(days=1)).isoformat(),
-                "adults": 1,
-                "guest": {
-                    "first_name": "Load",
-                    "last_name": "Test",
-                    "email": f"{uuid.uuid4().hex[:12]}@bench.test",
-                },
-            }
-        )
-        headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
-        return "POST", "/api/v1/hotels/PEMA/bookings/", body, headers
+    create = booking_request_maker(today, codes, info["plans"])
 
     def floor(rng):
         return "POST", "/api/v1/auth/validate/", None, {}

@@ -26,8 +26,7 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from benchmarks import bench_api
@@ -118,24 +117,7 @@ def run() -> str:
     today = date.fromisoformat(info["today"])
     codes = [code for code, _ in info["room_types"]]
 
-    def create(rng):
-        check_in = today + timedelta(days=rng.randint(1, 480))
-        body = json.dumps(
-            {
-                "room_type": rng.choice(codes),
-                "rate_plan": rng.choice(info["plans"]),
-                "check_in": check_in.isoformat(),
-                "check_out": (check_in + timedelta(days=1)).isoformat(),
-                "adults": 1,
-                "guest": {
-                    "first_name": "Load",
-                    "last_name": "Test",
-                    "email": f"{uuid.uuid4().hex[:12]}@bench.test",
-                },
-            }
-        )
-        headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
-        return "POST", "/api/v1/hotels/PEMA/bookings/", body, headers
+    create = bench_api.booking_request_maker(today, codes, info["plans"])
 
     def readyz(rng):
         return "GET", "/readyz/", None, {}
