@@ -337,7 +337,6 @@ def run() -> str:
     shape = _gunicorn_shape(env)
     load_before = os.getloadavg()[0]
 
-
     today = date.fromisoformat(info["today"])
     codes = [code for code, _ in info["room_types"]]
 
