@@ -55,6 +55,7 @@ from pema.ota.ari import (
     STATUS_OPEN,
 )
 from pema.ota.common import OTA_NS, OTAParseError, find, ota, read_datetime
+from pema.ota.schemas import RootSchema
 from pema.xml import XMLError, local_name, parse_xml
 
 #: Booking's tokens expire after an hour, and one account may create 30 an hour.
@@ -246,11 +247,11 @@ def token_alive(issued_at: datetime, now: datetime) -> bool:
 
 
 def check_document(
-    body: bytes, endpoint: str, *, schema: object | None = None
+    body: bytes, endpoint: str, *, schema: RootSchema | None = None
 ) -> tuple[etree._Element | None, Verdict | None]:
     """ARI point 3 (and every request's first check): safe, well-formed, the right root.
 
-    ``schema`` is a loaded ``xmlschema`` schema for the endpoint's root, if the
+    ``schema`` is the endpoint root's :class:`~pema.ota.schemas.RootSchema`, if the
     simulator validates (it should): an invalid document is refused with the
     first few reasons. Returns the root, or the refusal.
     """
@@ -274,12 +275,9 @@ def check_document(
     return root, None
 
 
-def schema_errors(body: bytes, schema: object) -> list[str]:
-    """Why ``body`` is not valid against ``schema`` (an ``xmlschema.XMLSchema``), if it is not."""
-    from xml.etree import ElementTree
-
-    tree = ElementTree.fromstring(body)
-    return [str(e.reason or e.message) for e in schema.iter_errors(tree)]  # type: ignore[attr-defined]
+def schema_errors(body: bytes, schema: RootSchema) -> list[str]:
+    """Why ``body`` is not valid against ``schema``, if it is not."""
+    return schema.errors(body)
 
 
 def check_header(root: etree._Element, prop: Property) -> list[BookingIssue]:
@@ -504,7 +502,7 @@ def apply_avail_notif(
     *,
     today: date,
     horizon_days: int = SIMULATOR_HORIZON_DAYS,
-    schema: object | None = None,
+    schema: RootSchema | None = None,
 ) -> AriOutcome:
     """ARI points 3-11 and 13 for ``OTA_HotelAvailNotifRQ``: check, then apply as deltas.
 
@@ -523,7 +521,7 @@ def apply_rate_amount_notif(
     *,
     today: date,
     horizon_days: int = SIMULATOR_HORIZON_DAYS,
-    schema: object | None = None,
+    schema: RootSchema | None = None,
 ) -> AriOutcome:
     """ARI points 3, 4, 6, 7, 11-13 for ``OTA_HotelRateAmountNotifRQ``."""
     return _apply_document(
@@ -539,7 +537,7 @@ def _apply_document(
     *,
     today: date,
     horizon_days: int,
-    schema: object | None,
+    schema: RootSchema | None,
 ) -> AriOutcome:
     root, refusal = check_document(body, endpoint, schema=schema)
     if refusal is not None:
@@ -744,7 +742,7 @@ def check_ack(
     *,
     queue: Mapping[str, QueuedMessage],
     hotels: Collection[str],
-    schema: object | None = None,
+    schema: RootSchema | None = None,
 ) -> AckVerdict:
     """Reservations point 4: what Booking does with an acknowledgement.
 

@@ -53,6 +53,7 @@ from partners.booking_com.codec import (
     BookingIssue,
 )
 from partners.booking_com.rules import DayState, Key, Property, QueuedMessage
+from pema.ota.schemas import RootSchema, ota_schemas
 from sandbox.simulator import CommandError, Request, Response, Simulator
 
 SUPPLY = "supply"
@@ -73,33 +74,14 @@ UNMAPPED_ROOM = "99999999"
 CANCELLED = "Cancelled"
 MODIFY = "Modify"
 
-_schemas: dict[str, object] = {}
-_schemas_lock = threading.Lock()
-
 
 def schema_dir() -> Path:
-    return Path(settings.PEMA_OTA_DIR) / "2011B" / "schemas"
+    return ota_schemas.directory
 
 
-def schema_for(root: str) -> object | None:
-    """The 2011B schema of ``root`` (loaded once per process), None when not installed."""
-    with _schemas_lock:
-        if root not in _schemas:
-            path = schema_dir() / f"{root}.xsd"
-            if not path.is_file():
-                return None
-            import xmlschema
-
-            _schemas[root] = xmlschema.XMLSchema(path)
-        return _schemas[root]
-
-
-def load_schemas() -> None:
-    """Every schema the simulator validates with (requests wait for one still loading)."""
-    for endpoint in codec.ARI_ENDPOINTS:
-        schema_for(codec.ROOTS[endpoint][0])
-    for endpoint in codec.RESERVATION_ENDPOINTS:
-        schema_for(codec.ROOTS[endpoint][1])
+def schema_for(root: str) -> RootSchema | None:
+    """The 2011B schema of ``root`` (compiled once per process), None when not installed."""
+    return ota_schemas[root] if ota_schemas.has(root) else None
 
 
 def _key(room: str, rate: str | None, day: date) -> str:
@@ -142,8 +124,6 @@ class BookingSimulator(Simulator):
         self._ari_lock = threading.Lock()
         self._pulls_lock = threading.Lock()
         self._pulls_in_flight = 0
-        # Loading a 2011B schema takes seconds: do it now, not in the first request.
-        threading.Thread(target=load_schemas, daemon=True).start()
 
     # ---------------------------------------------------------------- config
 

@@ -2,19 +2,19 @@
 
 The schemas live beside the repository (``../shared/ota``, or ``PEMA_OTA_DIR``).
 Without them the tests that need them fail, saying where to get them (a skip
-would let a checkout without them pass unchecked). Loading one root schema
-takes over a second, so each is loaded once per session.
+would let a checkout without them pass unchecked). Each root schema
+is compiled once per session (``pema.ota.schemas``).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from xml.etree import ElementTree
 
 import pytest
-import xmlschema
 from django.conf import settings
+
+from pema.ota.schemas import SchemaSet
 
 MISSING = (
     "The OpenTravel 2011B {what} are missing: no folder {path}. The suite checks every "
@@ -47,24 +47,13 @@ def schemas_dir() -> Path:
     return _required("schemas")
 
 
-class SchemaCache:
-    """Root schemas by message name, loaded on first use."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._schemas: dict[str, xmlschema.XMLSchema] = {}
-
-    def __getitem__(self, name: str) -> xmlschema.XMLSchema:
-        if name not in self._schemas:
-            self._schemas[name] = xmlschema.XMLSchema(self.directory / f"{name}.xsd")
-        return self._schemas[name]
+class SchemaCache(SchemaSet):
+    """The session's root schemas, with ``assert_valid`` for any built message."""
 
     def assert_valid(self, xml: bytes) -> None:
         from pema.ota import message_name
 
-        name = message_name(xml)
-        errors = list(self[name].iter_errors(ElementTree.fromstring(xml)))
-        assert not errors, f"{name} is not valid: " + "\n".join(str(e) for e in errors[:3])
+        self[message_name(xml)].assert_valid(xml)
 
 
 @pytest.fixture(scope="session")

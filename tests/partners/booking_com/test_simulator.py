@@ -11,7 +11,7 @@ from channels.interface import AvailabilityItem, DateSpan, RateItem, Restriction
 from partners.booking_com import codec
 from partners.booking_com import reservations as bres
 from partners.booking_com.codec import RES_MODIFY_NOTIF, RES_NOTIF, AvailMessage, AvailNotif
-from partners.booking_com.simulator import BookingSimulator, load_schemas, schema_dir
+from partners.booking_com.simulator import BookingSimulator, schema_dir
 from tests.sandbox import HarnessThread
 
 HOTEL = "367456"
@@ -25,12 +25,6 @@ USER, PASSWORD = "pema-machine", "s3cret-pass"
 def auth(user: str = USER, password: str = PASSWORD) -> dict[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}", **codec.request_headers()}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def loaded_schemas():
-    """Load the 2011B schemas once, outside any request's timeout."""
-    load_schemas()
 
 
 @pytest.fixture
