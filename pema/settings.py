@@ -371,10 +371,11 @@ CHANNELS_MAX_INTERRUPTED_ATTEMPTS = env.int("CHANNELS_MAX_INTERRUPTED_ATTEMPTS",
 PEMA_PROVIDERS = env.dict(
     "PEMA_PROVIDERS",
     default={
-        "ids_next": "pms.providers.ids_next.provider.IdsNextProvider",
+        "ids_next": "partners.ids_next.provider.IdsNextProvider",
         "booking_com": "partners.booking_com.provider.BookingComProvider",
     },
 )
+# IDS Next (partners/ids_next/): the connection `manage.py ensure_ids_connection` makes.
 IDS_BASE_URL = env("IDS_BASE_URL", default="http://127.0.0.1:8100")
 IDS_HOTEL_CODE = env("IDS_HOTEL_CODE", default="PEMA001")
 IDS_API_KEY = env("IDS_API_KEY", default="sandbox-key")
@@ -390,7 +391,10 @@ CHANNELS_TASK_QUEUE = env("CHANNELS_TASK_QUEUE", default="celery")
 # Partner -> simulator class, each served under /<partner>/ (control: /_control/<partner>/).
 PEMA_SANDBOX_SIMULATORS = env.dict(
     "PEMA_SANDBOX_SIMULATORS",
-    default={"booking_com": "partners.booking_com.simulator.BookingSimulator"},
+    default={
+        "ids_next": "partners.ids_next.simulator.IDSNextSimulator",
+        "booking_com": "partners.booking_com.simulator.BookingSimulator",
+    },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).
 PEMA_OTA_DIR = Path(env("PEMA_OTA_DIR", default=str(BASE_DIR.parent / "shared" / "ota")))
