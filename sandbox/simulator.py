@@ -4,7 +4,9 @@ A simulator subclasses :class:`Simulator`, is registered by dotted path in
 ``PEMA_SANDBOX_SIMULATORS`` (partner name -> class), and is served under
 ``/<partner>/``. The harness does the HTTP, the faults, the control API and
 the state store; the simulator only answers :class:`Request` values and
-control commands, and keeps its state in :attr:`Simulator.store`.
+control commands, and keeps its state in :attr:`Simulator.store`. A simulator
+may add options to ``manage.py runsandbox`` (:meth:`Simulator.add_arguments`,
+read back in :meth:`Simulator.from_options`).
 
 :meth:`SimulatorContext.emit` is how a simulator produces partner-side
 bookings: queued for Pema to pull (the pull partners, e.g. Booking.com),
