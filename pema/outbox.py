@@ -265,6 +265,26 @@ class Outbox:
             .values_list("pk", flat=True)
         )
 
+    def due_lanes(self) -> list[int]:
+        """Lanes with work now: a due job (or, while unreachable, a due probe), or a lease
+        abandoned by a dead worker."""
+        now = timezone.now()
+        lane = self.lane
+        probed_before = now - timedelta(seconds=settings.CHANNELS_PROBE_SECONDS)
+        due = (
+            self.job_model.objects.filter(
+                status=PENDING, **{f"{lane}__{key}": value for key, value in self.active.items()}
+            )
+            .filter(
+                Q(next_attempt_at__lte=now, **{f"{lane}__unreachable_since__isnull": True})
+                | Q(**{f"{lane}__unreachable_checked_at__lte": probed_before})
+            )
+            .order_by()
+            .values_list(self._lane_id, flat=True)
+            .distinct()
+        )
+        return sorted({*due, *self.abandoned()})
+
     # -- which job next --
 
     @property
