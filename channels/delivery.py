@@ -31,6 +31,7 @@ __all__ = [
     "claim",
     "deliver",
     "lease_keeper",
+    "next_due_in",
     "release",
     "retry_job",
     "run_job",

@@ -15,6 +15,9 @@ classifies failures and writes one ``SyncLog`` per call:
   credentials, business-rule errors, and answers refused as unsafe (a DTD or
   entities, over the size cap), which are never processed.
 
+``SyncError``, ``TransientError`` and ``PermanentError`` are the outbox's own
+(``pema/outbox.py``, shared with the webhooks); partners import them from here.
+
 The ``SyncLog`` row is written after the outcome is known and can never change
 it: the copies it keeps are decoded as the partner encoded them (byte-order
 mark, XML declaration) and NUL characters, which PostgreSQL text cannot hold,
