@@ -25,7 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from .delivery import LeaseKeeper, claim, release
+from .delivery import claim, lease_keeper, release
 from .inbound import (
     APPLICABLE,
     AckReport,
@@ -105,7 +105,7 @@ def pull_connection(connection_id: int) -> PullReport:
     if not claim(connection_id, owner):
         return report
     report.claimed = True
-    keeper = LeaseKeeper(connection_id, owner)
+    keeper = lease_keeper(connection_id, owner)
     keeper.start()
     try:
         connection = Connection.objects.select_related("hotel").get(pk=connection_id)
