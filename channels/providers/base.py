@@ -138,10 +138,14 @@ class Provider:
         return errors
 
     def capabilities(self) -> Capabilities:
-        """What the partner takes and how (the engine's defaults unless a provider says)."""
+        """What the partner takes and how (the engine's defaults unless a provider says).
+
+        The default follows :attr:`limit_nets_reservations` and takes no
+        reservations; a provider that does (a PMS) says so in its own.
+        """
         from channels.interface import Capabilities
 
-        return Capabilities()
+        return Capabilities(nets_reservations=self.limit_nets_reservations)
 
     # ------------------------------------------------------------------ operations
     def pull_reservations(self) -> PullResult:
