@@ -365,6 +365,34 @@ def test_pull_applies_then_acknowledges_exactly_the_applied(booking):
 
 
 @responses.activate
+def test_a_pull_acknowledges_everything_it_applied_however_many_calls_it_takes(
+    booking, monkeypatch
+):
+    """More than one acknowledgement's worth read in one pull (new and modified
+    reservations, up to the limit each) is all acknowledged before the next pull."""
+    from channels import pull
+
+    monkeypatch.setattr(pull, "ACK_BATCH", 2)
+    day = booking.hotel.today() + timedelta(days=4)
+    new = [
+        booking_reservation(f"42{n:02d}", [stay("36745601", "1278606", day, 1, 100)])
+        for n in range(5)
+    ]
+    register_pull(get_answer(codec.RES_NOTIF, new))
+    ack = responses.post(url(SECURE, codec.RES_NOTIF), body=ack_ok(codec.RES_NOTIF))
+
+    report = pull_connection(booking.pk)
+
+    assert report.applied == 5
+    assert ack.call_count == 3  # 2 + 2 + 1
+    assert sorted(i for call in ack.calls for i in acked_ids(call)) == [
+        r.reservation_id for r in new
+    ]
+    assert not InboundMessage.objects.filter(connection=booking, acked_at__isnull=True).exists()
+    assert report.as_dict()["acknowledged"] == 5
+
+
+@responses.activate
 def test_a_repeated_pull_of_the_same_message_is_a_no_op(booking):
     day = booking.hotel.today() + timedelta(days=5)
     answer = get_answer(
