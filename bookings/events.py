@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.signals import post_save
+
+from pema.sql import insert_rows
 
 from .models import ChangeEvent, Hotel, Reservation, ReservationRoom
 
@@ -18,9 +21,21 @@ def record_event(
     """Append one event; must be called inside the transaction that made the change."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Change events are written in the transaction of their change.")
-    return ChangeEvent.objects.create(
+    event = ChangeEvent(
         hotel=hotel, kind=kind, payload=payload, reservation=reservation, source=source
     )
+    # One hand-written INSERT instead of the ORM's save machinery (every booking
+    # and ARI change writes one of these); the receivers still hear of it.
+    insert_rows([event])
+    post_save.send(
+        sender=ChangeEvent,
+        instance=event,
+        created=True,
+        raw=False,
+        using=connection.alias,
+        update_fields=None,
+    )
+    return event
 
 
 def reservation_snapshot(

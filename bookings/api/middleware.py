@@ -25,6 +25,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 
+from pema.sql import insert_rows
+
 from . import auth_failures, request_id
 from .addresses import client_ip
 from .errors import error_body
@@ -194,11 +196,12 @@ class ApiMiddleware:
             if transaction.get_connection().in_atomic_block:
                 # A savepoint: a failed audit write must not break the enclosing transaction.
                 with transaction.atomic():
-                    entry.save()
+                    insert_rows([entry])
             else:
                 # In autocommit the one INSERT is its own transaction: no BEGIN and
                 # COMMIT round trips around it, and a failure leaves nothing open.
-                entry.save()
+                # (insert_rows: one hand-written INSERT, no ORM save machinery.)
+                insert_rows([entry])
         except Exception:
             # The audit must never turn a served answer into an error.
             logger.exception("Could not write the API audit log")

@@ -268,31 +268,84 @@ class BookingSerializer(serializers.ModelSerializer):
             "cancelled_at",
         ]
 
-    def _stays(self, obj: Reservation) -> list:
-        return list(obj.rooms.all())
+    # The declared fields above describe the answer (the OpenAPI schema reads
+    # them); the answer itself is built by ``booking_representation``. A
+    # ModelSerializer builds its fields anew for every object it renders, and
+    # that was a sixth of a booking's CPU time in the web process.
+    def to_representation(self, instance: Reservation) -> dict:
+        return booking_representation(instance)
 
+    # DRF's own rendering from the declared fields, kept as the reference
+    # ``booking_representation`` is tested against.
     def get_rooms(self, obj: Reservation) -> int:
-        return len(self._stays(obj))
+        return len(obj.rooms.all())
 
     def get_room_type(self, obj: Reservation) -> str:
-        stays = self._stays(obj)
+        stays = list(obj.rooms.all())
         return stays[0].room_type.code if stays else ""
 
     def get_rate_plan(self, obj: Reservation) -> str:
-        stays = self._stays(obj)
+        stays = list(obj.rooms.all())
         return stays[0].rate_plan.code if stays else ""
 
-    @staticmethod
-    def _nightly(obj: Reservation) -> list[dict]:
+    @extend_schema_field(NightSerializer(many=True))
+    def get_nightly(self, obj: Reservation) -> list[dict]:
         totals: dict = {}
         for stay in obj.rooms.all():
             for night in stay.nights.all():
                 totals[night.date] = totals.get(night.date, 0) + night.price
         return [{"date": d.isoformat(), "amount": a} for d, a in sorted(totals.items())]
 
-    @extend_schema_field(NightSerializer(many=True))
-    def get_nightly(self, obj: Reservation) -> list[dict]:
-        return self._nightly(obj)
+
+_TIMESTAMP = serializers.DateTimeField()
+
+
+def _timestamp(value) -> str | None:
+    return None if value is None else _TIMESTAMP.to_representation(value)
+
+
+def booking_representation(reservation: Reservation) -> dict:
+    """A reservation as the booking engine sees it: :class:`BookingSerializer`'s answer.
+
+    Reads the reservation's hotel, guest and room stays with their nights as
+    they are loaded (prefetch them when rendering many).
+    """
+    stays = list(reservation.rooms.all())
+    first = stays[0] if stays else None
+    totals: dict = {}
+    for stay in stays:
+        for night in stay.nights.all():
+            totals[night.date] = totals.get(night.date, 0) + night.price
+    guest = reservation.guest
+    return {
+        "confirmation_number": reservation.confirmation_number,
+        "hotel": reservation.hotel.code,
+        "status": reservation.status,
+        "source": reservation.source,
+        "check_in": reservation.check_in.isoformat(),
+        "check_out": reservation.check_out.isoformat(),
+        "nights": reservation.nights,
+        "adults": reservation.adults,
+        "children": reservation.children,
+        "rooms": len(stays),
+        "room_type": first.room_type.code if first else "",
+        "rate_plan": first.rate_plan.code if first else "",
+        "guest": {
+            "first_name": str(guest.first_name),
+            "last_name": str(guest.last_name),
+            "email": str(guest.email),
+            "phone": str(guest.phone),
+            "country": str(guest.country),
+        },
+        "special_requests": reservation.special_requests,
+        "total_amount": reservation.total_amount,
+        "currency": reservation.currency,
+        "nightly": [{"date": d.isoformat(), "amount": a} for d, a in sorted(totals.items())],
+        "version": reservation.version,
+        "created_at": _timestamp(reservation.created_at),
+        "updated_at": _timestamp(reservation.updated_at),
+        "cancelled_at": _timestamp(reservation.cancelled_at),
+    }
 
 
 class CancellationSerializer(serializers.Serializer):

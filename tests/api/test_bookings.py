@@ -353,3 +353,26 @@ def test_the_created_answer_is_what_a_fetch_reads(client, body):
         assert fetched.json() == created
     assert second.json()["guest"]["phone"] == "+91 98450 00000"
     assert first.json()["rooms"] == 2
+
+
+def test_the_booking_answer_is_what_drf_renders_from_the_declared_fields(client, body):
+    """``booking_representation`` (fast) answers exactly what the declared fields describe."""
+    from rest_framework import serializers as drf
+
+    from bookings.api.serializers import BookingSerializer, booking_representation
+
+    made = book(client, body).json()
+    later = {
+        "check_in": (date.fromisoformat(body["check_in"]) + timedelta(days=20)).isoformat(),
+        "check_out": (date.fromisoformat(body["check_out"]) + timedelta(days=20)).isoformat(),
+    }
+    two_rooms = book(client, {**body, **later, "rooms": 2, "expected_total": None})
+    assert two_rooms.status_code == 201, two_rooms.json()
+    cancelled_number = two_rooms.json()["confirmation_number"]
+    client.post(f"/api/v1/bookings/{cancelled_number}/cancel/", {}, format="json")
+    for number in (made["confirmation_number"], cancelled_number):
+        reservation = Reservation.objects.get(confirmation_number=number)
+        generic = drf.ModelSerializer.to_representation(BookingSerializer(), reservation)
+        assert booking_representation(reservation) == generic
+        assert client.get(f"/api/v1/bookings/{number}/").json() == generic
+    assert generic["cancelled_at"] is not None and generic["rooms"] == 2
