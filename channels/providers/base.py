@@ -177,10 +177,18 @@ class Provider:
         return errors
 
     def capabilities(self) -> Capabilities:
-        """What the partner takes and how (the engine's defaults unless a provider says)."""
+        """What the partner takes and how (the engine's defaults unless a provider says).
+
+        By default a partner that holds every reservation itself (a PMS, whose
+        rooms-to-sell limit is not net of reservations) is sent Pema's reservations;
+        a channel, whose limit is net of them, is not.
+        """
         from channels.interface import Capabilities
 
-        return Capabilities()
+        return Capabilities(
+            nets_reservations=self.limit_nets_reservations,
+            exports_reservations=not self.limit_nets_reservations,
+        )
 
     # ------------------------------------------------------------------ operations
     def pull_reservations(self) -> PullResult:
