@@ -21,7 +21,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -287,10 +294,27 @@ class ReconcileSerializer(serializers.Serializer):
 # ------------------------------------------------------------------ the view set
 
 
+class _TrueFalseField(forms.Field):
+    """``true`` or ``false``, as the schema's boolean says: django-filter's own boolean
+    also takes ``null``, ``1`` or ``yes`` (and ``null`` then filters nothing)."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise forms.ValidationError("Must be true or false.", code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class TrueFalseFilter(django_filters.BooleanFilter):
+    field_class = _TrueFalseField
+
+
 class ConnectionFilter(django_filters.FilterSet):
     hotel = django_filters.CharFilter(field_name="hotel__code", help_text="Hotel code.")
     provider = django_filters.ChoiceFilter(choices=provider_choices)
-    enabled = django_filters.BooleanFilter()
+    enabled = TrueFalseFilter()
 
     class Meta:
         model = Connection
