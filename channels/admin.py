@@ -144,7 +144,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "lease_owner",
         "lease_until",
     ]
-    actions = ["test_connection", "run_full_sync", "deliver_now"]
+    actions = ["test_connection", "run_full_sync", "deliver_now", "reconcile"]
 
     @admin.display(description="Webhook address")
     def hook_url(self, obj: Connection) -> str:
@@ -177,6 +177,28 @@ class ConnectionAdmin(admin.ModelAdmin):
         for conn in queryset:
             enqueue(deliver_connection, conn.pk)
         self.message_user(request, "Delivery requested.")
+
+    @admin.action(
+        description="Reconcile (queue again what the partner may not have)",
+        permissions=["change"],
+    )
+    def reconcile(self, request, queryset):
+        for conn in queryset:
+            try:
+                report = operations.reconcile(conn)
+            except operations.OperationError as exc:
+                self.message_user(request, f"{conn}: {exc.message}", messages.WARNING)
+                continue
+            done = []
+            if report.exports:
+                done.append(f"{report.queued} reservation(s) queued again")
+            if report.pulls:
+                done.append(
+                    "a pull is queued"
+                    if report.pull_queued
+                    else "the broker is down: the next scheduled pull reads what waits"
+                )
+            self.message_user(request, f"{conn}: {'; '.join(done)}.", messages.SUCCESS)
 
     def get_urls(self):
         extra = [

@@ -96,9 +96,10 @@ def _make_target() -> dict:
     # A small backup (users and groups only), so restore and delete reach real logic.
     backup = service.create_backup(apps=["auth"])
     # An IDS Next connection whose partner refuses connections at once (the discard port),
-    # so test, sync and full sync reach the real logic without waiting on a network.
+    # so test, sync and full sync reach the real logic without waiting on a network. It
+    # is another hotel's, so the IDS endpoints (aimed at FUZZ) still find none to call.
     connection = Connection.objects.create(
-        hotel=hotel,
+        hotel=sellable_hotel(code="FUZZ2", rooms={"DBL": 1}, days=7),
         provider="ids_next",
         name="Fuzz IDS",
         base_url="http://127.0.0.1:9",

@@ -241,3 +241,33 @@ def test_health_says_in_one_word_what_is_wrong(hotel, conn, ota):
     ota.save()
     (only,) = operations.health(type(ota).objects.filter(pk=ota.pk))
     assert only.status == "disabled"
+
+
+# ------------------------------------------------------------------ the admin's actions
+
+
+def admin_action(client, action: str, *conns) -> list[str]:
+    response = client.post(
+        "/admin/channels/connection/",
+        {"action": action, "_selected_action": [c.pk for c in conns]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
+@responses.activate
+def test_the_admin_tests_a_connection_with_the_same_probe(admin_client, hotel, conn):
+    responses.post(PING, status=401)
+    (said,) = admin_action(admin_client, "test_connection", conn)
+    assert said.startswith(f"{conn}: HTTP 401 from the partner")
+
+
+def test_the_admin_reconciles_with_the_same_operation(admin_client, hotel, conn, ota, pull_ota):
+    res = book(hotel)
+    SyncJob.objects.filter(reservation=res).delete()
+    said = admin_action(admin_client, "reconcile", conn, ota, pull_ota)
+    assert f"{conn}: 1 reservation(s) queued again." in said
+    assert any(m.startswith(f"{ota}: ") and "nothing to reconcile" in m for m in said)
+    assert any(m.startswith(f"{pull_ota}: ") and "pull" in m for m in said)
+    assert SyncJob.objects.filter(reservation=res, connection=conn, kind="res_create").exists()
