@@ -150,3 +150,20 @@ def test_reconcile_of_a_failing_pull_is_an_error(hotel, pull_ota):
 def test_reconcile_says_when_a_connection_has_nothing_to_reconcile(hotel, ota):
     assert "nothing to reconcile" in refused("reconcile", "--connection", str(ota.pk))
     assert refused("reconcile_ids", "--hotel", "NOPE") == "Unknown hotel code 'NOPE'."
+
+
+# ------------------------------------------------------------------ pull
+
+
+def test_pull_pulls_every_pull_connection_and_says_what_it_did(hotel, conn, pull_ota):
+    PullTestProvider.WAITING.append(message(hotel, res_id="PL7", ack_token="t-7"))
+    out = run("pull")
+    assert out.startswith(f"#{pull_ota.pk}: claimed True, pulls 1, received 1, applied 1")
+    assert f"#{conn.pk}:" not in out
+
+
+def test_pull_refuses_what_cannot_be_pulled(hotel, conn, pull_ota):
+    assert "pulls no reservations" in refused("pull", "--connection", str(conn.pk))
+    assert "None of these connections pulls" in refused("pull", "--provider", "ids_next")
+    PullTestProvider.FAIL = "HTTP 503 from the partner."
+    assert "Some pulls did not complete" in refused("pull", "--hotel", hotel.code)
