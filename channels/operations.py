@@ -81,10 +81,20 @@ def exports_reservations(connection: Connection) -> bool:
 
 
 def _require_enabled(connection: Connection, what: str) -> None:
+    _require_provider(connection)
     if not connection.enabled:
         raise OperationError(
             "connection_disabled",
             f"Connection #{connection.pk} ({connection.name}) is disabled: enable it to {what}.",
+        )
+
+
+def _require_provider(connection: Connection) -> None:
+    if connection.provider not in registry():
+        raise NotSupported(
+            "not_supported",
+            f"Connection #{connection.pk} ({connection.name}) uses the provider "
+            f"{connection.provider!r}, which is not registered (PEMA_PROVIDERS).",
         )
 
 
@@ -262,7 +272,12 @@ class ProbeResult:
 def test_connection(connection: Connection) -> ProbeResult:
     """Ask the partner whether it answers and accepts our credentials (logged as any call)."""
     try:
+        _require_provider(connection)
         message = connection.get_provider().test_connection()
+    except NotSupported as exc:
+        return ProbeResult(ok=False, message=exc.message)
+    except NotImplementedError:
+        return ProbeResult(ok=False, message="This provider offers no connection test.")
     except SyncError as exc:
         return ProbeResult(
             ok=False,

@@ -324,3 +324,11 @@ def test_reconcile_of_a_pull_connection_queues_a_pull(api, pull_ota):  # noqa: F
     response = api.post(f"{URL}{pull_ota.pk}/reconcile/")
     assert response.status_code == 202
     assert response.json()["found"] == [] and isinstance(response.json()["pull_queued"], bool)
+
+
+def test_a_connection_whose_provider_is_gone_is_listed_and_refused(api, hotel):
+    gone = make_connection(hotel, provider="retired_partner", name="Retired")
+    (row,) = api.get(URL).json()
+    assert (row["provider_label"], row["reservations"]) == ("retired_partner", "none")
+    assert_error(api.post(f"{URL}{gone.pk}/sync/"), 409, "not_supported")
+    assert api.post(f"{URL}{gone.pk}/test/").json()["ok"] is False

@@ -18,7 +18,7 @@ from channels.models import SyncJob, SyncLog
 from pema import ota
 from tests.channels.ota_responses import ok
 
-from .conftest import BASE_URL
+from .conftest import BASE_URL, make_connection
 from .pull_provider import PullTestProvider
 from .test_inbound import message
 
@@ -271,3 +271,13 @@ def test_the_admin_reconciles_with_the_same_operation(admin_client, hotel, conn,
     assert any(m.startswith(f"{ota}: ") and "nothing to reconcile" in m for m in said)
     assert any(m.startswith(f"{pull_ota}: ") and "pull" in m for m in said)
     assert SyncJob.objects.filter(reservation=res, connection=conn, kind="res_create").exists()
+
+
+def test_a_connection_whose_provider_is_gone_is_refused_not_a_crash(hotel):
+    gone = make_connection(hotel, provider="retired_partner", name="Retired")
+    for operation in (operations.sync, operations.pull_now, operations.reconcile):
+        with pytest.raises(operations.NotSupported) as info:
+            operation(gone)
+        assert "not registered" in info.value.message
+    outcome = operations.test_connection(gone)
+    assert not outcome.ok and "not registered" in outcome.message
