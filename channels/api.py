@@ -195,7 +195,7 @@ def _health_data(h: ConnectionHealth) -> dict:
             "at": error.created_at,
             "operation": error.operation,
             "http_status": error.http_status,
-            "message": error.error,
+            "message": operations.redact(conn, error.error),
         },
         "unauthorised": h.unauthorised,
         "unreachable": h.unreachable,

@@ -80,6 +80,19 @@ def exports_reservations(connection: Connection) -> bool:
     )
 
 
+def redact(connection: Connection, text: str) -> str:
+    """``text`` with none of the connection's credentials in it: a partner's error, or an
+    HTTP client's message quoting a URL, may echo one back."""
+    try:
+        secrets = [v for v in (connection.credentials or {}).values() if isinstance(v, str)]
+    except Exception:  # noqa: BLE001 - undecryptable credentials cannot be echoed either
+        return text
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
 def _require_enabled(connection: Connection, what: str) -> None:
     _require_provider(connection)
     if not connection.enabled:
@@ -248,6 +261,7 @@ def pull_now(connection: Connection) -> PullReport:
             "its partner pushes them, or sends none.",
         )
     report = pull_connection(connection.pk)
+    report.error = redact(connection, report.error)
     if not report.claimed:
         raise ConnectionBusy(
             "connection_busy",
@@ -281,11 +295,11 @@ def test_connection(connection: Connection) -> ProbeResult:
     except SyncError as exc:
         return ProbeResult(
             ok=False,
-            message=exc.message,
+            message=redact(connection, exc.message),
             http_status=exc.http_status,
             unauthorised=isinstance(exc, Unauthorised),
         )
-    return ProbeResult(ok=True, message=message)
+    return ProbeResult(ok=True, message=redact(connection, message))
 
 
 # Not a test for pytest to collect when a test module imports it.
@@ -390,6 +404,7 @@ def reconcile(
     if report.pulls and not dry_run:
         if pull_inline:
             report.pull = pull_connection(connection.pk)
+            report.pull.error = redact(connection, report.pull.error)
         else:
             from .tasks import enqueue
             from .tasks import pull_connection as pull_task

@@ -281,3 +281,12 @@ def test_a_connection_whose_provider_is_gone_is_refused_not_a_crash(hotel):
         assert "not registered" in info.value.message
     outcome = operations.test_connection(gone)
     assert not outcome.ok and "not registered" in outcome.message
+
+
+@responses.activate
+def test_a_partner_echoing_a_credential_back_never_shows_it(hotel, conn):
+    conn.credentials = {"api_key": "key-0123456789", "api_secret": "secret-9876543210"}
+    conn.save()
+    responses.post(PING, body=requests.ConnectionError("refused at /?secret=secret-9876543210"))
+    outcome = operations.test_connection(conn)
+    assert "secret-9876543210" not in outcome.message and "[redacted]" in outcome.message
