@@ -17,12 +17,12 @@ from django.utils.html import format_html
 
 from bookings.models import RatePlan, RoomType
 
+from . import operations
 from .delivery import retry_job
 from .health import connection_health
 from .inbound import retry_messages
 from .models import ChannelProduct, Connection, InboundMessage, SyncJob, SyncLog
 from .providers import provider_class, registry
-from .providers.base import SyncError
 from .tasks import deliver_connection, enqueue, full_sync
 
 
@@ -144,7 +144,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "lease_owner",
         "lease_until",
     ]
-    actions = ["test_connection", "run_full_sync", "deliver_now"]
+    actions = ["test_connection", "run_full_sync", "deliver_now", "reconcile"]
 
     @admin.display(description="Webhook address")
     def hook_url(self, obj: Connection) -> str:
@@ -155,11 +155,9 @@ class ConnectionAdmin(admin.ModelAdmin):
     @admin.action(description="Test the connection")
     def test_connection(self, request, queryset):
         for conn in queryset:
-            try:
-                summary = conn.get_provider().test_connection()
-                self.message_user(request, f"{conn}: {summary}", messages.SUCCESS)
-            except SyncError as exc:
-                self.message_user(request, f"{conn}: {exc.message}", messages.ERROR)
+            outcome = operations.test_connection(conn)
+            level = messages.SUCCESS if outcome.ok else messages.ERROR
+            self.message_user(request, f"{conn}: {outcome.message}", level)
 
     @admin.action(description="Full ARI sync (next 500 days)")
     def run_full_sync(self, request, queryset):
@@ -179,6 +177,28 @@ class ConnectionAdmin(admin.ModelAdmin):
         for conn in queryset:
             enqueue(deliver_connection, conn.pk)
         self.message_user(request, "Delivery requested.")
+
+    @admin.action(
+        description="Reconcile (queue again what the partner may not have)",
+        permissions=["change"],
+    )
+    def reconcile(self, request, queryset):
+        for conn in queryset:
+            try:
+                report = operations.reconcile(conn)
+            except operations.OperationError as exc:
+                self.message_user(request, f"{conn}: {exc.message}", messages.WARNING)
+                continue
+            done = []
+            if report.exports:
+                done.append(f"{report.queued} reservation(s) queued again")
+            if report.pulls:
+                done.append(
+                    "a pull is queued"
+                    if report.pull_queued
+                    else "the broker is down: the next scheduled pull reads what waits"
+                )
+            self.message_user(request, f"{conn}: {'; '.join(done)}.", messages.SUCCESS)
 
     def get_urls(self):
         extra = [

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from pema.outbox import DeadJobs, LaneCounts, lane_counts
 
@@ -46,31 +46,53 @@ class ConnectionHealth:
         return self.connection.unreachable_since is not None
 
     @property
-    def ok(self) -> bool:
-        failing = self.last_error is not None and (
+    def failing(self) -> bool:
+        """The latest call failed (no success since the last error)."""
+        return self.last_error is not None and (
             self.last_success is None or self.last_error.created_at > self.last_success
         )
+
+    @property
+    def status(self) -> str:
+        """One word for the connection's state, the worst that applies: ``disabled``,
+        ``unauthorised``, ``unreachable``, ``attention`` (dead jobs, held messages or a
+        failing last call) or ``ok``."""
+        if not self.connection.enabled:
+            return "disabled"
+        if self.unauthorised:
+            return "unauthorised"
+        if self.unreachable:
+            return "unreachable"
+        return "ok" if self.ok else "attention"
+
+    @property
+    def ok(self) -> bool:
         return (
             self.connection.enabled
             and not self.dead
             and not self.held
-            and not failing
+            and not self.failing
             and not self.unreachable
             and not self.unauthorised
         )
 
 
-def connection_health() -> list[ConnectionHealth]:
+def connection_health(connections: QuerySet[Connection] | None = None) -> list[ConnectionHealth]:
+    """The health of ``connections`` (every connection when None), in their order."""
+    if connections is None:
+        connections = Connection.objects.all()
     counts = lane_counts(OUTBOX)
     stuck = [InboundMessage.Status.HELD, InboundMessage.Status.FAILED]
     held = dict(
-        InboundMessage.objects.filter(status__in=stuck)
+        InboundMessage.objects.filter(
+            status__in=stuck, connection_id__in=connections.order_by().values("pk")
+        )
         .values("connection_id")
         .annotate(n=Count("id"))
         .values_list("connection_id", "n")
     )
     out = []
-    for conn in Connection.objects.select_related("hotel"):
+    for conn in connections.select_related("hotel"):
         logs = SyncLog.objects.filter(connection=conn)
         success = (
             logs.exclude(status=SyncLog.Status.ERROR).values_list("created_at", flat=True).first()

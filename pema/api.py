@@ -49,6 +49,11 @@ SCOPE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "bookings.change_rateday",
         "bookings.change_inventoryday",
     ),
+    "channels:admin": (
+        "channels.view_connection",
+        "channels.change_connection",
+        "channels.change_syncjob",
+    ),
     "backups:admin": (
         "backups.add_systembackup",
         "backups.delete_systembackup",

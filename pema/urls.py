@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("bookings.api.urls")),
     path("api/v1/", include("backups.urls")),
+    path("api/v1/", include("channels.api_urls")),
     path("api/v1/ids/", include("pms.urls")),
     path("hooks/", include("channels.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -25,7 +25,7 @@ def operations(schema, prefix: str):
                 yield f"{method.upper()} {path}", operation
 
 
-@pytest.mark.parametrize("prefix", ["/api/v1/backups/", "/api/v1/ids/"])
+@pytest.mark.parametrize("prefix", ["/api/v1/backups/", "/api/v1/ids/", "/api/v1/connections/"])
 def test_staff_endpoints_document_their_errors(schema, prefix):
     found = list(operations(schema, prefix))
     assert found

@@ -1,8 +1,8 @@
 """Property-based run of the OpenAPI schema against the app in-process (schemathesis).
 
-Every operation of the schema (booking engine, IDS staff endpoints, backups)
-is called with generated input, schema-valid and schema-violating, under a
-key that holds every scope and reaches every hotel, and every answer goes
+Every operation of the schema (booking engine, IDS staff endpoints, backups,
+connections) is called with generated input, schema-valid and schema-violating,
+under a key that holds every scope and reaches every hotel, and every answer goes
 through schemathesis' checks, as ``schemathesis run --checks all`` would: no
 5xx, no undocumented status, content type or header, no body that breaks the
 schema, violating input refused, missing auth and a missing required header
@@ -33,12 +33,20 @@ from backups import service
 from bookings.api_keys import issue_key
 from bookings.models import Hotel
 from bookings.reservations import GuestDetails, reserve_stay
+from channels.models import Connection
 from pema.wsgi import application
 from tests.factories import sellable_hotel
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 EXCLUDED_CHECKS = [checks.positive_data_acceptance]
-SCOPES = ["availability:read", "bookings:read", "bookings:write", "ids:admin", "backups:admin"]
+SCOPES = [
+    "availability:read",
+    "bookings:read",
+    "bookings:write",
+    "ids:admin",
+    "backups:admin",
+    "channels:admin",
+]
 EXAMPLES_PER_OPERATION = 10
 
 
@@ -87,11 +95,23 @@ def _make_target() -> dict:
     )
     # A small backup (users and groups only), so restore and delete reach real logic.
     backup = service.create_backup(apps=["auth"])
+    # An IDS Next connection whose partner refuses connections at once (the discard port),
+    # so test, sync and full sync reach the real logic without waiting on a network. It
+    # is another hotel's, so the IDS endpoints (aimed at FUZZ) still find none to call.
+    connection = Connection.objects.create(
+        hotel=sellable_hotel(code="FUZZ2", rooms={"DBL": 1}, days=7),
+        provider="ids_next",
+        name="Fuzz IDS",
+        base_url="http://127.0.0.1:9",
+        settings={"hotel_code": "FUZZ"},
+        credentials={"api_key": "k", "api_secret": "s"},
+    )
     raw = issue_key(name="fuzz", hotels=Hotel.objects.all(), scopes=SCOPES).raw
     return {
         "hotel": hotel.code,
         "booking": booking.confirmation_number,
         "backup": backup.pk,
+        "connection": connection.pk,
         "key": raw,
     }
 
@@ -101,6 +121,8 @@ def _aim(case, target: dict) -> None:
     if case.meta is not None and not case.meta.generation.mode.is_positive:
         return  # a schema-violating call must stay violating
     aims = {"hotel_code": "hotel", "confirmation_number": "booking", "id": "backup"}
+    if case.path.startswith("/api/v1/connections/"):
+        aims["id"] = "connection"
     for name, key in aims.items():
         if name in (case.path_parameters or {}):
             case.path_parameters[name] = target[key]

@@ -47,3 +47,30 @@ def eager():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def pull_ota(hotel, monkeypatch):
+    """A pull OTA connection of the test hotel (tests/channels/pull_provider.py), mapped by
+    code, with nothing waiting."""
+    from channels import providers
+
+    from .pull_provider import PullTestProvider
+
+    monkeypatch.setitem(
+        providers.PROVIDERS, "test_pull", "tests.channels.pull_provider.PullTestProvider"
+    )
+    providers.provider_class.cache_clear()
+    monkeypatch.setattr(PullTestProvider, "WAITING", [])
+    monkeypatch.setattr(PullTestProvider, "ACKED", [])
+    monkeypatch.setattr(PullTestProvider, "FAIL", "")
+    yield make_connection(
+        hotel,
+        provider="test_pull",
+        name="Pull OTA",
+        base_url="http://pull.test",
+        settings={},
+        credentials={"secret": OTA_SECRET},
+        push_ari=False,
+    )
+    providers.provider_class.cache_clear()

@@ -1,35 +1,45 @@
-"""Pull reservations now: ``manage.py pull [--connection ID]`` (default: every pull connection)."""
+"""Pull reservations now: ``manage.py pull [--connection ID|--provider P] [--hotel H]``
+(by default every enabled connection whose partner keeps reservations for Pema).
+
+Thin: each pull is ``channels.operations.pull_now``.
+"""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from channels.models import Connection
-from channels.pull import pull_connection, pull_connections
+from channels import operations
+
+from ._selection import add_selection_arguments, selected
 
 
 class Command(BaseCommand):
     help = "Read, apply and acknowledge the reservations partners hold for Pema."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--connection", type=int, help="Only this connection id.")
+        add_selection_arguments(parser)
 
     def handle(self, *args, **options) -> None:
-        wanted = options["connection"]
-        if wanted is not None and not Connection.objects.filter(pk=wanted).exists():
-            raise CommandError(f"No connection #{wanted}.")
-        ids = pull_connections(wanted)
-        if wanted is not None and not ids:
-            raise CommandError(f"Connection #{wanted} is disabled or pulls no reservations.")
+        conns = selected(options)
+        if options.get("connection") is None:
+            conns = [conn for conn in conns if operations.pulls_reservations(conn)]
+            if not conns:
+                raise CommandError("None of these connections pulls reservations.")
         failed = False
-        for connection_id in ids:
-            report = pull_connection(connection_id).as_dict()
-            failed = failed or bool(report["error"]) or not report["claimed"]
-            summary = ", ".join(f"{k} {v}" for k, v in report.items() if k != "error")
-            if not report["claimed"]:
-                summary = "busy (another worker holds it); try again shortly"
+        for conn in conns:
+            try:
+                report = operations.pull_now(conn)
+            except operations.ConnectionBusy:
+                failed = True
+                self.stdout.write(f"#{conn.pk}: busy (another worker holds it); try again shortly")
+                continue
+            except operations.OperationError as exc:
+                raise CommandError(exc.message) from exc
+            data = report.as_dict()
+            failed = failed or bool(data["error"])
+            summary = ", ".join(f"{k} {v}" for k, v in data.items() if k != "error")
             self.stdout.write(
-                f"#{connection_id}: {summary}" + (f"; {report['error']}" if report["error"] else "")
+                f"#{conn.pk}: {summary}" + (f"; {data['error']}" if data["error"] else "")
             )
         if failed:
             raise CommandError("Some pulls did not complete (see above).")

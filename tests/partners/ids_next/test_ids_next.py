@@ -13,9 +13,9 @@ from bookings.models import Hotel
 from bookings.reservations import GuestDetails, reserve_stay
 from channels.dispatch import dispatch
 from channels.models import Connection, SyncJob, SyncLog
+from channels.operations import reconcile
 from partners.ids_next.setup import ensure_ids_connection
 from pema import ota
-from pms.ids import reconcile
 from tests.channels.ota_responses import BILLION_LAUGHS, avail_ok, error
 
 from .conftest import BASE_URL
@@ -200,7 +200,7 @@ def test_reconcile_requeues_dead_and_missing(hotel, conn):
     SyncJob.objects.filter(reservation=res).update(status="dead", attempts=8)
     other = book(hotel)
     SyncJob.objects.filter(reservation=other).delete()  # e.g. created before the connection
-    dry = reconcile(dry_run=True)
+    dry = reconcile(conn, dry_run=True)
     assert {n for n, _ in dry.found} == {res.confirmation_number, other.confirmation_number}
     assert SyncJob.objects.filter(reservation=res, status="dead").exists()
     call_command("reconcile_ids")
