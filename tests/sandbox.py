@@ -216,7 +216,7 @@ class RunningSandbox:
         return response.json()
 
     def partner_faults(self, partner: str, **values: Any) -> dict[str, Any]:
-        """Set the given faults of one partner (``down=True``, ``slow_ms=...``, ``methods=[...]``)."""
+        """Set the given faults of one partner (``down=True``, ``methods=["POST"]``, ...)."""
         return self.control(partner, "faults", values)
 
     def reset(self) -> None:
