@@ -543,3 +543,18 @@ def test_the_pull_interval_is_booking_s_20_s_unless_the_connection_says(booking)
     assert provider.validate_settings({"pull_interval_seconds": 0}) == [
         "pull_interval_seconds must be a whole number from 1 to 3600."
     ]
+
+
+@responses.activate
+def test_a_pull_wakes_the_delivery_it_kept_waiting(booking, monkeypatch):
+    from channels import tasks
+
+    woken = []
+    monkeypatch.setattr(tasks, "enqueue", lambda task, *args, **kw: woken.append((task, args)))
+    register_pull(get_answer(codec.RES_NOTIF, []))
+    tasks.pull_connection(booking.pk)
+    assert woken == []  # nothing waits to be sent
+
+    queue_ari(booking)
+    tasks.pull_connection(booking.pk)
+    assert woken == [(tasks.deliver_connection, (booking.pk,))]
