@@ -3,7 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
 
+from bookings.api_keys import issue_key
 from bookings.errors import InvalidStay, NoAvailability
 from bookings.models import InventoryDay, RatePlan, Reservation
 from bookings.reservations import (
@@ -121,3 +124,63 @@ def test_cancelling_frees_every_type(hotel):
     cancel_reservation(reservation, source="staff")
 
     assert sold(hotel, "DBL", 5) == (0, 0) and sold(hotel, "TWN", 5) == (0, 0)
+
+
+def test_staff_assign_each_room_of_an_ota_mixed_booking(admin_client, hotel):
+    reservation = book(
+        hotel,
+        [line(hotel, "DBL", prices=(9, 9)), line(hotel, "TWN", adults=1, prices=(7, 7))],
+        source="ota",
+    )
+    Reservation.objects.filter(pk=reservation.pk).update(
+        source_channel="booking_com", external_id="BK-MIX"
+    )
+    first, second = reservation.rooms.order_by("id")
+    dbl = hotel.rooms.filter(room_type__code="DBL").first()
+    twn = hotel.rooms.get(room_type__code="TWN")
+    url = reverse("admin:bookings_reservation_change", args=[reservation.pk])
+    page = admin_client.get(url).content.decode()
+    assert "Room 1 (DBL)" in page and "Room 2 (TWN)" in page
+
+    response = admin_client.post(
+        url,
+        {
+            "room_type": first.room_type_id,
+            "rate_plan": first.rate_plan_id,
+            "check_in": reservation.check_in.isoformat(),
+            "check_out": reservation.check_out.isoformat(),
+            "adults": reservation.adults,
+            "children": reservation.children,
+            "special_requests": "",
+            "room_1": dbl.pk,
+            "room_2": twn.pk,
+            "staff_notes": "Family: rooms side by side",
+            "rooms-TOTAL_FORMS": 2,
+            "rooms-INITIAL_FORMS": 2,
+            "rooms-0-id": first.pk,
+            "rooms-0-reservation": reservation.pk,
+            "rooms-1-id": second.pk,
+            "rooms-1-reservation": reservation.pk,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert [s.room for s in reservation.rooms.order_by("id")] == [dbl, twn]
+    reservation.refresh_from_db()
+    assert reservation.version == 1 and reservation.total_amount == 32
+
+
+def test_the_api_describes_a_mixed_booking(hotel):
+    reservation = book(
+        hotel,
+        [line(hotel, "DBL", prices=(9, 9)), line(hotel, "TWN", adults=1, prices=(7, 8))],
+        source="ota",
+    )
+    issued = issue_key(name="Website", hotels=[hotel], scopes=["bookings:read"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+
+    data = client.get(f"/api/v1/bookings/{reservation.confirmation_number}/").json()
+
+    assert data["rooms"] == 2 and data["room_type"] == "DBL" and data["total_amount"] == 33
+    assert [n["amount"] for n in data["nightly"]] == [16, 17]
