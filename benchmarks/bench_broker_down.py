@@ -44,7 +44,7 @@ CONNECT = r"""
 import django
 django.setup()
 from bookings.models import Hotel
-from pms.ids import ensure_ids_connection
+from partners.ids_next.setup import ensure_ids_connection
 ensure_ids_connection(Hotel.objects.get(code="PEMA"))
 """
 

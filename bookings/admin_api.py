@@ -76,10 +76,19 @@ class IdempotencyRecordAdmin(ReadOnly, admin.ModelAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ("hotel", "url", "is_active", "last_event_id")
+    list_display = ("hotel", "url", "is_active", "last_event_id", "unreachable_since")
     list_filter = ("is_active", "hotel")
-    readonly_fields = ("last_event_id",)
-    fields = ("hotel", "url", "events", "is_active", "secret", "last_event_id")
+    readonly_fields = ("last_event_id", "unreachable_since", "unreachable_checked_at")
+    fields = (
+        "hotel",
+        "url",
+        "events",
+        "is_active",
+        "secret",
+        "last_event_id",
+        "unreachable_since",
+        "unreachable_checked_at",
+    )
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_changeform_initial_data(self, request) -> dict:
@@ -101,12 +110,14 @@ class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):
         "event_type",
         "endpoint",
         "status",
+        "dead_reason",
         "attempts",
         "last_status_code",
         "next_attempt_at",
+        "retry_until",
         "delivered_at",
     )
-    list_filter = ("status", "event_type", "endpoint")
+    list_filter = ("status", "dead_reason", "event_type", "endpoint")
     actions = ["resend"]
 
     def has_change_permission(self, request, obj=None) -> bool:

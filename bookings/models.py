@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from pema.outbox import OutboxJob, OutboxLane
+
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code.")
 
 
@@ -572,12 +574,14 @@ class IdempotencyRecord(models.Model):
         return f"{self.owner}:{self.key}"
 
 
-class WebhookEndpoint(models.Model):
+class WebhookEndpoint(OutboxLane):
     """Where a hotel's booking events are POSTed, signed with ``secret``.
 
     ``last_event_id`` is the cursor in the ``ChangeEvent`` log past which no
-    delivery has been created yet; ``lease_until`` lets one worker at a time
-    deliver for the endpoint, so deliveries leave in event order.
+    delivery has been created yet. The endpoint is the outbox's lane for its
+    deliveries (``pema/outbox.py``): its lease lets one worker at a time deliver
+    for it, so deliveries leave in event order, and it says whether the
+    receiver is reachable.
     """
 
     EVENT_CHOICES = [
@@ -592,7 +596,6 @@ class WebhookEndpoint(models.Model):
     events = models.JSONField(default=list, help_text="Event types sent; empty sends all.")
     is_active = models.BooleanField(default=True)
     last_event_id = models.BigIntegerField(default=0)
-    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -618,29 +621,35 @@ class WebhookEndpoint(models.Model):
         return not events or event_type in events
 
 
-class WebhookDelivery(models.Model):
-    """One event for one endpoint, with its attempts (each one kept in ``attempt_log``)."""
+class WebhookDelivery(OutboxJob):
+    """One event for one endpoint, with its attempts (each one kept in ``attempt_log``).
+
+    An outbox row (``pema.outbox.OutboxJob``): an endpoint's deliveries form one
+    stream, sent in event order; a failing one is retried until its
+    ``retry_until`` and ``dead_reason`` says why a dead one was given up.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SUCCEEDED = "succeeded", "Delivered"
         DEAD = "dead", "Given up"
 
+    DONE = Status.SUCCEEDED
+    STREAM = "events"
+
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
     event = models.ForeignKey(ChangeEvent, on_delete=models.CASCADE, related_name="+")
+    # One stream per endpoint: every delivery waits for the endpoint's earlier ones.
+    stream = models.CharField(max_length=40, default=STREAM, editable=False)
     event_type = models.CharField(max_length=32)
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_response = models.TextField(blank=True)
-    last_error = models.TextField(blank=True)
     attempt_log = models.JSONField(default=list)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["endpoint", "event_id"]

@@ -3,11 +3,22 @@
 The ``ChangeEvent`` log is the source. ``sweep`` turns reservation events past
 each endpoint's cursor into ``WebhookDelivery`` rows; beat runs it every
 minute and every committed reservation change nudges it, so a broker that was
-down delays deliveries but loses none. ``deliver_endpoint`` sends one
-endpoint's pending deliveries oldest event first, one worker at a time (a
-lease on the endpoint row), and stops at the first failure so later events
-never overtake it; that delivery is retried with exponential backoff and
-jitter, and given up ("dead") after its last attempt.
+down delays deliveries but loses none.
+
+Delivery is the one outbox of ``pema/outbox.py``, the same as the channel
+manager's, with the endpoint as the lane and :func:`send` as the transport:
+one worker at a time per endpoint (a lease its keeper renews, taken over when
+the worker dies), deliveries in event order (one stream per endpoint: a
+failing delivery holds back the later ones; a dead one does not), a failure
+retried with capped exponential backoff until the retry window
+(``CHANNELS_RETRY_MAX_AGE``) ends, a receiver that cannot be reached probed
+every ``CHANNELS_PROBE_SECONDS`` instead of hammered, dead deliveries with
+their reason and a resend from the admin.
+
+Every answer but a 2xx is retried: the receiver is the hotel's own system,
+and a 4xx from it is as likely a deploy in progress as a refusal. Connection
+errors, timeouts, 408, 429 and 5xx say the receiver is not serving (the
+unreachable probe); any other answer proves it is up.
 
 Signature: ``Pema-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``
 keyed with the endpoint's secret.
@@ -19,19 +30,27 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import secrets
 import time
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from pema import http
+from pema.outbox import (
+    DeadJobs,
+    LaneCounts,
+    Outbox,
+    TransientError,
+    lane_counts,
+    retry_after_seconds,
+)
 from pema.sql import row_exists
 from pema.tasks import enqueue
 
@@ -48,9 +67,10 @@ SWEEP_BATCH = 500
 # Events younger than this are read again by the next sweep (the unique constraint
 # dedupes): a transaction that took its event id earlier but commits later is not skipped.
 CURSOR_SAFETY = timedelta(seconds=60)
-LEASE = timedelta(minutes=2)
 DELIVER_BUDGET_SECONDS = 60
 EXCERPT = 1000
+# Answers that say the receiver is not serving right now, like 5xx (the unreachable probe).
+NOT_SERVING = {408, 429}
 
 
 def new_secret() -> str:
@@ -86,13 +106,6 @@ def event_body(event: ChangeEvent) -> dict:
         "source": event.source,
         "data": {"booking": event.payload},
     }
-
-
-def backoff(attempts: int) -> timedelta:
-    """Delay before the next attempt after ``attempts`` failures: doubling, capped, jittered."""
-    base = settings.PEMA_WEBHOOK_FIRST_RETRY_SECONDS * 2 ** (attempts - 1)
-    capped = min(base, settings.PEMA_WEBHOOK_MAX_RETRY_SECONDS)
-    return timedelta(seconds=capped * random.uniform(0.8, 1.2))
 
 
 # --- Turning events into deliveries -------------------------------------------------------
@@ -165,30 +178,25 @@ def start_cursor_now(endpoint: WebhookEndpoint) -> None:
 
 
 def endpoints_due() -> list[int]:
-    """Endpoints with a pending delivery whose time has come."""
-    return list(
-        WebhookDelivery.objects.filter(
-            status=WebhookDelivery.Status.PENDING,
-            next_attempt_at__lte=timezone.now(),
-            endpoint__is_active=True,
-        )
-        .values_list("endpoint_id", flat=True)
-        .distinct()
-    )
+    """Endpoints with a delivery (or a probe of an unreachable receiver) due, or whose
+    worker died mid-delivery."""
+    return OUTBOX.due_lanes()
 
 
 # --- Sending ---------------------------------------------------------------------------------
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+def post(url: str, body: bytes, headers: dict[str, str]) -> http.HttpResponse:
     """POST one delivery through the project's one outbound client."""
     seconds = settings.PEMA_WEBHOOK_TIMEOUT_SECONDS
-    response = http.post(url, body, headers=headers, timeout=(seconds, seconds), max_bytes=EXCERPT)
-    return response.status, response.body[:EXCERPT].decode("utf-8", "replace")
+    return http.post(url, body, headers=headers, timeout=(seconds, seconds), max_bytes=EXCERPT)
 
 
-def attempt(delivery: WebhookDelivery) -> bool:
-    """Send one delivery once; record the attempt; True when the receiver took it (2xx)."""
+def send(delivery: WebhookDelivery) -> None:
+    """Send one delivery once and note the answer on it; raise unless the receiver took it.
+
+    The outbox counts the attempt, schedules the retry and saves the row.
+    """
     endpoint = delivery.endpoint
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())
@@ -200,18 +208,20 @@ def attempt(delivery: WebhookDelivery) -> bool:
         "Pema-Signature": signature(endpoint.secret, timestamp, body),
     }
     started = time.monotonic()
-    status_code, excerpt, error = None, "", ""
+    response, error = None, ""
     try:
-        status_code, excerpt = post(endpoint.url, body, headers)
+        response = post(endpoint.url, body, headers)
     except http.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"[:EXCERPT]
+    status_code = response.status if response is not None else None
     ok = status_code is not None and 200 <= status_code < 300
     if status_code is not None and not ok:
         error = f"HTTP {status_code}"
     now = timezone.now()
-    delivery.attempts += 1
     delivery.last_status_code = status_code
-    delivery.last_response = excerpt
+    delivery.last_response = (
+        response.body[:EXCERPT].decode("utf-8", "replace") if response is not None else ""
+    )
     delivery.last_error = error
     delivery.attempt_log = [
         *delivery.attempt_log,
@@ -223,17 +233,29 @@ def attempt(delivery: WebhookDelivery) -> bool:
         },
     ][-20:]
     if ok:
-        delivery.status = WebhookDelivery.Status.SUCCEEDED
         delivery.delivered_at = now
-    elif delivery.attempts >= settings.PEMA_WEBHOOK_MAX_ATTEMPTS:
-        delivery.status = WebhookDelivery.Status.DEAD
-        logger.warning(
-            "Webhook delivery %s given up after %s attempts", delivery.pk, delivery.attempts
-        )
-    else:
-        delivery.next_attempt_at = now + backoff(delivery.attempts)
-    delivery.save()
-    return ok
+        return
+    if response is None:
+        raise TransientError(error, unreachable=True)
+    answered = {key.lower(): value for key, value in response.headers.items()}
+    raise TransientError(
+        error,
+        http_status=status_code,
+        retry_after=retry_after_seconds(answered.get("retry-after")),
+        unreachable=status_code in NOT_SERVING or status_code >= 500,
+    )
+
+
+OUTBOX = Outbox(
+    lane_model=WebhookEndpoint,
+    job_model=WebhookDelivery,
+    lane="endpoint",
+    send=send,
+    active={"is_active": True},
+    order_field="event_id",
+    select_related=("endpoint",),
+    sent_fields=("last_status_code", "last_response", "attempt_log", "delivered_at"),
+)
 
 
 def deliver_endpoint(endpoint_id: int) -> float | None:
@@ -243,49 +265,69 @@ def deliver_endpoint(endpoint_id: int) -> float | None:
     caller to schedule), or None when nothing is pending or another worker
     holds the endpoint.
     """
-    now = timezone.now()
-    leased = (
-        WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + LEASE)
-    )
-    if not leased:
-        return None
-    started = time.monotonic()
-    try:
-        while True:
-            head = (
-                WebhookDelivery.objects.filter(
-                    endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING
-                )
-                .select_related("endpoint")
-                .order_by("event_id")
-                .first()
-            )
-            if head is None:
-                return None
-            wait = (head.next_attempt_at - timezone.now()).total_seconds()
-            if wait > 0:
-                return wait
-            if time.monotonic() - started > DELIVER_BUDGET_SECONDS:
-                return 0.0
-            attempt(head)
-            # A failed head stops the queue: later events wait for it (ordering).
-    finally:
-        WebhookEndpoint.objects.filter(pk=endpoint_id).update(lease_until=None)
+    report = OUTBOX.deliver(endpoint_id, budget_seconds=DELIVER_BUDGET_SECONDS)
+    return report.next_due_in if report.claimed else None
 
 
 def resend(deliveries) -> int:
-    """Queue deliveries again now, with a fresh set of attempts (the admin action)."""
+    """Queue deliveries again now, with a fresh retry window (the admin action)."""
     ids = [d.pk for d in deliveries]
-    count = WebhookDelivery.objects.filter(pk__in=ids).update(
-        status=WebhookDelivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
-    )
+    count = OUTBOX.retry(ids)
     for endpoint_id in set(
         WebhookDelivery.objects.filter(pk__in=ids).values_list("endpoint_id", flat=True)
     ):
         nudge_delivery(endpoint_id)
     return count
+
+
+# --- Health ---------------------------------------------------------------------------------
+
+
+@dataclass
+class EndpointHealth:
+    """One webhook endpoint at a glance, for the admin's health block."""
+
+    endpoint: WebhookEndpoint
+    pending: int
+    dead: int
+    dead_by_reason: list[DeadJobs] = field(default_factory=list)
+    last_delivered: datetime | None = None
+
+    @property
+    def unreachable(self) -> bool:
+        return self.endpoint.unreachable_since is not None
+
+    @property
+    def probe_seconds(self) -> float:
+        return settings.CHANNELS_PROBE_SECONDS
+
+    @property
+    def ok(self) -> bool:
+        return self.endpoint.is_active and not self.dead and not self.unreachable
+
+
+def endpoint_health() -> list[EndpointHealth]:
+    """Every endpoint's pending and dead deliveries (dead ones by why) and reachability."""
+    counts = lane_counts(OUTBOX)
+    delivered = dict(
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.SUCCEEDED)
+        .values("endpoint_id")
+        .annotate(last=Max("delivered_at"))
+        .values_list("endpoint_id", "last")
+    )
+    out = []
+    for endpoint in WebhookEndpoint.objects.select_related("hotel"):
+        jobs = counts.get(endpoint.pk, LaneCounts())
+        out.append(
+            EndpointHealth(
+                endpoint=endpoint,
+                pending=jobs.pending,
+                dead=jobs.dead,
+                dead_by_reason=jobs.dead_by_reason,
+                last_delivered=delivered.get(endpoint.pk),
+            )
+        )
+    return out
 
 
 # --- Waking the workers --------------------------------------------------------------------

@@ -9,6 +9,22 @@ flags, e.g. "Saturdays and Sundays from May to October"). An item with a
 The items are plain JSON, independent of any partner's format; a provider
 turns each into its wire messages.
 
+The partner's ``Capabilities`` (``channels/interface.py``) shape the items:
+
+- ``weekday_patterns``: a partner without them gets plain ranges only;
+- ``pricing_model``: a per-room partner takes one price a night, so extra-guest
+  prices are neither sent nor allowed to split a run of equal prices; a
+  per-occupancy partner gets them;
+- ``nets_reservations``: rooms to sell net of every reservation (a channel),
+  or rooms offered before reservations (a PMS, which counts them itself);
+- ``max_days_per_request`` and ``calendar_month_per_request``: days are cut
+  into periods (:func:`period_of`) and coalesced per period, so that no item
+  straddles two documents and the dispatcher can pack each period into its
+  own documents.
+
+The horizon and the earliest day a partner accepts are the dispatcher's to
+apply (:meth:`DirtyDays.within`): they depend on the hotel's today.
+
 Three kinds of item:
 
 - ``avail``: a room type's rooms to sell (``limit``) and room-level stop sell;
@@ -26,6 +42,11 @@ from datetime import date, timedelta
 
 from bookings.models import InventoryDay, RateDay, RatePlan, RoomType
 
+from .interface import Capabilities, PricingModel
+
+#: Where fixed-length periods are counted from when no origin is given.
+PERIOD_EPOCH = date(2000, 1, 3)  # a Monday
+
 
 @dataclass
 class DirtyDays:
@@ -37,6 +58,49 @@ class DirtyDays:
 
     def __bool__(self) -> bool:
         return bool(self.avail or self.restr or self.rates)
+
+    def within(self, first: date, last: date) -> DirtyDays:
+        """Only the days from ``first`` to ``last`` (inclusive); what is left empty goes."""
+        out = DirtyDays()
+        for name in ("avail", "restr", "rates"):
+            target = getattr(out, name)
+            for key, days in getattr(self, name).items():
+                kept = {d for d in days if first <= d <= last}
+                if kept:
+                    target[key] = kept
+        return out
+
+
+def ari_window(capabilities: Capabilities, today: date) -> tuple[date, date]:
+    """The first and last day a partner takes ARI for, seen from the hotel's ``today``."""
+    return (
+        today - timedelta(days=capabilities.past_days),
+        today + timedelta(days=capabilities.horizon_days - 1),
+    )
+
+
+def period_of(day: date, capabilities: Capabilities, origin: date = PERIOD_EPOCH) -> date:
+    """The first day of the document period ``day`` falls in (``date.min``: no periods).
+
+    A partner that takes one calendar month per request has months; one that
+    takes at most N days has N-day periods counted from ``origin``.
+    """
+    if capabilities.calendar_month_per_request:
+        return day.replace(day=1)
+    length = capabilities.max_days_per_request
+    if not length:
+        return date.min
+    return origin + timedelta(days=((day - origin).days // length) * length)
+
+
+def by_period(
+    days: set[date], capabilities: Capabilities, origin: date = PERIOD_EPOCH
+) -> list[set[date]]:
+    """``days`` cut into the partner's document periods, earliest first."""
+    periods: dict[date, set[date]] = defaultdict(set)
+    for day in days:
+        periods[period_of(day, capabilities, origin)].add(day)
+    return [periods[key] for key in sorted(periods)]
 
 
 def segments(days: Iterable[date]) -> Iterator[tuple[date, date]]:
@@ -144,11 +208,30 @@ def weekday_patterns(values: dict[date, tuple], days: set[date]) -> list[Range]:
     return sorted(out, key=lambda r: (r[0], r[2] or ()))
 
 
-def coalesce(values: dict[date, tuple], days: set[date]) -> list[Range]:
-    """The fewer of consecutive runs and weekday patterns (runs when equal)."""
+def coalesce(values: dict[date, tuple], days: set[date], *, patterns: bool = True) -> list[Range]:
+    """The fewer of consecutive runs and weekday patterns (runs when equal).
+
+    ``patterns=False`` (a partner without weekday patterns): plain runs only.
+    """
     contiguous = [(start, end, None, value) for start, end, value in runs(values, days)]
+    if not patterns:
+        return contiguous
     patterned = weekday_patterns(values, days)
     return patterned if len(patterned) < len(contiguous) else contiguous
+
+
+def coalesce_periods(
+    values: dict[date, tuple],
+    days: set[date],
+    capabilities: Capabilities,
+    origin: date = PERIOD_EPOCH,
+) -> list[Range]:
+    """:func:`coalesce` within each of the partner's document periods, earliest first."""
+    return [
+        found
+        for period in by_period(days, capabilities, origin)
+        for found in coalesce(values, period, patterns=capabilities.weekday_patterns)
+    ]
 
 
 def _span(start: date, end: date, weekdays: tuple[int, ...] | None) -> dict:
@@ -162,21 +245,35 @@ def _bounds(days: set[date]) -> tuple[date, date]:
     return min(days), max(days)
 
 
-def build_items(dirty: DirtyDays, *, net_of_sold: bool = True) -> dict[str, list[dict]]:
+def build_items(
+    dirty: DirtyDays,
+    capabilities: Capabilities | None = None,
+    *,
+    origin: date = PERIOD_EPOCH,
+) -> dict[str, list[dict]]:
     """Generic ARI items for the dirty days, from the calendar as it is now.
 
-    ``net_of_sold``: the rooms-to-sell limit is what is left after reservations
-    (for a channel); without it, rooms offered before reservations (for a PMS,
-    which holds every reservation itself and subtracts them on its side).
+    ``capabilities`` (the engine's defaults when None) decide the rooms-to-sell
+    figure (net of reservations for a channel; rooms offered before
+    reservations for a PMS, which holds every reservation itself and
+    subtracts them on its side), whether weekday patterns are used, whether
+    extra-guest prices are sent, and the document periods items are cut at
+    (fixed-length periods counted from ``origin``).
 
     Returns ``{"availability": [...avail and restr items], "rates": [...rate items]}``.
     """
+    caps = capabilities or Capabilities()
+    net_of_sold = caps.nets_reservations
+    per_occupancy = caps.pricing_model == PricingModel.PER_OCCUPANCY
     room_type_ids = set(dirty.avail) | {rt for _, rt in dirty.restr} | {rt for _, rt in dirty.rates}
     plan_ids = {p for p, _ in dirty.restr} | {p for p, _ in dirty.rates}
     codes = dict(RoomType.objects.filter(pk__in=room_type_ids).values_list("id", "code"))
     plans = {p.id: p for p in RatePlan.objects.filter(pk__in=plan_ids)}
     availability: list[dict] = []
     rates: list[dict] = []
+
+    def ranges(values: dict[date, tuple], days: set[date]) -> list[Range]:
+        return coalesce_periods(values, days, caps, origin)
 
     for rt_id, days in sorted(dirty.avail.items()):
         lo, hi = _bounds(days)
@@ -187,7 +284,7 @@ def build_items(dirty: DirtyDays, *, net_of_sold: bool = True) -> dict[str, list
             )
             for row in InventoryDay.objects.filter(room_type_id=rt_id, date__gte=lo, date__lte=hi)
         }
-        for start, end, weekdays, (limit, stop) in coalesce(values, days):
+        for start, end, weekdays, (limit, stop) in ranges(values, days):
             availability.append(
                 {
                     "type": "avail",
@@ -222,7 +319,7 @@ def build_items(dirty: DirtyDays, *, net_of_sold: bool = True) -> dict[str, list
                 )
                 for r in rows
             }
-            for start, end, weekdays, v in coalesce(values, restr_days):
+            for start, end, weekdays, v in ranges(values, restr_days):
                 availability.append(
                     {
                         "type": "restr",
@@ -238,12 +335,17 @@ def build_items(dirty: DirtyDays, *, net_of_sold: bool = True) -> dict[str, list
                 )
         rate_days = dirty.rates.get((plan_id, rt_id))
         if rate_days:
+            # A per-room partner takes no extra-guest prices: they must not split its runs.
             values = {
-                r.date: (r.price, r.extra_adult_price, r.extra_child_price)
+                r.date: (
+                    (r.price, r.extra_adult_price, r.extra_child_price)
+                    if per_occupancy
+                    else (r.price, None, None)
+                )
                 for r in rows
                 if r.price is not None  # an unpriced day has nothing to send
             }
-            for start, end, weekdays, v in coalesce(values, rate_days):
+            for start, end, weekdays, v in ranges(values, rate_days):
                 rates.append(
                     {
                         "type": "rate",

@@ -3,10 +3,23 @@
 ARI changes are coalesced (see ``channels/coalesce.py``): all events read in
 one pass mark days dirty, the current calendar rows for those days are read
 once, runs of equal consecutive days become one item, and items are packed
-into documents of at most ``CHANNELS_ARI_BATCH_SIZE`` wire messages, one job
-per document. Reservation events become create / modify / cancel jobs, and,
-for channels whose limit is net of reservations, also mark the stay's
-availability dirty (a booking changes their rooms to sell).
+into documents, one job per document. Reservation events become create /
+modify / cancel jobs for partners that take reservations, and, for channels
+whose limit is net of reservations, also mark the stay's availability dirty
+(a booking changes their rooms to sell).
+
+The provider's ``Capabilities`` decide what is sent and how it is cut:
+
+- only days from ``past_days`` before the hotel's today to the end of the
+  ``horizon_days`` are sent (a partner refuses the rest);
+- a document holds at most ``max_items_per_request`` wire messages (and at
+  most ``CHANNELS_ARI_BATCH_SIZE``, the operator's own cap), and the days of
+  one period (``max_days_per_request``, ``calendar_month_per_request``);
+- ``exports_reservations``: a partner that takes no reservations (an OTA,
+  where they come from) gets no reservation jobs, whatever the connection's
+  ``export_reservations`` says; ``nets_reservations``: its rooms to sell
+  follow every booking;
+- weekday patterns and the pricing model are the coalescer's.
 
 The first pass of a connection that pushes ARI and has never had a full
 sync queues one (:func:`plan_full_sync`): a new connection, or one enabled
@@ -36,7 +49,8 @@ from django.utils import timezone
 
 from bookings.models import ChangeEvent, RatePlan, Reservation, RoomType
 
-from .coalesce import DirtyDays, build_items, dates_between
+from .coalesce import DirtyDays, ari_window, build_items, dates_between, period_of
+from .interface import Capabilities
 from .models import Connection, ProcessedEvent, SyncJob
 
 RESTRICTION_FIELDS = {
@@ -127,8 +141,17 @@ def _mark_stay(dirty: DirtyDays, snapshot: dict | None, cat: _Catalogue) -> None
             dirty.avail[rt] |= dates_between(start, end)
 
 
-def pack(items: list[dict], size: int, weigh) -> list[list[dict]]:
-    """Split ``items`` into documents of at most ``size`` wire messages (one item at least)."""
+def pack(items: list[dict], size: int, weigh, group=None) -> list[list[dict]]:
+    """Split ``items`` into documents of at most ``size`` wire messages (one item at least).
+
+    With ``group`` (item -> key), items of different keys never share a
+    document; documents come in key order, items in their order.
+    """
+    if group is not None:
+        groups: dict = {}
+        for item in items:
+            groups.setdefault(group(item), []).append(item)
+        return [doc for key in sorted(groups) for doc in pack(groups[key], size, weigh)]
     documents: list[list[dict]] = []
     current: list[dict] = []
     weight = 0
@@ -144,17 +167,35 @@ def pack(items: list[dict], size: int, weigh) -> list[list[dict]]:
     return documents
 
 
-def ari_jobs(connection: Connection, dirty: DirtyDays) -> list[SyncJob]:
-    """Unsaved jobs carrying the coalesced ARI for ``dirty``."""
+def document_size(capabilities: Capabilities) -> int:
+    """Wire messages per document: the partner's limit, and never above the operator's cap."""
+    return max(1, min(settings.CHANNELS_ARI_BATCH_SIZE, capabilities.max_items_per_request))
+
+
+def ari_jobs(
+    connection: Connection, dirty: DirtyDays, *, today: date | None = None
+) -> list[SyncJob]:
+    """Unsaved jobs carrying the coalesced ARI for ``dirty``, as the provider's capabilities allow.
+
+    ``today`` is the hotel's (read from it when not given): the partner's
+    window of days (``past_days``, ``horizon_days``) is counted from it.
+    """
     if not dirty:
         return []
     provider = connection.get_provider()
-    built = build_items(dirty, net_of_sold=provider.limit_nets_reservations)
+    caps = provider.capabilities()
+    first, last = ari_window(caps, today or connection.hotel.today())
+    dirty = dirty.within(first, last)
+    if not dirty:
+        return []
+    built = build_items(dirty, caps, origin=first)
+
+    def period(item: dict) -> date:
+        return period_of(date.fromisoformat(item["start"]), caps, first)
+
     jobs = []
     for kind, key in ((SyncJob.Kind.AVAILABILITY, "availability"), (SyncJob.Kind.RATES, "rates")):
-        for document in pack(
-            built[key], settings.CHANNELS_ARI_BATCH_SIZE, provider.ari_wire_messages
-        ):
+        for document in pack(built[key], document_size(caps), provider.ari_wire_messages, period):
             jobs.append(
                 SyncJob(
                     connection=connection,
@@ -233,8 +274,11 @@ def _advance_cursor(conn: Connection, *, truncated: bool, last: list[ChangeEvent
 def _jobs_for(conn: Connection, events: list[ChangeEvent]) -> int:
     cat = _Catalogue(conn.hotel_id)
     dirty = DirtyDays()
+    caps = conn.get_provider().capabilities()
     # A booking changes a channel's rooms to sell, not a PMS's (it counts the booking itself).
-    nets_reservations = conn.get_provider().limit_nets_reservations
+    nets_reservations = caps.nets_reservations
+    # An OTA takes no reservations from Pema (they come from it): it gets no jobs for them.
+    exports = conn.export_reservations and caps.exports_reservations
     reservation_jobs: list[SyncJob] = []
     for event in events:
         if event.kind == ChangeEvent.Kind.ARI_CHANGED:
@@ -251,7 +295,7 @@ def _jobs_for(conn: Connection, events: list[ChangeEvent]) -> int:
         # A reservation the PMS itself sent us is not echoed back to it, nor an OTA's
         # back to that OTA (its rooms to sell, above, still follow the booking).
         if (
-            not conn.export_reservations
+            not exports
             or reservation is None
             or reservation.source == Reservation.Source.PMS
             or (

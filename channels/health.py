@@ -8,20 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count
 
-from .models import Connection, InboundMessage, SyncJob, SyncLog
+from pema.outbox import DeadJobs, LaneCounts, lane_counts
 
-DEAD_REASONS = SyncJob.DeadReason
+from .delivery import OUTBOX
+from .models import Connection, InboundMessage, SyncLog
 
-
-@dataclass
-class DeadJobs:
-    """How many of a connection's jobs are dead, for one reason."""
-
-    reason: str
-    label: str
-    count: int
+__all__ = ["ConnectionHealth", "DeadJobs", "connection_health"]
 
 
 @dataclass
@@ -67,18 +61,7 @@ class ConnectionHealth:
 
 
 def connection_health() -> list[ConnectionHealth]:
-    dead = Q(jobs__status=SyncJob.Status.DEAD)
-    counts = {
-        row["id"]: row
-        for row in Connection.objects.annotate(
-            pending=Count("jobs", filter=Q(jobs__status=SyncJob.Status.PENDING)),
-            dead=Count("jobs", filter=dead),
-            **{
-                f"dead_{reason}": Count("jobs", filter=dead & Q(jobs__dead_reason=reason))
-                for reason in DEAD_REASONS.values
-            },
-        ).values("id", "pending", "dead", *(f"dead_{r}" for r in DEAD_REASONS.values))
-    }
+    counts = lane_counts(OUTBOX)
     stuck = [InboundMessage.Status.HELD, InboundMessage.Status.FAILED]
     held = dict(
         InboundMessage.objects.filter(status__in=stuck)
@@ -93,7 +76,7 @@ def connection_health() -> list[ConnectionHealth]:
             logs.exclude(status=SyncLog.Status.ERROR).values_list("created_at", flat=True).first()
         )
         error = logs.filter(status=SyncLog.Status.ERROR).first()
-        row = counts[conn.pk]
+        jobs = counts.get(conn.pk, LaneCounts())
         refused = logs.filter(http_status__in=(401, 403)).first()
         if (
             refused is not None
@@ -107,13 +90,9 @@ def connection_health() -> list[ConnectionHealth]:
                 connection=conn,
                 last_success=success,
                 last_error=error,
-                pending=row["pending"],
-                dead=row["dead"],
-                dead_by_reason=[
-                    DeadJobs(reason, label, row[f"dead_{reason}"])
-                    for reason, label in DEAD_REASONS.choices
-                    if row[f"dead_{reason}"]
-                ],
+                pending=jobs.pending,
+                dead=jobs.dead,
+                dead_by_reason=jobs.dead_by_reason,
                 held=held.get(conn.pk, 0),
                 refused=refused,
             )

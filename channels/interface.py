@@ -388,15 +388,22 @@ class Capabilities:
     ``nets_reservations``: the rooms-to-sell figure sent is net of every
     reservation (a channel); a PMS holds every reservation itself and gets
     rooms offered. ``max_items_per_request``: wire messages per document.
-    ``max_days_per_request``: a document spans at most this many days (31 for
-    Booking.com's one month a request). ``horizon_days``: how far ahead ARI
-    goes. ``past_days``: how many days before today a partner accepts.
+    ``max_days_per_request``: a document spans at most this many days;
+    ``calendar_month_per_request``: a document's days lie in one calendar
+    month (Booking.com). ``horizon_days``: how far ahead ARI goes, today
+    included. ``past_days``: how many days before today a partner accepts.
+    ``weekday_patterns``: a range may carry weekday flags (without: plain
+    ranges). ``pricing_model``: per room (one price a night, no extra-guest
+    prices) or per occupancy (extra adult and child prices too).
+    ``exports_reservations``: the partner takes Pema's reservations (a PMS);
+    one that does not (an OTA, where they come from) gets no reservation jobs.
     """
 
     nets_reservations: bool = True
     weekday_patterns: bool = True
     max_items_per_request: int = 500
     max_days_per_request: int | None = None
+    calendar_month_per_request: bool = False
     horizon_days: int = 500
     past_days: int = 0
     pricing_model: PricingModel = PricingModel.PER_ROOM
@@ -404,3 +411,12 @@ class Capabilities:
     exports_reservations: bool = False
     answers_availability: bool = False
     pull_interval_seconds: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_items_per_request < 1 or self.horizon_days < 1 or self.past_days < 0:
+            raise ValueError(
+                "Capabilities need at least one item per request, a horizon of at least "
+                "one day and no negative past days."
+            )
+        if self.max_days_per_request is not None and self.max_days_per_request < 1:
+            raise ValueError("max_days_per_request is at least 1 (None: no limit).")

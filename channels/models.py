@@ -6,21 +6,25 @@ call (``SyncLog``) and every reservation message received (``InboundMessage``)."
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from pema.crypto import EncryptedJSONField
+from pema.outbox import OutboxJob, OutboxLane
+from pema.outbox import default_retry_until as default_retry_until  # migration 0003 names it
 
 from .providers import provider_choices, provider_class
 
 
-class Connection(models.Model):
-    """A hotel's link to one external system (a PMS or an OTA) through one provider."""
+class Connection(OutboxLane):
+    """A hotel's link to one external system (a PMS or an OTA) through one provider.
+
+    It is the outbox's lane for its jobs (``pema/outbox.py``): the delivery lease and
+    whether the partner is reachable live on this row.
+    """
 
     hotel = models.ForeignKey(
         "bookings.Hotel", on_delete=models.CASCADE, related_name="connections"
@@ -58,12 +62,7 @@ class Connection(models.Model):
     )
     # Every ChangeEvent with id <= event_cursor has been turned into jobs.
     event_cursor = models.BigIntegerField(default=0)
-    lease_owner = models.CharField(max_length=64, blank=True, editable=False)
-    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     last_full_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Set by a failure that says the partner cannot be reached; cleared by its next answer.
-    unreachable_since = models.DateTimeField(null=True, blank=True, editable=False)
-    unreachable_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -225,18 +224,14 @@ class ProcessedEvent(models.Model):
         return f"{self.connection_id}:{self.event_id}"
 
 
-def default_retry_until():
-    """The end of a new job's retry window (``CHANNELS_RETRY_MAX_AGE`` from now)."""
-    return timezone.now() + timedelta(seconds=settings.CHANNELS_RETRY_MAX_AGE)
-
-
-class SyncJob(models.Model):
+class SyncJob(OutboxJob):
     """One message to deliver to a connection: the outbox row a worker sends.
 
     Jobs of one ``stream`` run in id order: ``ari`` for the calendar, and one
     stream per reservation (``res:<id>``), so a stuck reservation never holds
     up ARI or other reservations. Transient failures are retried until
-    ``retry_until``; ``dead_reason`` says why a dead job was given up.
+    ``retry_until``; ``dead_reason`` says why a dead job was given up (the
+    fields the engine keeps come from ``pema.outbox.OutboxJob``).
     """
 
     class Kind(models.TextChoices):
@@ -252,15 +247,9 @@ class SyncJob(models.Model):
         SKIPPED = "skipped", "Skipped"
         DEAD = "dead", "Dead"
 
-    class DeadReason(models.TextChoices):
-        PERMANENT = "permanent", "Permanent error"
-        EXPIRED = "expired", "Retry window ended"
-        INTERRUPTED = "interrupted", "Interrupted its worker"
-
     ARI_STREAM = "ari"
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="jobs")
-    stream = models.CharField(max_length=40)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     payload = models.JSONField(default=dict, blank=True)
@@ -271,18 +260,6 @@ class SyncJob(models.Model):
         "bookings.ChangeEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     items = models.PositiveIntegerField(default=0, help_text="Status messages or rooms carried.")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    retry_until = models.DateTimeField(default=default_retry_until)
-    dead_reason = models.CharField(max_length=12, choices=DeadReason.choices, blank=True)
-    # Set while a try is in flight; still set when the job is picked up again means its
-    # worker died during the call.
-    attempt_started_at = models.DateTimeField(null=True, blank=True)
-    interrupted_attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

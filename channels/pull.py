@@ -16,6 +16,11 @@ a pull waits for the next beat while ARI is being delivered to that partner.
 When the partner answers an acknowledgement with "pull again" (Booking.com's
 409: a reservation changed since it was read), the connection is pulled once
 more, after the partner's wait after an ack, and acknowledged again.
+
+A pull acknowledges everything it owes, :data:`ACK_BATCH` messages a call: a
+pull can read more than one call's worth (Booking.com reads new and modified
+reservations, up to its ``limit`` each), and what is left unacknowledged is
+only sent again by the partner at the next pull.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from .delivery import LeaseKeeper, claim, release
+from .delivery import claim, lease_keeper, release
 from .inbound import (
     APPLICABLE,
     AckReport,
@@ -38,6 +43,10 @@ from .models import Connection
 from .providers.base import SyncError
 
 logger = logging.getLogger(__name__)
+#: Messages acknowledged per call to the partner.
+ACK_BATCH = 100
+#: A bound on the calls of one pull's acknowledgement (messages come in far fewer).
+MAX_ACK_CALLS = 100
 
 
 @dataclass
@@ -98,6 +107,17 @@ def _pull_once(connection: Connection, report: PullReport) -> bool:
     return True
 
 
+def _acknowledge_owed(connection: Connection, report: PullReport) -> AckReport:
+    """Acknowledge every committed message owed, a batch a call; the last call's report."""
+    ack = AckReport()
+    for _ in range(MAX_ACK_CALLS):
+        ack = acknowledge_pending(connection, limit=ACK_BATCH)
+        report.acks.append(ack)
+        if ack.pull_again or ack.failed or ack.accepted + ack.rejected < ACK_BATCH:
+            break
+    return ack
+
+
 def pull_connection(connection_id: int) -> PullReport:
     """One pull of ``connection_id``: read, store, apply, then acknowledge."""
     report = PullReport()
@@ -105,18 +125,17 @@ def pull_connection(connection_id: int) -> PullReport:
     if not claim(connection_id, owner):
         return report
     report.claimed = True
-    keeper = LeaseKeeper(connection_id, owner)
+    keeper = lease_keeper(connection_id, owner)
     keeper.start()
     try:
         connection = Connection.objects.select_related("hotel").get(pk=connection_id)
         if not _pull_once(connection, report):
             return report
-        ack = acknowledge_pending(connection)
-        report.acks.append(ack)
+        ack = _acknowledge_owed(connection, report)
         if ack.pull_again and not keeper.lost:
             time.sleep(connection.get_provider().wait_after_ack_seconds)
             if _pull_once(connection, report):
-                report.acks.append(acknowledge_pending(connection))
+                _acknowledge_owed(connection, report)
     finally:
         keeper.stop()
         release(connection_id, owner)

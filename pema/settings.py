@@ -350,8 +350,9 @@ PEMA_HTTP_CONNECT_TIMEOUT = env.float("PEMA_HTTP_CONNECT_TIMEOUT", default=5.0)
 PEMA_HTTP_READ_TIMEOUT = env.float("PEMA_HTTP_READ_TIMEOUT", default=30.0)
 # The whole of one call, however slowly the partner drips its answer (pema/http.py).
 PEMA_HTTP_DEADLINE_SECONDS = env.float("PEMA_HTTP_DEADLINE_SECONDS", default=60.0)
-# Delivery of SyncJobs: capped exponential backoff with jitter for up to the maximum age
-# (seconds), then `dead`; an unreachable partner is probed every CHANNELS_PROBE_SECONDS.
+# The outbox (pema/outbox.py: SyncJobs and webhook deliveries): capped exponential backoff
+# with jitter for up to the maximum age (seconds), then `dead`; an unreachable partner or
+# webhook receiver is probed every CHANNELS_PROBE_SECONDS.
 CHANNELS_RETRY_BASE_SECONDS = env.float("CHANNELS_RETRY_BASE_SECONDS", default=1.0)
 CHANNELS_RETRY_MAX_SECONDS = env.float("CHANNELS_RETRY_MAX_SECONDS", default=300.0)
 CHANNELS_RETRY_MAX_AGE = env.float("CHANNELS_RETRY_MAX_AGE", default=24 * 3600.0)
@@ -361,7 +362,8 @@ CHANNELS_ARI_BATCH_SIZE = env.int("CHANNELS_ARI_BATCH_SIZE", default=200)
 # Events younger than this may still have lower-id siblings in flight (see channels/dispatch.py).
 CHANNELS_OUTBOX_SETTLE_SECONDS = env.float("CHANNELS_OUTBOX_SETTLE_SECONDS", default=60.0)
 # How long a worker owns a connection's delivery before another may take over; the
-# worker renews it every third of that while it delivers (channels/delivery.py).
+# worker renews it every third of that while it delivers (pema/outbox.py). The same holds
+# for a webhook endpoint.
 CHANNELS_LEASE_SECONDS = env.float("CHANNELS_LEASE_SECONDS", default=15.0)
 # Tries a job may lose to a worker dying mid-call before it is not sent again.
 CHANNELS_MAX_INTERRUPTED_ATTEMPTS = env.int("CHANNELS_MAX_INTERRUPTED_ATTEMPTS", default=3)
@@ -371,10 +373,11 @@ CHANNELS_MAX_INTERRUPTED_ATTEMPTS = env.int("CHANNELS_MAX_INTERRUPTED_ATTEMPTS",
 PEMA_PROVIDERS = env.dict(
     "PEMA_PROVIDERS",
     default={
-        "ids_next": "pms.providers.ids_next.provider.IdsNextProvider",
+        "ids_next": "partners.ids_next.provider.IdsNextProvider",
         "booking_com": "partners.booking_com.provider.BookingComProvider",
     },
 )
+# IDS Next (partners/ids_next/): the connection `manage.py ensure_ids_connection` makes.
 IDS_BASE_URL = env("IDS_BASE_URL", default="http://127.0.0.1:8100")
 IDS_HOTEL_CODE = env("IDS_HOTEL_CODE", default="PEMA001")
 IDS_API_KEY = env("IDS_API_KEY", default="sandbox-key")
@@ -390,7 +393,10 @@ CHANNELS_TASK_QUEUE = env("CHANNELS_TASK_QUEUE", default="celery")
 # Partner -> simulator class, each served under /<partner>/ (control: /_control/<partner>/).
 PEMA_SANDBOX_SIMULATORS = env.dict(
     "PEMA_SANDBOX_SIMULATORS",
-    default={"booking_com": "partners.booking_com.simulator.BookingSimulator"},
+    default={
+        "ids_next": "partners.ids_next.simulator.IDSNextSimulator",
+        "booking_com": "partners.booking_com.simulator.BookingSimulator",
+    },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).
 PEMA_OTA_DIR = Path(env("PEMA_OTA_DIR", default=str(BASE_DIR.parent / "shared" / "ota")))
@@ -406,16 +412,19 @@ BOOKING_SANDBOX_ROOMS = env.list(
 BOOKING_SANDBOX_RATES = env.list("BOOKING_SANDBOX_RATES", default=["BAR-BB", "NRF-BB"])
 
 # --- Booking-engine webhooks ---------------------------------------------------------------
-# Attempts before a delivery is given up (backoff doubles from the first delay, capped).
-PEMA_WEBHOOK_MAX_ATTEMPTS = env.int("PEMA_WEBHOOK_MAX_ATTEMPTS", default=8)
-PEMA_WEBHOOK_FIRST_RETRY_SECONDS = env.int("PEMA_WEBHOOK_FIRST_RETRY_SECONDS", default=30)
-PEMA_WEBHOOK_MAX_RETRY_SECONDS = env.int("PEMA_WEBHOOK_MAX_RETRY_SECONDS", default=6 * 3600)
+# Deliveries go through the one outbox (pema/outbox.py): its lease, backoff, retry window and
+# probe are the CHANNELS_* settings above.
 PEMA_WEBHOOK_TIMEOUT_SECONDS = env.float("PEMA_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
 # The sweeper turns change events into deliveries: nothing is lost when the broker was down.
 CELERY_BEAT_SCHEDULE["bookings-webhook-sweep"] = {
     "task": "bookings.tasks.sweep_webhooks",
     "schedule": 60.0,
+}
+# A killed worker's webhook endpoint goes to another worker once its lease has run out.
+CELERY_BEAT_SCHEDULE["bookings-webhook-lease-takeover"] = {
+    "task": "bookings.tasks.take_over_webhooks",
+    "schedule": 10.0,
 }
 # A killed worker's connection goes to another worker once its lease has run out.
 CELERY_BEAT_SCHEDULE["channels-lease-takeover"] = {

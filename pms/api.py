@@ -23,6 +23,7 @@ from channels.dispatch import plan_full_sync
 from channels.models import Connection
 from channels.providers.base import SyncError
 from channels.tasks import deliver_connection, enqueue, full_sync
+from partners.ids_next.setup import PROVIDER
 from pema.api import ErrorTable, JsonTypes, documented_errors, error_body, staff_or_scope
 
 from .availability import check_with_pms, pms_units
@@ -192,7 +193,7 @@ class UpdateRatesInput(RangeInput):
 
 
 def _connection(hotel: Hotel) -> Connection | None:
-    return Connection.objects.filter(hotel=hotel, provider="ids_next", enabled=True).first()
+    return Connection.objects.filter(hotel=hotel, provider=PROVIDER, enabled=True).first()
 
 
 class IdsView(APIView):

@@ -1,4 +1,7 @@
-"""The PMS app: PMS providers, dual booking into the PMS, the PMS availability check."""
+"""The PMS app: the PMS availability check, IDS Next's staff endpoints and commands.
+
+The IDS Next provider, setup and simulator live in ``partners/ids_next/``.
+"""
 
 from django.apps import AppConfig
 

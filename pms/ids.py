@@ -1,17 +1,14 @@
-"""IDS Next operations shared by commands, the admin and the API.
+"""IDS Next reconciliation, behind ``manage.py reconcile_ids``.
 
-- :func:`ensure_ids_connection`: the hotel's ``ids_next`` connection from the
-  ``IDS_*`` settings (idempotent), plus its periodic full-sync schedule;
-- :func:`reconcile`: find reservations that have not reached IDS (no
-  reference, or a pending / dead job) and queue them again.
+:func:`reconcile` finds reservations that have not reached IDS (no reference,
+or a pending / dead job) and queues them again. Connecting a hotel to IDS Next
+is :func:`partners.ids_next.setup.ensure_ids_connection`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -19,45 +16,7 @@ from bookings.models import Hotel, Reservation
 from channels.delivery import retry_job
 from channels.dispatch import reservation_stream
 from channels.models import Connection, SyncJob
-from pema.schedules import ensure_periodic_task
-
-PROVIDER = "ids_next"
-FULL_SYNC_TASK_NAME = "IDS Next: full ARI sync"
-
-
-def ensure_ids_connection(hotel: Hotel, *, update: bool = False) -> tuple[Connection, bool]:
-    """The hotel's IDS Next connection, created from settings if missing.
-
-    Run again it changes nothing, unless ``update`` asks to re-apply the settings
-    (base URL, hotel code, credentials).
-    """
-    values = {
-        "base_url": settings.IDS_BASE_URL,
-        "settings": {"hotel_code": settings.IDS_HOTEL_CODE},
-    }
-    credentials = {"api_key": settings.IDS_API_KEY, "api_secret": settings.IDS_API_SECRET}
-    # Credentials are not read: an update replaces them, so it works even when the
-    # stored ones were written with a key that is no longer configured.
-    with transaction.atomic():
-        conn, created = Connection.objects.defer("credentials").get_or_create(
-            hotel=hotel,
-            provider=PROVIDER,
-            defaults={"name": "IDS Next", **values, "credentials": credentials},
-        )
-        if update and not created:
-            for key, value in values.items():
-                setattr(conn, key, value)
-            conn.credentials = credentials
-            conn.save()
-    ensure_periodic_task(
-        name=FULL_SYNC_TASK_NAME,
-        task="channels.tasks.full_sync_provider",
-        every_minutes=settings.IDS_SYNC_INTERVAL_MINUTES,
-        enabled=settings.IDS_ENABLE_BACKGROUND_SYNC,
-        args=[PROVIDER],
-        update=update,
-    )
-    return conn, created
+from partners.ids_next.setup import PROVIDER
 
 
 @dataclass

@@ -4,7 +4,9 @@ A simulator subclasses :class:`Simulator`, is registered by dotted path in
 ``PEMA_SANDBOX_SIMULATORS`` (partner name -> class), and is served under
 ``/<partner>/``. The harness does the HTTP, the faults, the control API and
 the state store; the simulator only answers :class:`Request` values and
-control commands, and keeps its state in :attr:`Simulator.store`.
+control commands, and keeps its state in :attr:`Simulator.store`. A simulator
+may add options to ``manage.py runsandbox`` (:meth:`Simulator.add_arguments`,
+read back in :meth:`Simulator.from_options`).
 
 :meth:`SimulatorContext.emit` is how a simulator produces partner-side
 bookings: queued for Pema to pull (the pull partners, e.g. Booking.com),
@@ -17,6 +19,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from argparse import ArgumentParser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,10 +129,23 @@ class Simulator:
     title = "Simulator"
     #: The largest request body read (larger ones are answered 413 unread).
     max_body_bytes = 2 * 1024 * 1024
+    #: Whether ``runsandbox`` also serves this simulator at the paths under no
+    #: partner (``/OTA_PingRQ``, ``/_control/faults``): IDS Next's, which predate
+    #: the harness. At most one registered simulator may.
+    serves_root = False
 
     def __init__(self, context: SimulatorContext) -> None:
         self.context = context
         self.store = context.store
+
+    @classmethod
+    def add_arguments(cls, parser: ArgumentParser) -> None:
+        """This simulator's options on ``manage.py runsandbox`` (none by default)."""
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Callable[[SimulatorContext], Simulator]:
+        """What ``runsandbox`` hands the harness to make this simulator, given its options."""
+        return cls
 
     def handle(self, request: Request) -> Response:
         """Answer one call under ``/<partner>/``."""

@@ -1,6 +1,8 @@
-"""Run the IDS Next sandbox (``manage.py runsandbox``) as a subprocess for tests.
+"""Run the partner sandbox (``manage.py runsandbox``) as a subprocess for tests.
 
-Not a test module: fixtures import it. Typical use::
+Not a test module: fixtures import it. :class:`RunningSandbox` speaks to the
+IDS Next simulator (``partners/ids_next/simulator.py``) at its root paths.
+Typical use::
 
     with RunningSandbox() as sandbox:
         response = sandbox.send(build_ping_rq(PingRQ(echo_data="hi", echo_token="t1")))

@@ -1,4 +1,5 @@
-"""Template tags for the admin index: links to each hotel's calendar and bulk update."""
+"""Template tags for the admin index: links to each hotel's calendar and bulk update, and
+the booking-engine webhooks' delivery health."""
 
 from django import template
 
@@ -10,3 +11,10 @@ register = template.Library()
 @register.simple_tag
 def hotels_for_index() -> list[Hotel]:
     return list(Hotel.objects.order_by("code"))
+
+
+@register.inclusion_tag("admin/bookings/webhook_health.html")
+def webhook_health() -> dict:
+    from bookings.webhooks import endpoint_health
+
+    return {"webhooks": endpoint_health()}

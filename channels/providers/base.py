@@ -15,6 +15,9 @@ classifies failures and writes one ``SyncLog`` per call:
   credentials, business-rule errors, and answers refused as unsafe (a DTD or
   entities, over the size cap), which are never processed.
 
+``SyncError``, ``TransientError`` and ``PermanentError`` are the outbox's own
+(``pema/outbox.py``, shared with the webhooks); partners import them from here.
+
 The ``SyncLog`` row is written after the outcome is known and can never change
 it: the copies it keeps are decoded as the partner encoded them (byte-order
 mark, XML declaration) and NUL characters, which PostgreSQL text cannot hold,
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 from django.db import DatabaseError, transaction
 
 from pema import http
+from pema.outbox import PermanentError, SyncError, TransientError, retry_after_seconds
 from pema.xml import UnsafeXMLError, decode_xml
 
 if TYPE_CHECKING:
@@ -49,40 +53,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 TRIM = 4000
 logger = logging.getLogger(__name__)
-
-
-class SyncError(Exception):
-    """A call to a partner failed."""
-
-    def __init__(self, message: str, *, http_status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.http_status = http_status
-
-
-class TransientError(SyncError):
-    """Worth retrying later; ``retry_after`` (seconds) when the partner said when.
-
-    ``unreachable``: the failure says nothing about this message, only that the
-    partner cannot be reached or is not serving (no connection, a timeout, HTTP
-    5xx or 429); every other message to it would fail alike.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        http_status: int | None = None,
-        retry_after: float | None = None,
-        unreachable: bool = False,
-    ) -> None:
-        super().__init__(message, http_status=http_status)
-        self.retry_after = retry_after
-        self.unreachable = unreachable
-
-
-class PermanentError(SyncError):
-    """Retrying the same message cannot succeed."""
 
 
 class Unauthorised(PermanentError):
@@ -112,15 +82,6 @@ class NotSupported(PermanentError):
 
 class WebhookRefused(PermanentError):
     """A push failed verification: bad signature or token, or outside the replay window."""
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return None  # an HTTP date: our own backoff is good enough
 
 
 def loggable(data: bytes | str, limit: int = TRIM) -> str:
@@ -177,10 +138,14 @@ class Provider:
         return errors
 
     def capabilities(self) -> Capabilities:
-        """What the partner takes and how (the engine's defaults unless a provider says)."""
+        """What the partner takes and how (the engine's defaults unless a provider says).
+
+        The default follows :attr:`limit_nets_reservations` and takes no
+        reservations; a provider that does (a PMS) says so in its own.
+        """
         from channels.interface import Capabilities
 
-        return Capabilities()
+        return Capabilities(nets_reservations=self.limit_nets_reservations)
 
     # ------------------------------------------------------------------ operations
     def pull_reservations(self) -> PullResult:
@@ -293,7 +258,7 @@ class Provider:
                 raise TransientError(
                     f"HTTP {response.status} from the partner.",
                     http_status=response.status,
-                    retry_after=_retry_after(response.headers.get("Retry-After")),
+                    retry_after=retry_after_seconds(response.headers.get("Retry-After")),
                     unreachable=True,
                 )
             if response.status in (401, 403):

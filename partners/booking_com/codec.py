@@ -171,6 +171,7 @@ def capabilities(
         weekday_patterns=True,
         max_items_per_request=max_messages,
         max_days_per_request=31,
+        calendar_month_per_request=True,
         horizon_days=horizon_days,
         past_days=PAST_DAYS,
         pricing_model=PricingModel.PER_ROOM,

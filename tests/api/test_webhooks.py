@@ -1,4 +1,5 @@
-"""Outbound webhooks against a real HTTP receiver on 127.0.0.1: signature, retries, order."""
+"""Outbound webhooks against a real HTTP receiver on 127.0.0.1: signature, retries, order,
+the retry window, the unreachable probe and the lease (the outbox shared with channels)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
 import pytest
-from django.test import override_settings
 from django.utils import timezone
 
 from bookings import webhooks
 from bookings.models import WebhookDelivery, WebhookEndpoint
 from bookings.reservations import GuestDetails, cancel_reservation, modify_reservation, reserve_stay
+from tests.support.threads import run_together
 
 pytestmark = pytest.mark.django_db
 SECRET = "whsec_test"
@@ -64,6 +65,15 @@ def endpoint(hotel, receiver):
     return ep
 
 
+def time_passes():
+    """Every backoff and the unreachable receiver's probe interval are over."""
+    now = timezone.now()
+    WebhookDelivery.objects.filter(status="pending").update(next_attempt_at=now)
+    WebhookEndpoint.objects.exclude(unreachable_checked_at=None).update(
+        unreachable_checked_at=now - timedelta(hours=1)
+    )
+
+
 def _book(hotel, days=4):
     check_in = hotel.today() + timedelta(days=days)
     return reserve_stay(
@@ -102,8 +112,9 @@ def test_events_delivered_signed_in_order_with_retries(hotel, endpoint, receiver
     assert first.attempts == 1 and first.last_status_code == 500 and first.status == "pending"
     assert first.next_attempt_at > timezone.now()
     assert first.attempt_log[0]["status_code"] == 500
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).unreachable_since is not None
 
-    WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+    time_passes()
     assert webhooks.deliver_endpoint(endpoint.pk) is None
     types = [r["headers"]["Pema-Event"] for r in receiver.received]
     assert types == ["booking.created", "booking.created", "booking.modified", "booking.cancelled"]
@@ -114,26 +125,31 @@ def test_events_delivered_signed_in_order_with_retries(hotel, endpoint, receiver
         assert payload["hotel"] == "APIH"
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
     assert WebhookDelivery.objects.order_by("event_id").first().attempts == 2
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).unreachable_since is None
 
 
-@override_settings(PEMA_WEBHOOK_MAX_ATTEMPTS=2)
-def test_gives_up_then_moves_on_and_resend(hotel, endpoint, receiver):
+def test_gives_up_when_the_retry_window_ends_then_moves_on_and_resend(hotel, endpoint, receiver):
     _book(hotel, days=4)
     _book(hotel, days=6)
     webhooks.sweep()
     receiver.statuses = [503, 503]
     webhooks.deliver_endpoint(endpoint.pk)
-    WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+    time_passes()
+    webhooks.deliver_endpoint(endpoint.pk)
+    assert len(receiver.received) == 2  # the same delivery again: the later one waits for it
+    WebhookDelivery.objects.filter(attempts=2).update(retry_until=timezone.now())
+    time_passes()
     webhooks.deliver_endpoint(endpoint.pk)
     dead, delivered = WebhookDelivery.objects.order_by("event_id")
-    assert dead.status == "dead" and dead.attempts == 2
-    assert delivered.status == "succeeded"
+    assert dead.status == "dead" and dead.attempts == 2 and dead.dead_reason == "expired"
+    assert dead.last_error.startswith("Expired")
+    assert delivered.status == "succeeded"  # a dead delivery does not hold the later ones
     with mock.patch.object(webhooks, "nudge_delivery") as nudge:
         assert webhooks.resend([dead]) == 1
     nudge.assert_called_once_with(endpoint.pk)
     webhooks.deliver_endpoint(endpoint.pk)
     dead.refresh_from_db()
-    assert dead.status == "succeeded" and dead.attempts == 1
+    assert dead.status == "succeeded" and dead.attempts == 1 and dead.dead_reason == ""
 
 
 def test_unreachable_receiver_is_an_attempt(hotel, endpoint):
@@ -144,6 +160,7 @@ def test_unreachable_receiver_is_an_attempt(hotel, endpoint):
     delivery = WebhookDelivery.objects.get()
     assert delivery.attempts == 1 and delivery.last_status_code is None
     assert "ConnectionError" in delivery.last_error
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).unreachable_since is not None
 
 
 def test_event_filter_and_new_endpoint_skips_history(hotel, receiver):
@@ -184,3 +201,137 @@ def test_broker_down_loses_nothing(hotel, endpoint, receiver, django_capture_on_
     assert deliver.call_args.kwargs["args"] == (endpoint.pk,)
     deliver_webhooks(endpoint.pk)
     assert len(receiver.received) == 1
+
+
+def _attempts() -> int:
+    return sum(WebhookDelivery.objects.values_list("attempts", flat=True))
+
+
+def test_an_unreachable_receiver_is_probed_and_its_backlog_follows_in_order(
+    hotel, endpoint, receiver
+):
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url="http://127.0.0.1:9/closed")
+    for days in (4, 6, 8):
+        _book(hotel, days=days)
+    webhooks.sweep()
+    wait = webhooks.deliver_endpoint(endpoint.pk)
+    assert _attempts() == 1 and wait is not None and wait > 0
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+    webhooks.deliver_endpoint(endpoint.pk)
+    assert _attempts() == 1  # the probe interval is not over: nothing is sent
+    time_passes()
+    webhooks.deliver_endpoint(endpoint.pk)
+    assert _attempts() == 2  # one probe, not one call per delivery
+    assert webhooks.endpoints_due() == []
+
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=receiver.url)  # back up
+    time_passes()
+    assert webhooks.endpoints_due() == [endpoint.pk]
+    assert webhooks.deliver_endpoint(endpoint.pk) is None
+    ids = [json.loads(r["body"])["id"] for r in receiver.received]
+    events = WebhookDelivery.objects.order_by("event_id").values_list("event_id", flat=True)
+    assert ids == [f"evt_{event_id}" for event_id in events]
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).unreachable_since is None
+
+
+def test_a_refusal_is_retried_and_proves_the_receiver_is_up(hotel, endpoint, receiver):
+    _book(hotel)
+    webhooks.sweep()
+    receiver.statuses = [400]
+    webhooks.deliver_endpoint(endpoint.pk)
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.last_error, delivery.dead_reason) == (
+        "pending",
+        "HTTP 400",
+        "",
+    )
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).unreachable_since is None
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+    webhooks.deliver_endpoint(endpoint.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded" and delivery.last_error == ""
+
+
+def test_a_delivery_that_kills_its_worker_is_not_sent_for_ever(hotel, endpoint, settings):
+    settings.CHANNELS_MAX_INTERRUPTED_ATTEMPTS = 3
+    _book(hotel)
+    webhooks.sweep()
+    with mock.patch.object(webhooks, "post", side_effect=SystemExit("worker killed")) as post:
+        for calls in (1, 2, 3):
+            with pytest.raises(SystemExit):
+                webhooks.deliver_endpoint(endpoint.pk)
+            delivery = WebhookDelivery.objects.get()
+            # What a killed worker leaves behind: the try is counted and due only later.
+            assert (delivery.status, delivery.attempts, post.call_count) == (
+                "pending",
+                calls,
+                calls,
+            )
+            assert delivery.attempt_started_at is not None
+            time_passes()
+        webhooks.deliver_endpoint(endpoint.pk)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.dead_reason, post.call_count) == ("dead", "interrupted", 3)
+    assert delivery.last_error.startswith("Interrupted")
+
+
+def test_a_lease_left_by_a_dead_worker_is_handed_on(hotel, endpoint, receiver, monkeypatch):
+    from bookings import tasks
+    from pema.celery import app
+
+    _book(hotel)
+    webhooks.sweep()
+    assert webhooks.OUTBOX.claim(endpoint.pk, "killed-worker")
+    assert not webhooks.OUTBOX.claim(endpoint.pk, "another-worker")
+    assert webhooks.deliver_endpoint(endpoint.pk) is None and receiver.received == []
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert webhooks.OUTBOX.abandoned() == [endpoint.pk]
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # the woken worker runs here
+    assert tasks.take_over_webhooks() == 1
+    assert WebhookDelivery.objects.get().status == "succeeded"
+    assert len(receiver.received) == 1
+    assert webhooks.OUTBOX.abandoned() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_send_each_delivery_once_in_order(hotel, endpoint, receiver):
+    for days in range(2, 14, 2):
+        _book(hotel, days=days)
+    assert webhooks.sweep() == 6
+
+    def work():
+        for _ in range(20):
+            webhooks.deliver_endpoint(endpoint.pk)
+            if not WebhookDelivery.objects.filter(status="pending").exists():
+                break
+
+    run_together(work, 4)
+    ids = [json.loads(r["body"])["id"] for r in receiver.received]
+    events = WebhookDelivery.objects.order_by("event_id").values_list("event_id", flat=True)
+    assert ids == [f"evt_{event_id}" for event_id in events]  # each once, in event order
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_the_admin_shows_unreachable_receivers_and_dead_deliveries_by_reason(
+    hotel, endpoint, admin_client
+):
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url="http://127.0.0.1:9/closed")
+    _book(hotel, days=4)
+    _book(hotel, days=6)
+    webhooks.sweep()
+    webhooks.deliver_endpoint(endpoint.pk)
+    WebhookDelivery.objects.filter(attempts=1).update(retry_until=timezone.now())
+    time_passes()
+    webhooks.deliver_endpoint(endpoint.pk)
+    assert WebhookDelivery.objects.filter(status="dead", dead_reason="expired").count() == 1
+    for page in ("/admin/", "/admin/channels/connection/health/"):
+        html = admin_client.get(page).content.decode()
+        block = html[html.index('id="webhook-health"') :]
+        assert "unreachable since" in block
+        assert "1 retry window ended" in block
+    listing = admin_client.get("/admin/bookings/webhookdelivery/?dead_reason__exact=expired")
+    assert listing.status_code == 200 and "Retry window ended" in listing.content.decode()

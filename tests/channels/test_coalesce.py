@@ -3,8 +3,17 @@
 from datetime import date, timedelta
 
 from bookings.ari import AriChanges, apply_ari_update
-from channels.coalesce import DirtyDays, build_items, coalesce, runs, segments
+from channels.coalesce import (
+    DirtyDays,
+    build_items,
+    coalesce,
+    coalesce_periods,
+    period_of,
+    runs,
+    segments,
+)
 from channels.dispatch import pack
+from channels.interface import Capabilities
 
 D = date(2030, 1, 1)
 
@@ -127,3 +136,36 @@ def test_uniform_stretch_stays_one_plain_range():
     assert coalesce({d: (1,) for d in days}, days) == [
         (start, start + timedelta(days=29), None, (1,))
     ]
+
+
+def test_without_weekday_patterns_only_plain_runs_come_out():
+    start = date(2027, 1, 4)  # a Monday
+    days = {start + timedelta(days=i) for i in range(28)}
+    values = {d: ((150,) if d.weekday() >= 5 else (100,)) for d in days}
+    plain = coalesce(values, days, patterns=False)
+    assert all(r[2] is None for r in plain)
+    assert len(plain) == 8  # four weeks of weekdays and weekends
+    assert _expand(plain) == values
+
+
+def test_periods_are_calendar_months_or_fixed_lengths():
+    month = Capabilities(calendar_month_per_request=True)
+    assert period_of(date(2027, 2, 28), month) == date(2027, 2, 1)
+    week = Capabilities(max_days_per_request=7)
+    origin = date(2027, 1, 1)
+    assert period_of(date(2027, 1, 7), week, origin) == origin
+    assert period_of(date(2027, 1, 8), week, origin) == date(2027, 1, 8)
+    assert period_of(date(2027, 1, 8), Capabilities()) == date.min  # no limit: one period
+
+
+def test_runs_and_patterns_are_cut_at_period_boundaries():
+    caps = Capabilities(calendar_month_per_request=True)
+    start = date(2027, 1, 4)  # a Monday
+    days = {start + timedelta(days=i) for i in range(56)}  # January and February
+    values = {d: ((150,) if d.weekday() >= 5 else (100,)) for d in days}
+    ranges = coalesce_periods(values, days, caps)
+    for first, last, _weekdays, _value in ranges:
+        assert (first.year, first.month) == (last.year, last.month)
+    assert _expand(ranges) == values
+    # Still patterned within each month: two ranges a month, not one per week.
+    assert len(ranges) == 4

@@ -1,14 +1,20 @@
 """The dispatcher: events to jobs, coalescing, reservation streams, the outbox gap."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
+import pytest
 from django.utils import timezone
 
 from bookings.ari import AriChanges, apply_ari_update
 from bookings.models import ChangeEvent
 from bookings.reservations import GuestDetails, cancel_reservation, reserve_stay
-from channels.dispatch import dispatch, plan_full_sync
+from channels.coalesce import DirtyDays, dates_between
+from channels.dispatch import ari_jobs, dispatch, plan_full_sync
+from channels.interface import Capabilities, PricingModel
 from channels.models import ProcessedEvent, SyncJob
+from channels.providers.base import Provider
+
+from .conftest import make_connection
 
 
 def book(hotel, nights=2, offset=3):
@@ -170,3 +176,231 @@ def test_a_connection_that_pushes_no_ari_gets_no_full_sync(hotel):
     conn = make_connection(hotel, last_full_sync_at=None, push_ari=False)
     dispatch(conn)
     assert not SyncJob.objects.filter(connection=conn).exists()
+
+
+# ------------------------------------------------------------------ the provider's capabilities
+
+
+class CapsProvider(Provider):
+    """A partner whose ``Capabilities`` are the connection's ``settings["caps"]``."""
+
+    key = "test_caps"
+    label = "Capabilities test partner"
+
+    def capabilities(self) -> Capabilities:
+        caps = dict(self.connection.settings.get("caps") or {})
+        if "pricing_model" in caps:
+            caps["pricing_model"] = PricingModel(caps["pricing_model"])
+        return Capabilities(**caps)
+
+    def ari_wire_messages(self, item: dict) -> int:
+        return 3 if item["type"] == "restr" else 1
+
+
+@pytest.fixture
+def caps_conn(hotel, monkeypatch):
+    """Make a connection of the capabilities test partner: ``caps_conn(**capabilities)``."""
+    from channels import providers
+
+    monkeypatch.setitem(
+        providers.PROVIDERS, "test_caps", "tests.channels.test_dispatch.CapsProvider"
+    )
+    providers.provider_class.cache_clear()
+
+    def make(**caps):
+        return make_connection(
+            hotel, provider="test_caps", name=f"Caps {caps}", settings={"caps": caps}
+        )
+
+    yield make
+    providers.provider_class.cache_clear()
+
+
+def _items(conn, kind: str | None = None) -> list[dict]:
+    jobs = SyncJob.objects.filter(connection=conn).order_by("id")
+    if kind:
+        jobs = jobs.filter(kind=kind)
+    return [i for job in jobs for i in job.payload["items"]]
+
+
+def _sent_days(items: list[dict]) -> set[date]:
+    return {
+        d
+        for i in items
+        for d in dates_between(
+            date.fromisoformat(i["start"]), date.fromisoformat(i["end"]), i.get("days")
+        )
+    }
+
+
+def _all_dirty(hotel, start: date, end: date) -> DirtyDays:
+    days = dates_between(start, end)
+    dirty = DirtyDays()
+    plan = hotel.rate_plans.get(code="BAR")
+    for room_type in hotel.room_types.all():
+        dirty.avail[room_type.id] = set(days)
+        dirty.restr[(plan.id, room_type.id)] = set(days)
+        dirty.rates[(plan.id, room_type.id)] = set(days)
+    return dirty
+
+
+def test_nothing_is_sent_beyond_the_partners_horizon(hotel, caps_conn):
+    conn = caps_conn(horizon_days=10)
+    today = hotel.today()
+    apply_ari_update(
+        hotel, start=today, end=today + timedelta(days=29), changes=AriChanges(price=7)
+    )
+    dispatch(conn)
+    items = _items(conn)
+    assert {i["type"] for i in items} == {"rate"}
+    assert max(date.fromisoformat(i["end"]) for i in items) == today + timedelta(days=9)
+    assert _sent_days(items) == dates_between(today, today + timedelta(days=9))
+
+
+def test_a_change_wholly_past_the_horizon_makes_no_job(hotel, caps_conn):
+    conn = caps_conn(horizon_days=10)
+    start = hotel.today() + timedelta(days=20)
+    apply_ari_update(hotel, start=start, end=start, changes=AriChanges(price=7))
+    assert dispatch(conn).jobs == 0
+
+
+def test_nothing_is_sent_before_the_earliest_day_the_partner_accepts(hotel, caps_conn):
+    from bookings.inventory import ensure_calendar
+
+    today = hotel.today()
+    ensure_calendar(hotel, today - timedelta(days=5), today)
+    dirty = _all_dirty(hotel, today - timedelta(days=5), today + timedelta(days=2))
+    for past_days, first in ((0, today), (1, today - timedelta(days=1))):
+        conn = caps_conn(past_days=past_days)
+        items = [i for job in ari_jobs(conn, dirty) for i in job.payload["items"]]
+        assert min(date.fromisoformat(i["start"]) for i in items) == first, past_days
+
+
+def test_documents_hold_at_most_the_partners_items_per_request(hotel, caps_conn, settings):
+    settings.CHANNELS_ARI_BATCH_SIZE = 200
+    conn = caps_conn(max_items_per_request=4)
+    today = hotel.today()
+    for n in range(10):  # ten days, each its own price: ten rate items per room type
+        day = today + timedelta(days=n)
+        apply_ari_update(hotel, start=day, end=day, changes=AriChanges(price=1000 + n))
+    dispatch(conn)
+    jobs = list(SyncJob.objects.filter(connection=conn, kind="rates"))
+    assert len(jobs) == 5  # 2 room types x 10 days = 20 items, 4 a document
+    assert all(job.items <= 4 for job in jobs)
+
+
+def test_the_operators_batch_cap_still_holds_below_the_partners(hotel, caps_conn, settings):
+    settings.CHANNELS_ARI_BATCH_SIZE = 3
+    conn = caps_conn(max_items_per_request=500)
+    today = hotel.today()
+    for n in range(6):
+        day = today + timedelta(days=n)
+        apply_ari_update(hotel, start=day, end=day, changes=AriChanges(price=1000 + n))
+    dispatch(conn)
+    assert all(job.items <= 3 for job in SyncJob.objects.filter(connection=conn))
+
+
+def test_a_document_spans_at_most_the_partners_days_per_request(hotel, caps_conn):
+    conn = caps_conn(max_days_per_request=7)
+    today = hotel.today()
+    apply_ari_update(
+        hotel, start=today, end=today + timedelta(days=29), changes=AriChanges(blocked=1)
+    )
+    dispatch(conn)
+    jobs = list(SyncJob.objects.filter(connection=conn, kind="availability"))
+    assert len(jobs) >= 5  # 30 equal days are one range without the limit
+    for job in jobs:
+        days = _sent_days(job.payload["items"])
+        assert (max(days) - min(days)).days < 7
+    assert _sent_days(_items(conn, "availability")) == dates_between(
+        today, today + timedelta(days=29)
+    )
+
+
+def test_a_document_keeps_to_one_calendar_month_when_the_partner_says(hotel, caps_conn):
+    conn = caps_conn(calendar_month_per_request=True, max_days_per_request=31)
+    today = hotel.today()
+    end = today + timedelta(days=35)  # always crosses a month boundary
+    apply_ari_update(hotel, start=today, end=end, changes=AriChanges(price=4321))
+    dispatch(conn)
+    jobs = list(SyncJob.objects.filter(connection=conn, kind="rates"))
+    assert len(jobs) >= 2
+    for job in jobs:
+        months = {(d.year, d.month) for d in _sent_days(job.payload["items"])}
+        assert len(months) == 1, job.payload["items"]
+    assert _sent_days(_items(conn, "rates")) == dates_between(today, end)
+
+
+def _weekend_prices(hotel) -> tuple[date, date]:
+    start = hotel.today() + timedelta(days=(7 - hotel.today().weekday()))  # next Monday
+    end = start + timedelta(days=27)
+    apply_ari_update(hotel, start=start, end=end, changes=AriChanges(price=1000))
+    apply_ari_update(hotel, start=start, end=end, weekdays={5, 6}, changes=AriChanges(price=1500))
+    return start, end
+
+
+def test_a_partner_without_weekday_patterns_gets_plain_ranges(hotel, caps_conn):
+    with_patterns = caps_conn(weekday_patterns=True)
+    without = caps_conn(weekday_patterns=False)
+    _weekend_prices(hotel)
+    dispatch(with_patterns)
+    dispatch(without)
+    patterned = _items(with_patterns, "rates")
+    plain = _items(without, "rates")
+    assert any(i.get("days") for i in patterned)
+    assert not any("days" in i for i in plain)
+    assert len(plain) > len(patterned)
+    assert _sent_days(plain) == _sent_days(patterned)
+
+
+def test_a_per_room_partner_gets_no_extra_guest_prices(hotel, caps_conn):
+    per_room = caps_conn(pricing_model="per_room")
+    per_occupancy = caps_conn(pricing_model="per_occupancy")
+    today = hotel.today()
+    apply_ari_update(
+        hotel, start=today, end=today + timedelta(days=9), changes=AriChanges(price=5000)
+    )
+    # Only the extra adult price differs on one day: no reason to split a per-room run.
+    odd = today + timedelta(days=4)
+    apply_ari_update(hotel, start=odd, end=odd, changes=AriChanges(extra_adult_price=999))
+    dispatch(per_room)
+    dispatch(per_occupancy)
+    room = _items(per_room, "rates")
+    occupancy = _items(per_occupancy, "rates")
+    assert len(room) == 2  # one a room type
+    assert {(i["extra_adult"], i["extra_child"]) for i in room} == {(None, None)}
+    assert len(occupancy) > len(room)
+    assert 999 in {i["extra_adult"] for i in occupancy}
+
+
+def test_a_channel_gets_rooms_to_sell_net_of_reservations_a_pms_rooms_offered(hotel, caps_conn):
+    channel = caps_conn(nets_reservations=True)
+    pms = caps_conn(nets_reservations=False)
+    reservation = book(hotel, nights=1, offset=3)
+    dispatch(channel)
+    dispatch(pms)
+    (channel_item,) = [i for i in _items(channel, "availability") if i["room_type"] == "EXT"]
+    assert channel_item["start"] == reservation.check_in.isoformat()
+    assert channel_item["limit"] == 1  # two EXT rooms, one booked
+    # A PMS counts the booking itself: nothing about its rooms offered changed.
+    assert not _items(pms, "availability")
+    apply_ari_update(
+        hotel, start=reservation.check_in, end=reservation.check_in, changes=AriChanges(blocked=0)
+    )
+    dispatch(pms)
+    assert {i["limit"] for i in _items(pms, "availability") if i["room_type"] == "EXT"} == {2}
+
+
+def test_a_partner_that_takes_no_reservations_gets_no_reservation_jobs(hotel, caps_conn):
+    ota = caps_conn(exports_reservations=False)
+    pms = caps_conn(exports_reservations=True)
+    assert ota.export_reservations and pms.export_reservations  # the model's default
+    reservation = book(hotel)
+    cancel_reservation(reservation, source="staff")
+    dispatch(ota)
+    dispatch(pms)
+    reservation_kinds = {"res_create", "res_modify", "res_cancel"}
+    assert not SyncJob.objects.filter(connection=ota, kind__in=reservation_kinds).exists()
+    assert SyncJob.objects.filter(connection=pms, kind__in=reservation_kinds).exists()
+    # Its rooms to sell still follow the booking.
+    assert _items(ota, "availability")

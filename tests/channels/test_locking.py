@@ -5,12 +5,12 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 
 from bookings.ari import AriChanges, apply_ari_update
 from channels import delivery
 from channels.dispatch import dispatch
 from channels.models import SyncJob
+from tests.support.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -43,24 +43,15 @@ def test_concurrent_workers_deliver_each_job_once_and_never_together(hotel, conn
             return {}
 
     monkeypatch.setattr(type(conn), "get_provider", lambda self: FakeProvider(self))
-    barrier = threading.Barrier(4)
 
     def work():
-        try:
-            barrier.wait()
-            for _ in range(20):
-                delivery.deliver(conn.pk, budget_seconds=5)
-                if not SyncJob.objects.filter(connection=conn, status="pending").exists():
-                    break
-                time.sleep(0.01)
-        finally:
-            connections.close_all()
+        for _ in range(20):
+            delivery.deliver(conn.pk, budget_seconds=5)
+            if not SyncJob.objects.filter(connection=conn, status="pending").exists():
+                break
+            time.sleep(0.01)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(work, 4)
     assert peak == 1
     assert sorted(sent) == sorted(set(sent))
     assert len(sent) == jobs

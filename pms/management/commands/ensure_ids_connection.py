@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from bookings.models import Hotel
-from pms.ids import ensure_ids_connection
+from partners.ids_next.setup import ensure_ids_connection
 
 
 class Command(BaseCommand):

@@ -1,33 +1,32 @@
 """``manage.py runsandbox``: every partner simulator, one process, one port, in the foreground.
 
 Each simulator of ``PEMA_SANDBOX_SIMULATORS`` is served under ``/<partner>/``
-(control at ``/_control/<partner>/``); the IDS Next sandbox is ``ids_next``
-and keeps its root paths too (``POST /OTA_*RQ``, ``/_control/state|faults|reset``).
+(control at ``/_control/<partner>/``). A simulator may add its own options
+(:meth:`sandbox.simulator.Simulator.add_arguments`), and the one that says
+``serves_root`` (IDS Next's) also answers the paths under no partner
+(``POST /OTA_*RQ``, ``/_control/state|faults|reset``).
 """
 
 from __future__ import annotations
 
-import os
-from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.module_loading import import_string
 
-from pms.sandbox import (
-    DEFAULT_API_KEY,
-    DEFAULT_API_SECRET,
-    DEFAULT_HOTEL_CODE,
-    DEFAULT_ROOM_TYPES,
-    SandboxConfig,
-)
-from pms.sandbox.server import PARTNER as IDS_NEXT
-from pms.sandbox.server import IDSNextSimulator
 from sandbox.server import make_server
+from sandbox.simulator import Simulator
+
+
+def simulator_classes() -> dict[str, type[Simulator]]:
+    """``PEMA_SANDBOX_SIMULATORS`` loaded: partner -> simulator class."""
+    registered = settings.PEMA_SANDBOX_SIMULATORS
+    return {partner: import_string(path) for partner, path in registered.items()}
 
 
 class Command(BaseCommand):
-    help = "Run the partner sandbox: every registered simulator plus the IDS Next PMS simulator."
+    help = "Run the partner sandbox: every simulator of PEMA_SANDBOX_SIMULATORS on one port."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -37,47 +36,25 @@ class Command(BaseCommand):
             default=None,
             help="Directory of the sandbox's SQLite state (default: <var dir>/sandbox).",
         )
-        parser.add_argument(
-            "--api-key", default=os.environ.get("IDS_SANDBOX_API_KEY", DEFAULT_API_KEY)
-        )
-        parser.add_argument(
-            "--api-secret", default=os.environ.get("IDS_SANDBOX_API_SECRET", DEFAULT_API_SECRET)
-        )
-        parser.add_argument("--hotel-code", default=DEFAULT_HOTEL_CODE)
-        parser.add_argument(
-            "--room-types",
-            default=",".join(DEFAULT_ROOM_TYPES),
-            help="Comma-separated room type codes the IDS Next sandbox knows.",
-        )
+        for simulator in simulator_classes().values():
+            simulator.add_arguments(parser)
 
     def handle(self, *args: object, **options: object) -> None:
         state_dir = Path(str(options["state_dir"] or Path(settings.VAR_DIR) / "sandbox"))
-        room_types = tuple(c.strip() for c in str(options["room_types"]).split(",") if c.strip())
-        config = SandboxConfig(
-            state_dir=state_dir,
-            host=str(options["host"]),
-            port=int(options["port"]),  # type: ignore[arg-type]
-            api_key=str(options["api_key"]),
-            api_secret=str(options["api_secret"]),
-            hotel_code=str(options["hotel_code"]),
-            room_types=room_types,
-        )
-        # IDS Next takes its settings from the command line, so it is added here.
-        simulators = {
-            IDS_NEXT: partial(IDSNextSimulator, config=config),
-            **settings.PEMA_SANDBOX_SIMULATORS,
-        }
+        classes = simulator_classes()
+        roots = [partner for partner, simulator in classes.items() if simulator.serves_root]
+        if len(roots) > 1:
+            raise CommandError(f"Only one simulator may serve the root paths, not {roots}.")
+        simulators = {partner: cls.from_options(options) for partner, cls in classes.items()}
+        host, port = str(options["host"]), int(options["port"])  # type: ignore[call-overload]
         server = make_server(
-            simulators, state_dir=state_dir, host=config.host, port=config.port, root=IDS_NEXT
+            simulators, state_dir=state_dir, host=host, port=port, root=roots[0] if roots else None
         )
         host, port = server.server_address[:2]
         self.stdout.write(
-            f"IDS Next sandbox on http://{host}:{port}/ (hotel {config.hotel_code}, "
-            f"state in {state_dir}); control page at /_control/",
+            f"Sandbox on http://{host}:{port}/ (state in {state_dir}); control page at /_control/"
         )
         for partner, simulator in server.harness.simulators.items():  # type: ignore[attr-defined]
-            if partner == IDS_NEXT:
-                continue
             note = simulator.describe()
             self.stdout.write(
                 f"{partner} simulator on http://{host}:{port}/{partner}/; "

@@ -149,6 +149,67 @@ def test_ari_jobs_become_valid_documents_of_mapped_products_only(booking, schema
     assert limits == {"36745601": 2, "36745603": 3}
 
 
+def test_ari_goes_from_yesterday_to_the_connections_horizon_a_month_a_document(booking):
+    """Booking's capabilities shape the jobs: 365 days by default (the setting may say
+    more), nothing before yesterday, one calendar month per document."""
+    today = booking.hotel.today()
+    from bookings.inventory import ensure_calendar
+
+    ensure_calendar(booking.hotel, today - timedelta(days=3), today + timedelta(days=499))
+
+    def sent(conn) -> set:
+        dirty = DirtyDays()
+        span = dates_between(today - timedelta(days=3), today + timedelta(days=499))
+        for room_type in RoomType.objects.filter(hotel=conn.hotel):
+            dirty.avail[room_type.id] = set(span)
+        jobs = ari_jobs(conn, dirty)
+        for job in jobs:
+            starts = {i["start"][:7] for i in job.payload["items"]}
+            ends = {i["end"][:7] for i in job.payload["items"]}
+            assert len(starts | ends) == 1, "one calendar month per document"
+        return {
+            day
+            for job in jobs
+            for i in job.payload["items"]
+            for day in dates_between(
+                datetime.fromisoformat(i["start"]).date(), datetime.fromisoformat(i["end"]).date()
+            )
+        }
+
+    days = sent(booking)
+    assert min(days) == today - timedelta(days=1)
+    assert max(days) == today + timedelta(days=364)
+    booking.settings = {**booking.settings, "horizon_days": 500}
+    booking.save()
+    assert max(sent(booking)) == today + timedelta(days=499)
+
+
+def test_a_booking_connection_gets_no_reservation_jobs_even_if_set_to_export(booking):
+    """Reservations come from Booking.com: an admin-made connection (which exports
+    reservations by the model's default) must not collect jobs for them."""
+    from bookings.reservations import GuestDetails, reserve_stay
+    from channels.dispatch import dispatch
+
+    booking.export_reservations = True
+    booking.last_full_sync_at = booking.last_full_sync_at or datetime.now(UTC)
+    booking.save()
+    hotel = booking.hotel
+    check_in = hotel.today() + timedelta(days=5)
+    reserve_stay(
+        hotel=hotel,
+        room_type=hotel.room_types.get(code="EXT"),
+        rate_plan=hotel.rate_plans.get(code="BAR"),
+        check_in=check_in,
+        check_out=check_in + timedelta(days=2),
+        adults=2,
+        guest=GuestDetails("Asha", "Rao", "asha@example.com"),
+        source="booking_engine",
+    )
+    dispatch(booking)
+    kinds = set(SyncJob.objects.filter(connection=booking).values_list("kind", flat=True))
+    assert kinds == {"availability"}  # the rooms to sell follow the booking; nothing else
+
+
 @responses.activate
 def test_success_with_warnings_is_delivered_and_logged(booking):
     responses.post(url(BASE, codec.AVAIL_NOTIF), body=sample("avail_notif_rs_warnings.xml"))
@@ -301,6 +362,34 @@ def test_pull_applies_then_acknowledges_exactly_the_applied(booking):
     query = parse_qs(urlparse(get.request.url).query)
     assert query == {"hotel_ids": [HOTEL_ID], "limit": ["100"]}
     assert get.request.headers["Accept-Version"] == "1.1"
+
+
+@responses.activate
+def test_a_pull_acknowledges_everything_it_applied_however_many_calls_it_takes(
+    booking, monkeypatch
+):
+    """More than one acknowledgement's worth read in one pull (new and modified
+    reservations, up to the limit each) is all acknowledged before the next pull."""
+    from channels import pull
+
+    monkeypatch.setattr(pull, "ACK_BATCH", 2)
+    day = booking.hotel.today() + timedelta(days=4)
+    new = [
+        booking_reservation(f"42{n:02d}", [stay("36745601", "1278606", day, 1, 100)])
+        for n in range(5)
+    ]
+    register_pull(get_answer(codec.RES_NOTIF, new))
+    ack = responses.post(url(SECURE, codec.RES_NOTIF), body=ack_ok(codec.RES_NOTIF))
+
+    report = pull_connection(booking.pk)
+
+    assert report.applied == 5
+    assert ack.call_count == 3  # 2 + 2 + 1
+    assert sorted(i for call in ack.calls for i in acked_ids(call)) == [
+        r.reservation_id for r in new
+    ]
+    assert not InboundMessage.objects.filter(connection=booking, acked_at__isnull=True).exists()
+    assert report.as_dict()["acknowledged"] == 5
 
 
 @responses.activate

@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
 from bookings.models import Reservation
+from channels.interface import Capabilities, PricingModel
 from channels.models import SyncJob
 from channels.providers.base import PermanentError, Provider, SyncError, TransientError
 from pema import ota
@@ -66,6 +67,20 @@ class IdsNextProvider(Provider):
     @property
     def hotel_code(self) -> str:
         return self.connection.settings.get("hotel_code", "")
+
+    def capabilities(self) -> Capabilities:
+        # A PMS: it takes every reservation, counts them itself (rooms offered, not left),
+        # prices base plus extra guests, and is asked before a booking; the whole calendar.
+        from django.conf import settings
+
+        return Capabilities(
+            nets_reservations=False,
+            weekday_patterns=True,
+            pricing_model=PricingModel.PER_OCCUPANCY,
+            horizon_days=max(settings.PEMA_CALENDAR_DAYS, 1),
+            exports_reservations=True,
+            answers_availability=True,
+        )
 
     def headers(self) -> dict[str, str]:
         creds = self.connection.credentials or {}

@@ -13,8 +13,9 @@ from bookings.models import Hotel
 from bookings.reservations import GuestDetails, reserve_stay
 from channels.dispatch import dispatch
 from channels.models import Connection, SyncJob, SyncLog
+from partners.ids_next.setup import ensure_ids_connection
 from pema import ota
-from pms.ids import ensure_ids_connection, reconcile
+from pms.ids import reconcile
 from tests.channels.ota_responses import BILLION_LAUGHS, avail_ok, error
 
 from .conftest import BASE_URL

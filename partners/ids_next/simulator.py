@@ -1,8 +1,8 @@
-"""The IDS Next sandbox: the partner's side of the OTA 2003/05 wire, on the stdlib.
+"""The IDS Next simulator: the partner's side of the OTA 2003/05 wire, on the stdlib.
 
 ``POST /{RootElementName}`` takes an OTA request (``X-API-Key``/``X-API-Secret``
 headers) and answers the matching ``*_RS``, built with :mod:`pema.ota`, from
-and into its own SQLite state (:mod:`pms.sandbox.state`).
+and into its own SQLite state (:mod:`partners.ids_next.simulator_state`).
 
 Behaviour worth knowing when writing tests against it:
 
@@ -38,7 +38,9 @@ Behaviour worth knowing when writing tests against it:
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+import os
+from argparse import ArgumentParser
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from functools import partial
@@ -46,10 +48,10 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from partners.ids_next.simulator_state import STATUS_CANCELLED, SandboxState, days
 from pema import ota
 from pema.ota import OTAError, OTAResponse
 from pema.xml import MAX_XML_BYTES, XMLError, parse_xml
-from pms.sandbox.state import STATUS_CANCELLED, SandboxState, days
 from sandbox.server import make_server as make_harness_server
 from sandbox.simulator import Request, Response, Simulator, SimulatorContext
 
@@ -470,6 +472,7 @@ class IDSNextSimulator(Simulator):
 
     title = "IDS Next"
     max_body_bytes = MAX_XML_BYTES
+    serves_root = True
 
     def __init__(self, context: SimulatorContext, config: SandboxConfig | None = None) -> None:
         super().__init__(context)
@@ -477,6 +480,49 @@ class IDSNextSimulator(Simulator):
             config or SandboxConfig(state_dir=context.state_dir),
             forced_error=lambda: context.faults().get("error"),
         )
+
+    @classmethod
+    def add_arguments(cls, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--api-key",
+            default=os.environ.get("IDS_SANDBOX_API_KEY", DEFAULT_API_KEY),
+            help="The X-API-Key the IDS Next simulator accepts.",
+        )
+        parser.add_argument(
+            "--api-secret",
+            default=os.environ.get("IDS_SANDBOX_API_SECRET", DEFAULT_API_SECRET),
+            help="The X-API-Secret the IDS Next simulator accepts.",
+        )
+        parser.add_argument(
+            "--hotel-code", default=DEFAULT_HOTEL_CODE, help="The IDS Next simulator's hotel code."
+        )
+        parser.add_argument(
+            "--room-types",
+            default=",".join(DEFAULT_ROOM_TYPES),
+            help="Comma-separated room type codes the IDS Next simulator knows.",
+        )
+
+    @classmethod
+    def from_options(
+        cls, options: Mapping[str, Any]
+    ) -> Callable[[SimulatorContext], IDSNextSimulator]:
+        room_types = tuple(c.strip() for c in str(options["room_types"]).split(",") if c.strip())
+
+        def make(context: SimulatorContext) -> IDSNextSimulator:
+            config = SandboxConfig(
+                state_dir=context.state_dir,
+                api_key=str(options["api_key"]),
+                api_secret=str(options["api_secret"]),
+                hotel_code=str(options["hotel_code"]),
+                room_types=room_types,
+            )
+            return cls(context, config)
+
+        return make
+
+    def describe(self) -> str:
+        config = self.sandbox.config
+        return f"hotel {config.hotel_code}; also at the root paths: /OTA_*RQ, /_control/faults"
 
     def _name(self, request: Request) -> str | None:
         name = request.path.strip("/")

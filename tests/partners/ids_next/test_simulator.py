@@ -392,7 +392,7 @@ def test_helper_runs_with_custom_credentials_and_room_types():
 def test_sandbox_code_never_loads_pemas_database_layer():
     # It is the partner's system: its own SQLite file, never Pema's ORM or models.
     code = (
-        "import sys, pms.sandbox.server, pms.sandbox.state\n"
+        "import sys, partners.ids_next.simulator, partners.ids_next.simulator_state\n"
         "bad = [m for m in sys.modules if m.startswith(('django.db', 'bookings', 'channels'))]\n"
         "assert not bad, bad\n"
     )

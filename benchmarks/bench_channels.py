@@ -1,0 +1,577 @@
+"""The channel manager end to end: inbound Booking.com reservations, ARI fan-out, a full sync.
+
+Builds a dedicated PostgreSQL database (``pema_bench_channels``, or
+``<BENCH_DB_PREFIX>_channels``, on the server ``DATABASE_URL`` names, else
+the local one), seeds the Pema hotel, and runs the measurements in a child
+process on it, with Redis as the broker (``REDIS_URL``, else the local
+server), the sandbox process (``manage.py runsandbox``: IDS Next and the
+Booking.com simulator on one port) and a real Celery worker (solo pool,
+private queue):
+
+1. **Full sync to Booking.com**: 500 days (the connection's horizon set to
+   500) of every mapped product, planned by the dispatcher and delivered in
+   the measuring process; documents (HTTP calls), wire status messages and
+   seconds, against the naive one message per product per day. The
+   calendar is given the shape a revenue manager's has (weekend and
+   seasonal prices, weekend minimum stays), not the seed's flat one.
+2. **Fan-out**: one-day price changes with IDS Next and Booking.com both
+   connected, from the commit to both simulators holding the new price
+   (IDS Next read through ``/_control/state``, Booking.com through its
+   ``ari`` control command, which reads the same store without shipping the
+   whole state each poll); p50/p95 over the changes.
+3. **Inbound**: reservations queued in the Booking.com simulator through its
+   control API, pulled, applied and acknowledged by the worker. The pull
+   tasks are queued back to back, as many as the pull limit needs, instead
+   of every 20 s as Booking asks of production: the figure is what Pema can
+   take, and the report says what Booking's pacing allows. Ack lag is the
+   time from a message's commit (``applied_at``) to its acknowledgement
+   (``acked_at``).
+
+``BENCH_CHANNELS_RESERVATIONS``, ``BENCH_CHANNELS_CHANGES`` and
+``BENCH_CHANNELS_DAYS`` scale it down for a smoke run;
+``BENCH_CHANNELS_PROFILE=<file>`` profiles one extra pull (of reservations
+queued for it, in the measuring process, before the timed ones) into that
+file; ``BENCH_KEEP_LOGS=1`` keeps the sandbox's and the worker's logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+TITLE = "Channels: inbound Booking.com reservations, ARI fan-out and a full sync"
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "pema_bench") + "_channels"
+RESERVATIONS = int(os.environ.get("BENCH_CHANNELS_RESERVATIONS", "1000"))
+CHANGES = int(os.environ.get("BENCH_CHANNELS_CHANGES", "100"))
+DAYS = int(os.environ.get("BENCH_CHANNELS_DAYS", "500"))
+TARGETS = {"inbound_per_second": 200, "fanout_p95_ms": 1000, "fewer_messages": 20}
+RESULT_PREFIX = "BENCH-RESULT "
+
+
+# ---------------------------------------------------------------------- the parent
+
+
+def _database_urls() -> tuple[str, str]:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    if not base.startswith("postgres"):
+        base = "postgres://postgres@127.0.0.1:5432/postgres"
+    parts = urlsplit(base)
+    return base, urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+
+
+def _recreate_database(admin_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def _redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "")
+    return url or "redis://127.0.0.1:6379/12"
+
+
+def _load() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"
+
+
+def run() -> str:
+    admin_url, db_url = _database_urls()
+    _recreate_database(admin_url)
+    var_dir = Path(os.environ.get("PEMA_VAR_DIR", ROOT / "var")) / "bench-channels"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    redis_url = _redis_url()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "PEMA_VAR_DIR": str(var_dir),
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "pema.settings",
+        "IDS_ENABLE_BACKGROUND_SYNC": "False",
+    }
+    env.pop("PEMA_TEST_DB_NAME", None)
+    py = sys.executable
+    subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    load_before = _load()
+    child = subprocess.run(
+        [py, "-m", "benchmarks.bench_channels"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    lines = [line for line in child.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if child.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"the measuring process failed ({child.returncode}):\n"
+            f"{child.stdout[-3000:]}\n{child.stderr[-5000:]}"
+        )
+    figures = json.loads(lines[-1][len(RESULT_PREFIX) :])
+    return report(figures, load_before=load_before, load_after=_load())
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "missed"
+
+
+def report(f: dict, *, load_before: str, load_after: str) -> str:
+    full, fan, inbound = f["full_sync"], f["fanout"], f["inbound"]
+    ratio = full["naive"] / max(full["messages"], 1)
+    wire_ratio = full["naive_wire"] / max(full["messages"], 1)
+    lines = [
+        f"PostgreSQL database `{DB_NAME}`, broker {f['broker']}, one Celery worker "
+        "(solo pool), the sandbox process (IDS Next and the Booking.com simulator on one "
+        f"port), the Pema hotel ({f['room_types']} room types, {f['rate_plans']} rate plans, "
+        f"{f['products']} Booking.com products mapped). The machine's 1-minute load average "
+        f"was {load_before} before and {load_after} after.",
+        "",
+        f"**Full sync to Booking.com**, {full['days']} days (horizon set to {full['days']}), "
+        f"calendar with {full['shape']}:",
+        "",
+        "| documents (HTTP calls) | wire status messages | seconds | naive: 1 message per "
+        "product per day | fewer | naive in Booking's wire messages, day by day | fewer |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {full['documents']} | {full['messages']} | {full['seconds']:.1f} "
+        f"(planning {full['planning']:.1f}, simulator {full['partner_seconds']:.1f}) | "
+        f"{full['naive']} | {ratio:.1f}x | {full['naive_wire']} | {wire_ratio:.1f}x |",
+        "",
+        "Booking.com takes one calendar month per document and says a room x rate's "
+        "restrictions in three messages (one `RestrictionStatus` each), so even a flat "
+        f"calendar needs at least one room message, three restriction and one rate message "
+        f"per product and month: {full['floor']} here, at best "
+        f"{full['naive'] / max(full['floor'], 1):.1f}x fewer than one message per product "
+        "per day. The seconds are mostly the simulator's (it validates each document "
+        "against the schemas and stores every day of it): the sum of the calls' durations "
+        "is in brackets.",
+        "",
+        f"Jobs not done: {full['not_done']}; days held by the simulator for EXT/BAR-BB: "
+        f"{full['held_days']}; simulator warnings: {full['warnings'] or 'none'}.",
+        "",
+        f"**Fan-out**: {fan['changes']} one-day price changes (EXT/BAR-BB), commit to held by "
+        "both IDS Next and Booking.com, in ms:",
+        "",
+        "| p50 | p95 | max | IDS Next p50 | Booking.com p50 | timed out |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {fan['p50']:.0f} | {fan['p95']:.0f} | {fan['max']:.0f} | {fan['ids_p50']:.0f} | "
+        f"{fan['booking_p50']:.0f} | {fan['timed_out']} |",
+        "",
+        f"**Inbound**: {inbound['queued']} Booking.com reservations queued in the simulator, "
+        f"pulled {inbound['pull_limit']} per GET by {inbound['pulls']} pull tasks run back "
+        "to back, applied and acknowledged:",
+        "",
+        "| reservations applied | seconds (first pull to last applied) | reservations/s | "
+        "all acknowledged after | ack lag p50 | ack lag p95 | ack lag max | held |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {inbound['applied']} | {inbound['seconds']:.1f} | {inbound['per_second']:.0f} | "
+        f"{inbound['acked_seconds']:.1f} s | {inbound['ack_p50']:.0f} ms | "
+        f"{inbound['ack_p95']:.0f} ms | {inbound['ack_max']:.0f} ms | {inbound['held']} |",
+        "",
+        f"Simulator warnings (the pulls ran back to back, against Booking's pacing): "
+        f"{inbound['warnings'] or 'none'}. "
+        f"In the worker: {inbound['pull_tasks']} pull tasks took {inbound['pull_seconds']:.1f} s "
+        f"in all ({inbound['pull_mean']:.2f} s each: GET, store, apply one by one, ack). "
+        f"At Booking's pacing (one GET per endpoint every 20 s, {inbound['pull_limit']} a GET) a "
+        f"connection takes at most {inbound['pull_limit'] / 20:.0f} new reservations/s "
+        "whatever Pema's speed.",
+        "",
+        f"Targets: >= {TARGETS['inbound_per_second']} inbound reservations/s: "
+        f"{_verdict(inbound['per_second'] >= TARGETS['inbound_per_second'])}; fan-out p95 "
+        f"<= {TARGETS['fanout_p95_ms']} ms: {_verdict(fan['p95'] <= TARGETS['fanout_p95_ms'])}; "
+        f">= {TARGETS['fewer_messages']}x fewer messages than naive: "
+        f"{_verdict(ratio >= TARGETS['fewer_messages'])}.",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- the measuring child
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, int(round(len(ordered) * share)) - 1))]
+
+
+def _start_worker(queue: str, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "CHANNELS_TASK_QUEUE": queue, "CONN_MAX_AGE": "0"}
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "pema",
+        "worker",
+        "--pool=solo",
+        "-Q",
+        queue,
+        "--loglevel=INFO",
+        "--without-mingle",
+        "--without-gossip",
+        "--without-heartbeat",
+    ]
+    with open(log, "ab") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while "ready" not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return process
+
+
+def _shape_calendar(hotel, days: int) -> str:
+    """Weekend and seasonal prices and weekend minimum stays, as a revenue manager sets them."""
+    from datetime import timedelta
+
+    from bookings.ari import AriChanges, apply_ari_update
+
+    today = hotel.today()
+    last = today + timedelta(days=days - 1)
+    room_types = list(hotel.room_types.all())
+    for plan in hotel.rate_plans.all():
+        for n, room_type in enumerate(room_types):
+            base = 800_000 + 100_000 * n
+            apply_ari_update(
+                hotel,
+                start=today,
+                end=last,
+                changes=AriChanges(price=base),
+                rate_plans=[plan],
+                room_types=[room_type],
+                source="bench",
+            )
+            apply_ari_update(
+                hotel,
+                start=today,
+                end=last,
+                weekdays={4, 5},
+                changes=AriChanges(price=base * 12 // 10),
+                rate_plans=[plan],
+                room_types=[room_type],
+                source="bench",
+            )
+    # Peak season (mid-December to mid-January): dearer, two nights at least on weekends.
+    for year in sorted({today.year, last.year}):
+        start = max(today, today.replace(year=year, month=12, day=15))
+        end = min(last, today.replace(year=year + 1, month=1, day=15))
+        if start > end:
+            continue
+        apply_ari_update(
+            hotel,
+            start=start,
+            end=end,
+            changes=AriChanges(price=1_500_000),
+            source="bench",
+        )
+        apply_ari_update(
+            hotel,
+            start=start,
+            end=end,
+            weekdays={4, 5},
+            changes=AriChanges(min_stay_through=2, min_stay_arrival=2),
+            source="bench",
+        )
+    return (
+        "a price per room type and plan, Friday and Saturday 20% dearer, a peak season "
+        "from 15 December to 15 January at one price with a two-night minimum stay on "
+        "Fridays and Saturdays"
+    )
+
+
+def measure() -> dict:
+    import random
+    import tempfile
+    import uuid
+    from datetime import timedelta
+
+    import django
+
+    django.setup()
+    import requests
+    from django.conf import settings
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    from bookings.ari import AriChanges, apply_ari_update
+    from bookings.models import ChangeEvent, Hotel
+    from bookings.seed import seed_pema_wellness
+    from channels.coalesce import dates_between
+    from channels.connections import ProductSpec
+    from channels.delivery import deliver
+    from channels.dispatch import plan_full_sync
+    from channels.models import Connection, InboundMessage, SyncJob, SyncLog
+    from channels.tasks import enqueue, pull_connection
+    from partners.booking_com.setup import connect
+    from tests.sandbox import RunningSandbox
+
+    queue = f"pema-bench-channels-{uuid.uuid4().hex[:8]}"
+    settings.CHANNELS_TASK_QUEUE = queue
+    os.environ["CHANNELS_TASK_QUEUE"] = queue
+    seed_pema_wellness()
+    hotel = Hotel.objects.get(code="PEMA")
+    room_types = list(hotel.room_types.order_by("code"))
+    plans = list(hotel.rate_plans.order_by("code"))
+    Connection.objects.filter(hotel=hotel).update(enabled=False)
+    shape = _shape_calendar(hotel, DAYS)
+    ChangeEvent.objects.filter(hotel=hotel).delete()  # set-up, not news
+
+    http = requests.Session()
+    workdir = Path(tempfile.mkdtemp(prefix="pema-bench-channels-"))
+    sandbox = RunningSandbox(
+        state_dir=workdir / "sandbox", room_types=tuple(rt.code for rt in room_types)
+    ).start()
+    control = f"{sandbox.base_url}/_control/booking_com"
+    worker = None
+    try:
+        http.post(
+            f"{control}/configure",
+            json={
+                "currency": hotel.currency,
+                "products": [[rt.code, p.code] for rt in room_types for p in plans],
+            },
+            timeout=10,
+        ).raise_for_status()
+        products = [ProductSpec(rt.code, None, rt.code, None) for rt in room_types] + [
+            ProductSpec(rt.code, p.code, rt.code, p.code) for rt in room_types for p in plans
+        ]
+        booking, _ = connect(
+            hotel=hotel.code,
+            base_url=f"{sandbox.base_url}/booking_com",
+            secure_base_url=f"{sandbox.base_url}/booking_com/secure",
+            credentials={
+                "username": settings.BOOKING_SANDBOX_USERNAME,
+                "password": settings.BOOKING_SANDBOX_PASSWORD,
+                "hotel_id": settings.BOOKING_SANDBOX_HOTEL_ID,
+            },
+            settings={"horizon_days": DAYS},
+            products=products,
+        )
+        Connection.objects.filter(pk=booking.pk).update(last_full_sync_at=timezone.now())
+        booking.refresh_from_db()
+
+        # 1. The full sync, delivered here (no worker yet).
+        today, last_day = hotel.today(), timedelta(days=DAYS - 1)
+        began = time.perf_counter()
+        jobs = plan_full_sync(booking, days=DAYS)
+        planning = time.perf_counter() - began
+        while deliver(booking.pk, budget_seconds=600).delivered:
+            pass
+        seconds = time.perf_counter() - began
+        ari_logs = SyncLog.objects.filter(
+            connection=booking, operation__in=["OTA_HotelAvailNotif", "OTA_HotelRateAmountNotif"]
+        )
+        snapshot = http.get(f"{control}/state", timeout=60).json()
+        months = len({(d.year, d.month) for d in dates_between(today, today + last_day)})
+        held_days = sum(1 for key in snapshot["ari"] if key.startswith("EXT|BAR-BB|"))
+        full = {
+            "days": DAYS,
+            "shape": shape,
+            "jobs": jobs,
+            "documents": ari_logs.count(),
+            "partner_seconds": (ari_logs.aggregate(ms=Sum("duration_ms"))["ms"] or 0) / 1000,
+            "floor": months * (len(room_types) + 4 * (len(products) - len(room_types))),
+            "messages": ari_logs.aggregate(n=Sum("items"))["n"] or 0,
+            "seconds": seconds,
+            "planning": planning,
+            "naive": len(products) * DAYS,
+            # The same wire messages sent day by day: a room's rooms to sell (1), a room x
+            # rate's restrictions (3: open/closed with stay limits, arrival, departure) and
+            # its price (1).
+            "naive_wire": DAYS * (len(room_types) + 4 * (len(products) - len(room_types))),
+            "not_done": SyncJob.objects.filter(connection=booking)
+            .exclude(status=SyncJob.Status.DONE)
+            .count(),
+            "held_days": held_days,
+            "warnings": snapshot["warnings"],
+        }
+
+        # 2. Fan-out through the worker, IDS Next connected too.
+        Connection.objects.create(
+            last_full_sync_at=timezone.now(),
+            hotel=hotel,
+            provider="ids_next",
+            name="IDS Next (bench)",
+            base_url=sandbox.base_url,
+            settings={"hotel_code": sandbox.hotel_code},
+            credentials={"api_key": sandbox.api_key, "api_secret": sandbox.api_secret},
+        )
+        worker = _start_worker(queue, workdir / "worker.log")
+        ext = hotel.room_types.get(code="EXT")
+        bar = hotel.rate_plans.get(code="BAR-BB")
+        both, ids_times, booking_times, timed_out = [], [], [], 0
+        for i in range(CHANGES):
+            day = hotel.today() + timedelta(days=10 + i % max(DAYS - 20, 1))
+            price = 2_000_000 + i * 100
+            began = time.perf_counter()
+            apply_ari_update(
+                hotel,
+                start=day,
+                end=day,
+                changes=AriChanges(price=price),
+                rate_plans=[bar],
+                room_types=[ext],
+                source="bench",
+            )
+            seen: dict[str, float] = {}
+            deadline = began + 30
+            while len(seen) < 2 and time.perf_counter() < deadline:
+                if "ids" not in seen:
+                    rates = http.get(f"{sandbox.base_url}/_control/state", timeout=10).json()
+                    held = rates["rates"].get(f"{bar.code}/{ext.code}", {}).get(day.isoformat())
+                    if held and held.get("amount") == price:
+                        seen["ids"] = time.perf_counter() - began
+                if "booking" not in seen:
+                    held = http.post(
+                        f"{control}/ari",
+                        json={"room_id": ext.code, "rate_id": bar.code, "start": day.isoformat()},
+                        timeout=10,
+                    ).json()
+                    value = held.get(day.isoformat()) or {}
+                    if value.get("price") == price:
+                        seen["booking"] = time.perf_counter() - began
+                if len(seen) < 2:
+                    time.sleep(0.005)
+            if len(seen) < 2:
+                timed_out += 1
+                continue
+            ids_times.append(seen["ids"])
+            booking_times.append(seen["booking"])
+            both.append(max(seen.values()))
+        fanout = {
+            "changes": CHANGES,
+            "p50": statistics.median(both) * 1000 if both else 0.0,
+            "p95": _percentile(both, 0.95) * 1000,
+            "max": max(both) * 1000 if both else 0.0,
+            "ids_p50": statistics.median(ids_times) * 1000 if ids_times else 0.0,
+            "booking_p50": statistics.median(booking_times) * 1000 if booking_times else 0.0,
+            "timed_out": timed_out,
+        }
+
+        # 3. Inbound: queue, then pull back to back through the worker.
+        rng = random.Random(11)
+        profile_to = os.environ.get("BENCH_CHANNELS_PROFILE")
+        pull_limit = booking.get_provider().pull_limit
+        extra = pull_limit if profile_to else 0  # what the profiled pull takes
+        for _ in range(RESERVATIONS + extra):
+            room_type = rng.choice(room_types)
+            plan = rng.choice(plans)
+            check_in = hotel.today() + timedelta(days=rng.randint(1, min(DAYS, 365) - 5))
+            http.post(
+                f"{control}/new",
+                json={
+                    "room_id": room_type.code,
+                    "rate_id": plan.code,
+                    "check_in": check_in.isoformat(),
+                    "nights": rng.randint(1, 3),
+                },
+                timeout=10,
+            ).raise_for_status()
+        if profile_to:
+            # One pull in this process under the profiler, before the timed ones.
+            import cProfile
+            import pstats
+
+            from channels.pull import pull_connection as pull_here
+
+            profiler = cProfile.Profile()
+            profiler.runcall(pull_here, booking.pk)
+            with open(profile_to, "w") as out:
+                stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+                stats.print_stats(60)
+                stats.sort_stats("tottime").print_stats(30)
+        mine = InboundMessage.objects.filter(connection=booking)
+        before = mine.exclude(status=InboundMessage.Status.RECEIVED).count()
+        total = RESERVATIONS + extra
+        pulls = -(-(total - before) // pull_limit) + 1
+        began = time.perf_counter()
+        started_at = timezone.now()
+        for _ in range(pulls):
+            enqueue(pull_connection, booking.pk)
+        applied_seconds = acked_seconds = None
+        deadline = began + max(120, RESERVATIONS)
+        while time.perf_counter() < deadline:
+            done = mine.exclude(status=InboundMessage.Status.RECEIVED).count()
+            if applied_seconds is None and done >= total:
+                applied_seconds = time.perf_counter() - began
+            if mine.filter(acked_at__isnull=False).count() >= total:
+                acked_seconds = time.perf_counter() - began
+                break
+            time.sleep(0.05)
+        applied = mine.filter(status=InboundMessage.Status.APPLIED)
+        lags = [
+            (acked - at).total_seconds() * 1000
+            for at, acked in applied.filter(
+                acked_at__isnull=False, applied_at__gte=started_at
+            ).values_list("applied_at", "acked_at")
+        ]
+        pull_durations = [
+            float(found)
+            for found in re.findall(
+                r"channels\.tasks\.pull_connection\[[^\]]+\] succeeded in ([0-9.]+)s",
+                (workdir / "worker.log").read_text(errors="replace"),
+            )
+        ]
+        seconds = applied_seconds or (time.perf_counter() - began)
+        inbound = {
+            "queued": RESERVATIONS,
+            "pull_limit": pull_limit,
+            "pulls": pulls,
+            "applied": applied.count() - before,
+            "held": mine.filter(
+                status__in=[InboundMessage.Status.HELD, InboundMessage.Status.FAILED]
+            ).count(),
+            "seconds": seconds,
+            "per_second": (applied.count() - before) / seconds if seconds else 0.0,
+            "profiled": before,
+            "warnings": http.get(f"{control}/state", timeout=60).json()["warnings"],
+            "pull_tasks": len(pull_durations),
+            "pull_seconds": sum(pull_durations),
+            "pull_mean": statistics.mean(pull_durations) if pull_durations else 0.0,
+            "acked_seconds": acked_seconds or 0.0,
+            "ack_p50": statistics.median(lags) if lags else 0.0,
+            "ack_p95": _percentile(lags, 0.95),
+            "ack_max": max(lags) if lags else 0.0,
+            "since": started_at.isoformat(),
+        }
+        return {
+            "broker": settings.CELERY_BROKER_URL.split(":", 1)[0],
+            "room_types": len(room_types),
+            "rate_plans": len(plans),
+            "products": len(products),
+            "full_sync": full,
+            "fanout": fanout,
+            "inbound": inbound,
+        }
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        sandbox.close()
+        http.close()
+        if os.environ.get("BENCH_KEEP_LOGS"):
+            print(f"Sandbox and worker logs kept in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    print(RESULT_PREFIX + json.dumps(measure(), default=str), flush=True)
