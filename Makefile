@@ -6,6 +6,13 @@ PYTHON ?= python3
 
 .PHONY: run test bench lint format migrate seed sandbox clean
 
+# The local Booking.com simulator (the Procfile's sandbox on port 8100) and its machine
+# account, as the simulator's own settings have them (BOOKING_SANDBOX_*).
+BOOKING_SANDBOX_URL ?= http://127.0.0.1:8100/booking_com
+BOOKING_CREDENTIALS = {"username": "$${BOOKING_SANDBOX_USERNAME:-sandbox-user}", \
+	"password": "$${BOOKING_SANDBOX_PASSWORD:-sandbox-password}", \
+	"hotel_id": "$${BOOKING_SANDBOX_HOTEL_ID:-1000001}"}
+
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -21,6 +28,8 @@ run: migrate
 	$(PY) manage.py seed_pema
 	$(PY) manage.py ensure_superuser
 	$(PY) manage.py ensure_ids_connection
+	@# The seeded hotel on the Booking.com simulator, mapped by code (kept as it is on a re-run).
+	$(PY) manage.py ensure_connection booking_com --hotel PEMA --base-url $(BOOKING_SANDBOX_URL) --secure-base-url $(BOOKING_SANDBOX_URL)/secure --credentials-json "$(subst ",\",$(BOOKING_CREDENTIALS))" --products partners/booking_com/sandbox_products.json
 	@# Last before the processes' output starts, so the login does not scroll away.
 	$(PY) manage.py show_admin_login
 	$(VENV)/bin/honcho -f Procfile start

@@ -59,6 +59,8 @@ def reservation_snapshot(
         "check_out": reservation.check_out.isoformat(),
         "room_type": first.room_type.code if first else "",
         "rate_plan": first.rate_plan.code if first else "",
+        # Every room type the stays take, in stay order: a multi-room booking may mix them.
+        "room_types": list(dict.fromkeys(stay.room_type.code for stay in stays)),
         "rooms": len(stays),
         "adults": reservation.adults,
         "children": reservation.children,

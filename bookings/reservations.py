@@ -6,12 +6,21 @@ instead of deadlocking, re-checks availability and restrictions on the locked
 rows, moves the counters, writes the reservation and a ``ChangeEvent``, and
 commits. Reservations from OTAs are never refused for lack of rooms: nights
 past availability count as overbooked and the reservation is flagged.
+
+A reservation is one stay (its dates) of one or more rooms. Its rooms come in
+lines (``RoomRequest``): rooms alike in room type, rate plan and guests. A
+booking from the website is one line; an OTA's multi-room booking may mix room
+types and rate plans, one line per room, each with its partner's nightly
+prices. All lines of a reservation are sold in one transaction, the rows of
+every room type locked together, so the reservation is booked whole or not
+at all.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -61,6 +70,34 @@ class GuestDetails:
     email: str = ""
     phone: str = ""
     country: str = ""
+
+
+@dataclass(frozen=True)
+class RoomRequest:
+    """One line of a reservation: ``rooms`` rooms alike in room type, rate plan and guests.
+
+    ``adults`` and ``children`` are per room. ``nightly_prices`` (one per
+    night, the line's rooms together) come from an OTA or PMS that set the
+    price; None: the hotel's rates price the line.
+    """
+
+    room_type: RoomType
+    rate_plan: RatePlan
+    adults: int
+    children: int = 0
+    rooms: int = 1
+    nightly_prices: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class _SoldLine:
+    """A line counted into the calendar: its nightly amounts and, per room, overbooked nights."""
+
+    room_type: RoomType
+    rate_plan: RatePlan
+    stay: Stay
+    nightly: list[int]
+    overbooked: list[set[date]]
 
 
 def new_confirmation_number(hotel: Hotel) -> str:
@@ -214,6 +251,10 @@ def _take_rooms(
                 over_delta[night] += 1
                 overbooked_by_room[index].add(night)
     _apply_deltas(room_type.id, sold_delta, over_delta)
+    # The locked view now says what the database does: a later line of the same
+    # room type in this reservation sells from what this one left.
+    for night, count in sold_delta.items():
+        inventory[night] = inventory[night]._replace(sold=inventory[night].sold + count)
     return overbooked_by_room
 
 
@@ -281,45 +322,49 @@ def _release_rooms(reservation: Reservation) -> None:
         Reservation.objects.filter(pk=other_id).update(is_overbooked=still)
 
 
-def _write_stays(
-    reservation: Reservation,
-    room_type: RoomType,
-    rate_plan: RatePlan,
-    stay: Stay,
-    nightly: list[int],
-    overbooked_by_room: list[set[date]],
-) -> list[ReservationRoom]:
-    """Room stays and their nightly prices; the nightly amounts are split evenly over rooms.
+def split_over_rooms(nightly: Sequence[int], rooms: int) -> list[list[int]]:
+    """Per room, its nightly amounts: a line's amounts split evenly, the first rooms the rest."""
+    return [
+        [amount // rooms + (1 if index < amount % rooms else 0) for amount in nightly]
+        for index in range(rooms)
+    ]
+
+
+def _write_stays(reservation: Reservation, lines: list[_SoldLine]) -> list[ReservationRoom]:
+    """Room stays and their nightly prices, line after line; a line's amounts split evenly.
 
     Returns the stays (in id order, with their room type, rate plan and nights
     attached as a prefetch would), so whoever describes the reservation next
     reads nothing back.
     """
-    per_room = [
-        [amount // stay.rooms + (1 if index < amount % stay.rooms else 0) for amount in nightly]
-        for index in range(stay.rooms)
-    ]
+    rooms: list[ReservationRoom] = []
+    nights_by_room: list[list[RoomNight]] = []
+    for line in lines:
+        stay = line.stay
+        for index, prices in enumerate(split_over_rooms(line.nightly, stay.rooms)):
+            room = ReservationRoom(
+                reservation=reservation,
+                room_type=line.room_type,
+                rate_plan=line.rate_plan,
+                adults=stay.adults,
+                children=stay.children,
+                total_amount=sum(prices),
+            )
+            rooms.append(room)
+            nights_by_room.append(
+                [
+                    RoomNight(
+                        stay=room, date=d, price=price, overbooked=d in line.overbooked[index]
+                    )
+                    for d, price in zip(stay.dates, prices, strict=True)
+                ]
+            )
     # Written by hand (``pema.sql.insert_rows``), as bulk_create would, at a
     # fraction of the ORM's cost to build the statements.
-    rooms = [
-        ReservationRoom(
-            reservation=reservation,
-            room_type=room_type,
-            rate_plan=rate_plan,
-            adults=stay.adults,
-            children=stay.children,
-            total_amount=sum(prices),
-        )
-        for prices in per_room
-    ]
     insert_rows(rooms)
-    nights_by_room = [
-        [
-            RoomNight(stay=room, date=d, price=price, overbooked=d in overbooked_by_room[index])
-            for d, price in zip(stay.dates, per_room[index], strict=True)
-        ]
-        for index, room in enumerate(rooms)
-    ]
+    for room, nights in zip(rooms, nights_by_room, strict=True):
+        for night in nights:
+            night.stay = room  # the stay has its id now
     insert_rows([night for nights in nights_by_room for night in nights])
     for room, nights in zip(rooms, nights_by_room, strict=True):
         _remember(room, "nights", nights)  # already in date order
@@ -359,40 +404,99 @@ def _nightly_amounts(
     return [n.amount for n in price_stay(room_type, stay, rates)]
 
 
-def _sell_stay(
-    room_type: RoomType,
-    rate_plan: RatePlan,
-    stay: Stay,
-    source: str,
-    nightly_prices: list[int] | None,
-    expected_total: int | None,
-) -> tuple[list[int], list[set[date]]]:
-    """Lock, re-check, price and count the stay into the calendar (inside a transaction).
+def _sell_lines(
+    lines: list[tuple[RoomRequest, Stay]], source: str, expected_total: int | None
+) -> list[_SoldLine]:
+    """Lock, re-check, price and count every line into the calendar (inside a transaction).
 
-    Returns the nightly amounts and, per room, the nights sold past availability.
+    The rows of all the lines' room types are locked in one ordered statement;
+    each line then sells from what the lines before it left.
     """
-    locked = _lock_inventory({room_type.id}, set(stay.dates))
-    inventory = {d: row for (_, d), row in locked.items()}
-    rates = _rates(rate_plan, room_type, stay)
-    _check_sellable(
-        room_type,
-        rate_plan,
-        stay,
-        inventory,
-        rates,
-        allow_overbooking=source == Source.OTA,
-        check_restrictions=source not in (Source.OTA, Source.PMS),
+    locked = _lock_inventory(
+        {request.room_type.id for request, _ in lines},
+        {night for _, stay in lines for night in stay.dates},
     )
-    nightly = _nightly_amounts(room_type, stay, rates, nightly_prices)
-    total = sum(nightly)
-    if expected_total is not None and expected_total != total:
-        raise PriceChanged(
-            f"The price is now {total} (minor units of {rate_plan.currency}), "
-            f"not {expected_total}.",
-            total=total,
-            currency=rate_plan.currency,
+    sold = []
+    for request, stay in lines:
+        room_type, rate_plan = request.room_type, request.rate_plan
+        inventory = {
+            d: locked[(room_type.id, d)] for d in stay.dates if (room_type.id, d) in locked
+        }
+        rates = _rates(rate_plan, room_type, stay)
+        _check_sellable(
+            room_type,
+            rate_plan,
+            stay,
+            inventory,
+            rates,
+            allow_overbooking=source == Source.OTA,
+            check_restrictions=source not in (Source.OTA, Source.PMS),
         )
-    return nightly, _take_rooms(room_type, stay, inventory)
+        prices = None if request.nightly_prices is None else list(request.nightly_prices)
+        nightly = _nightly_amounts(room_type, stay, rates, prices)
+        overbooked = _take_rooms(room_type, stay, inventory)
+        locked.update({(room_type.id, d): row for d, row in inventory.items()})
+        sold.append(_SoldLine(room_type, rate_plan, stay, nightly, overbooked))
+    total = sum(sum(line.nightly) for line in sold)
+    if expected_total is not None and expected_total != total:
+        currency = sold[0].rate_plan.currency
+        raise PriceChanged(
+            f"The price is now {total} (minor units of {currency}), not {expected_total}.",
+            total=total,
+            currency=currency,
+        )
+    return sold
+
+
+def _validated_lines(
+    hotel: Hotel,
+    check_in: date,
+    check_out: date,
+    rooms: Sequence[RoomRequest],
+    *,
+    enforce_booking_window: bool,
+) -> list[tuple[RoomRequest, Stay]]:
+    """Each line with its validated stay; ``InvalidStay`` when one cannot be booked as asked."""
+    if not rooms:
+        raise InvalidStay("A reservation books at least one room.", code="no_rooms")
+    lines = []
+    for request in rooms:
+        if request.room_type.hotel_id != hotel.id or request.rate_plan.hotel_id != hotel.id:
+            raise InvalidStay(
+                "Room type and rate plan must belong to the hotel.", code="wrong_hotel"
+            )
+        stay = validate_stay(
+            hotel,
+            check_in,
+            check_out,
+            request.adults,
+            request.children,
+            request.rooms,
+            enforce_booking_window=enforce_booking_window,
+        )
+        lines.append((request, stay))
+    currencies = {request.rate_plan.currency for request in rooms}
+    if len(currencies) > 1:
+        raise InvalidStay(
+            f"One reservation is in one currency; these rate plans sell in "
+            f"{', '.join(sorted(currencies))}.",
+            code="mixed_currencies",
+        )
+    if sum(stay.rooms for _, stay in lines) > 99:
+        raise InvalidStay("A reservation books at most 99 rooms.", code="too_many_rooms")
+    return lines
+
+
+def _summary(lines: list[tuple[RoomRequest, Stay]]) -> Stay:
+    """The reservation's own dates and guests per room (the largest room's, where rooms differ)."""
+    stays = [stay for _, stay in lines]
+    return Stay(
+        check_in=stays[0].check_in,
+        check_out=stays[0].check_out,
+        adults=max(s.adults for s in stays),
+        children=max(s.children for s in stays),
+        rooms=sum(s.rooms for s in stays),
+    )
 
 
 def _confirm_with_master(
@@ -462,7 +566,8 @@ def reserve_stay(
     master_confirmed: bool = False,
     savepoint: bool = True,
 ) -> Reservation:
-    """Book a stay. Raises ``NoAvailability``, ``PriceChanged`` or ``InvalidStay``.
+    """Book ``rooms`` rooms of one type and plan. Raises ``NoAvailability``, ``PriceChanged``
+    or ``InvalidStay``.
 
     ``nightly_prices`` (for all rooms together) come from an OTA or PMS that
     set the price; otherwise the hotel's rates price the stay.
@@ -479,42 +584,80 @@ def reserve_stay(
     a transaction that goes on after a refusal (a form showing the error),
     keep the default.
     """
-    from_partner = source in (Source.OTA, Source.PMS)
-    stay = validate_stay(
-        hotel,
-        check_in,
-        check_out,
-        adults,
-        children,
-        rooms,
-        enforce_booking_window=not from_partner,
+    return reserve_rooms(
+        hotel=hotel,
+        check_in=check_in,
+        check_out=check_out,
+        rooms=[
+            RoomRequest(
+                room_type=room_type,
+                rate_plan=rate_plan,
+                adults=adults,
+                children=children,
+                rooms=rooms,
+                nightly_prices=None if nightly_prices is None else tuple(nightly_prices),
+            )
+        ],
+        guest=guest,
+        source=source,
+        source_channel=source_channel,
+        external_id=external_id,
+        external_revision=external_revision,
+        special_requests=special_requests,
+        expected_total=expected_total,
+        master_confirmed=master_confirmed,
+        savepoint=savepoint,
     )
-    if room_type.hotel_id != hotel.id or rate_plan.hotel_id != hotel.id:
-        raise InvalidStay("Room type and rate plan must belong to the hotel.", code="wrong_hotel")
+
+
+def reserve_rooms(
+    *,
+    hotel: Hotel,
+    check_in: date,
+    check_out: date,
+    rooms: Sequence[RoomRequest],
+    guest: GuestDetails,
+    source: str,
+    source_channel: str = "",
+    external_id: str = "",
+    external_revision: str = "",
+    special_requests: str = "",
+    expected_total: int | None = None,
+    master_confirmed: bool = False,
+    savepoint: bool = True,
+) -> Reservation:
+    """Book one stay of several lines of rooms (room types and plans may differ), whole or not.
+
+    As :func:`reserve_stay`, of which it is the general form; ``expected_total``
+    is the total of every line. The reservation's ``adults`` and ``children``
+    are the largest room's; each room stay keeps its own.
+    """
+    from_partner = source in (Source.OTA, Source.PMS)
+    lines = _validated_lines(
+        hotel, check_in, check_out, rooms, enforce_booking_window=not from_partner
+    )
     if not master_confirmed:
-        _confirm_with_master(hotel, room_type, rate_plan, stay, source)
+        for request, stay in lines:
+            _confirm_with_master(hotel, request.room_type, request.rate_plan, stay, source)
     if from_partner:
         # A partner may book nights our calendar does not reach yet: make the rows.
-        ensure_calendar(hotel, stay.check_in, stay.check_out)
+        ensure_calendar(hotel, check_in, check_out)
     with transaction.atomic(savepoint=savepoint):
-        nightly, overbooked = _sell_stay(
-            room_type, rate_plan, stay, source, nightly_prices, expected_total
-        )
-        total = sum(nightly)
+        sold = _sell_lines(lines, source, expected_total)
         reservation = _create_reservation_row(
             hotel=hotel,
             guest=upsert_guest(hotel, guest),
-            stay=stay,
-            total=total,
-            currency=rate_plan.currency,
+            stay=_summary(lines),
+            total=sum(sum(line.nightly) for line in sold),
+            currency=sold[0].rate_plan.currency,
             source=source,
             source_channel=source_channel,
             external_id=external_id,
             external_revision=external_revision,
             special_requests=special_requests,
-            is_overbooked=any(overbooked),
+            is_overbooked=any(any(line.overbooked) for line in sold),
         )
-        stays = _write_stays(reservation, room_type, rate_plan, stay, nightly, overbooked)
+        stays = _write_stays(reservation, sold)
         record_event(
             hotel,
             ChangeEvent.Kind.RESERVATION_CREATED,
@@ -552,6 +695,104 @@ def _lock_reservation(reservation: Reservation) -> Reservation:
     return Reservation.objects.select_for_update().get(pk=reservation.pk)
 
 
+def _room_key(room_type_id: int, rate_plan_id: int, adults: int, children: int):
+    return (room_type_id, rate_plan_id, adults, children)
+
+
+def _current_lines(stays: list[ReservationRoom]) -> list[RoomRequest]:
+    """The reservation's stays as lines, rooms alike counted together, in stay order."""
+    counts: dict[tuple, int] = {}
+    first: dict[tuple, ReservationRoom] = {}
+    for stay in stays:
+        key = _room_key(stay.room_type_id, stay.rate_plan_id, stay.adults, stay.children)
+        counts[key] = counts.get(key, 0) + 1
+        first.setdefault(key, stay)
+    return [
+        RoomRequest(
+            room_type=stay.room_type,
+            rate_plan=stay.rate_plan,
+            adults=stay.adults,
+            children=stay.children,
+            rooms=counts[key],
+        )
+        for key, stay in first.items()
+    ]
+
+
+def _requested_lines(
+    stays: list[ReservationRoom],
+    *,
+    room_type: RoomType | None,
+    rate_plan: RatePlan | None,
+    adults: int | None,
+    children: int | None,
+    nightly_prices: list[int] | None,
+) -> list[RoomRequest]:
+    """The lines a change asks for: the current ones with the given fields replaced.
+
+    A room type or rate plan given applies to every room (the reservation
+    becomes one line); rooms that end up alike are counted together.
+    """
+    merged: dict[tuple, RoomRequest] = {}
+    for line in _current_lines(stays):
+        line = RoomRequest(
+            room_type=room_type or line.room_type,
+            rate_plan=rate_plan or line.rate_plan,
+            adults=line.adults if adults is None else adults,
+            children=line.children if children is None else children,
+            rooms=line.rooms,
+        )
+        key = _room_key(line.room_type.id, line.rate_plan.id, line.adults, line.children)
+        if key in merged:
+            line = RoomRequest(**{**merged[key].__dict__, "rooms": merged[key].rooms + line.rooms})
+        merged[key] = line
+    lines = list(merged.values())
+    if nightly_prices is not None:
+        if len(lines) > 1:
+            raise InvalidStay(
+                "The rooms of this reservation differ: give each room its own prices.",
+                code="invalid_prices",
+            )
+        lines = [RoomRequest(**{**lines[0].__dict__, "nightly_prices": tuple(nightly_prices)})]
+    return lines
+
+
+def _per_room(lines: Sequence[RoomRequest]) -> list[tuple]:
+    """Every room a set of lines books, as (room type, plan, adults, children, prices)."""
+    rooms = []
+    for line in lines:
+        key = _room_key(line.room_type.id, line.rate_plan.id, line.adults, line.children)
+        if line.nightly_prices is None:
+            rooms += [(*key, None)] * line.rooms
+        else:
+            rooms += [(*key, tuple(p)) for p in split_over_rooms(line.nightly_prices, line.rooms)]
+    return rooms
+
+
+def _same_rooms(stays: list[ReservationRoom], lines: Sequence[RoomRequest]) -> bool:
+    """Whether ``lines`` book exactly the stays there are (prices too, where they carry them)."""
+    wanted = _per_room(lines)
+    if len(wanted) != len(stays):
+        return False
+    priced = any(room[-1] is not None for room in wanted)
+    prices: dict[int, list[int]] = defaultdict(list)
+    if priced:
+        for stay_id, price in (
+            RoomNight.objects.filter(stay__in=stays).order_by("date").values_list("stay", "price")
+        ):
+            prices[stay_id].append(price)
+    have = Counter(
+        (
+            *_room_key(s.room_type_id, s.rate_plan_id, s.adults, s.children),
+            tuple(prices[s.pk]) if priced else None,
+        )
+        for s in stays
+    )
+    if priced and any(room[-1] is None for room in wanted):
+        return False  # some rooms re-priced from the hotel's rates: a change
+    return have == Counter(wanted)
+
+
 def modify_reservation(
     reservation: Reservation,
     *,
@@ -566,40 +807,55 @@ def modify_reservation(
     expected_total: int | None = None,
     nightly_prices: list[int] | None = None,
     external_revision: str | None = None,
+    rooms: Sequence[RoomRequest] | None = None,
 ) -> Reservation:
-    """Change dates, room type, rate plan or guests; inventory moves atomically, re-priced.
+    """Change dates, rooms, rate plan or guests; inventory moves atomically, re-priced.
 
-    A stay that cannot be sold leaves the reservation exactly as it was.
+    ``rooms``: the lines the reservation books from now on (an OTA's rooms,
+    each with its prices), in place of ``room_type``, ``rate_plan``,
+    ``adults``, ``children`` and ``nightly_prices``; rooms and prices equal to
+    what is booked are no change. Otherwise the given fields apply to every
+    room, and each room keeps what is not given. A stay that cannot be sold
+    leaves the reservation exactly as it was.
     """
     hotel = reservation.hotel
-    first = reservation.rooms.select_related("room_type", "rate_plan").first()
-    new_room_type = room_type or first.room_type
-    new_rate_plan = rate_plan or first.rate_plan
+    stays = list(reservation.rooms.select_related("room_type", "rate_plan").order_by("id"))
     from_partner = source in (Source.OTA, Source.PMS)
-    stay = validate_stay(
+    new_check_in = check_in or reservation.check_in
+    new_check_out = check_out or reservation.check_out
+    if rooms is not None:
+        given = (room_type, rate_plan, adults, children, nightly_prices)
+        if any(value is not None for value in given):
+            raise TypeError("Give the rooms, or room type, plan, guests and prices: not both.")
+        wanted = list(rooms)
+    else:
+        wanted = _requested_lines(
+            stays,
+            room_type=room_type,
+            rate_plan=rate_plan,
+            adults=adults,
+            children=children,
+            nightly_prices=nightly_prices,
+        )
+    lines = _validated_lines(
         hotel,
-        check_in or reservation.check_in,
-        check_out or reservation.check_out,
-        reservation.adults if adults is None else adults,
-        reservation.children if children is None else children,
-        reservation.rooms.count(),
+        new_check_in,
+        new_check_out,
+        wanted,
         # Guests already in house may shorten a stay whose arrival is past.
-        enforce_booking_window=not from_partner
-        and (check_in or reservation.check_in) != reservation.check_in,
+        enforce_booking_window=not from_partner and new_check_in != reservation.check_in,
     )
     stay_changed = (
-        stay.check_in != reservation.check_in
-        or stay.check_out != reservation.check_out
-        or stay.adults != reservation.adults
-        or stay.children != reservation.children
-        or new_room_type.id != first.room_type_id
-        or new_rate_plan.id != first.rate_plan_id
-        or nightly_prices is not None
+        new_check_in != reservation.check_in
+        or new_check_out != reservation.check_out
+        or (rooms is None and nightly_prices is not None)
+        or not _same_rooms(stays, wanted)
     )
     if stay_changed:
-        _confirm_with_master(hotel, new_room_type, new_rate_plan, stay, source)
+        for request, stay in lines:
+            _confirm_with_master(hotel, request.room_type, request.rate_plan, stay, source)
         if from_partner:
-            ensure_calendar(hotel, stay.check_in, stay.check_out)
+            ensure_calendar(hotel, new_check_in, new_check_out)
     with transaction.atomic():
         current = _lock_reservation(reservation)
         if current.status == Reservation.Status.CANCELLED:
@@ -617,19 +873,18 @@ def modify_reservation(
             old_dates = set(
                 RoomNight.objects.filter(stay__reservation=current).values_list("date", flat=True)
             )
-            _lock_inventory({first.room_type_id, new_room_type.id}, old_dates | set(stay.dates))
+            room_types = {s.room_type_id for s in stays} | {r.room_type.id for r, _ in lines}
+            _lock_inventory(room_types, old_dates | {d for _, s in lines for d in s.dates})
             _release_rooms(current)
-            nightly, overbooked = _sell_stay(
-                new_room_type, new_rate_plan, stay, source, nightly_prices, expected_total
-            )
-            total = sum(nightly)
+            sold = _sell_lines(lines, source, expected_total)
             current.rooms.all().delete()
-            _write_stays(current, new_room_type, new_rate_plan, stay, nightly, overbooked)
-            current.check_in, current.check_out = stay.check_in, stay.check_out
-            current.adults, current.children = stay.adults, stay.children
-            current.total_amount = total
-            current.currency = new_rate_plan.currency
-            current.is_overbooked = any(overbooked)
+            _write_stays(current, sold)
+            summary = _summary(lines)
+            current.check_in, current.check_out = summary.check_in, summary.check_out
+            current.adults, current.children = summary.adults, summary.children
+            current.total_amount = sum(sum(line.nightly) for line in sold)
+            current.currency = sold[0].rate_plan.currency
+            current.is_overbooked = any(any(line.overbooked) for line in sold)
         if special_requests is not None:
             current.special_requests = special_requests
         if external_revision is not None:

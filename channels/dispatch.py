@@ -126,14 +126,19 @@ def _mark_ari(dirty: DirtyDays, payload: dict, cat: _Catalogue) -> None:
 def _mark_stay(dirty: DirtyDays, snapshot: dict | None, cat: _Catalogue) -> None:
     if not snapshot:
         return
-    rt = cat.room_types.get(snapshot.get("room_type", ""))
+    # Snapshots written before "room_types" existed name the first stay's type only.
+    codes = snapshot.get("room_types") or [snapshot.get("room_type", "")]
     try:
         start = date.fromisoformat(snapshot["check_in"])
         end = date.fromisoformat(snapshot["check_out"]) - timedelta(days=1)
     except (KeyError, TypeError, ValueError):
         return
-    if rt is not None and end >= start:
-        dirty.avail[rt] |= dates_between(start, end)
+    if end < start or not isinstance(codes, list):
+        return
+    for code in codes:
+        rt = cat.room_types.get(code) if isinstance(code, str) else None
+        if rt is not None:
+            dirty.avail[rt] |= dates_between(start, end)
 
 
 def pack(items: list[dict], size: int, weigh, group=None) -> list[list[dict]]:

@@ -10,7 +10,9 @@ or is pulled:
 2. **Apply.** :func:`apply_inbound` applies a message through the booking
    rules every other reservation goes through (``bookings.reservations``):
    a new booking is created with source OTA, accepted past availability and
-   flagged overbooked, priced with the partner's nightly prices; a
+   flagged overbooked, priced with the partner's nightly prices, one room
+   stay per partner room (a multi-room booking may mix room types and rate
+   plans: each room is counted into its own type's calendar); a
    modification moves the inventory atomically; a cancellation frees the
    dates. Each writes its ``ChangeEvent``, so every other channel and the PMS
    hear of it. Applying is idempotent: an applied message is never applied
@@ -46,19 +48,20 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bookings.errors import BookingError
-from bookings.models import Reservation, RoomNight
+from bookings.models import Reservation
 from bookings.reservations import (
     GuestDetails,
+    RoomRequest,
     cancel_reservation,
     modify_reservation,
-    reserve_stay,
+    reserve_rooms,
 )
 from pema import tasks as pema_tasks
 from pema.xml import XMLError, parse_xml
 
 from .delivery import backoff_seconds
 from .interface import Acknowledgement, InboundKind, InboundReservation, WebhookRequest
-from .mapping import LocalProduct, ProductMap
+from .mapping import ProductMap
 from .models import Connection, InboundMessage
 from .providers.base import PullAgain, SyncError, TransientError
 
@@ -398,14 +401,10 @@ def _apply_message(message: InboundMessage) -> tuple[str, Reservation | None, st
         return Status.APPLIED, reservation, "" if cancelled else "Cancelled already."
     booking = _booking(connection, inbound)
     if local is None:
-        reservation = reserve_stay(
+        reservation = reserve_rooms(
             hotel=connection.hotel,
-            room_type=booking.product.room_type,
-            rate_plan=booking.product.rate_plan,
             check_in=booking.check_in,
             check_out=booking.check_out,
-            adults=booking.adults,
-            children=booking.children,
             rooms=booking.rooms,
             guest=booking.guest,
             source=OTA,
@@ -413,30 +412,16 @@ def _apply_message(message: InboundMessage) -> tuple[str, Reservation | None, st
             external_id=inbound.partner_reservation_id,
             external_revision=inbound.revision[:64],
             special_requests=booking.special_requests,
-            nightly_prices=booking.nightly,
         )
         return Status.APPLIED, reservation, ""
-    if local.rooms.count() != booking.rooms:
-        raise Hold(
-            code="room_count_changed",
-            message=f"The partner now books {booking.rooms} room(s) where reservation "
-            f"{local.confirmation_number} has {local.rooms.count()}; change the rooms in Pema "
-            "by hand (cancel and re-book), then retry this message.",
-        )
-    nightly = booking.nightly
-    if nightly is not None and _same_stay(local, booking):
-        nightly = None  # the same stay at the same prices: not a change worth a new version
+    # The partner's rooms and prices replace the stays; the same ones are no change.
     reservation = modify_reservation(
         local,
         source=OTA,
         check_in=booking.check_in,
         check_out=booking.check_out,
-        room_type=booking.product.room_type,
-        rate_plan=booking.product.rate_plan,
-        adults=booking.adults,
-        children=booking.children,
+        rooms=booking.rooms,
         special_requests=booking.special_requests,
-        nightly_prices=nightly,
         external_revision=inbound.revision[:64],
     )
     return Status.APPLIED, reservation, ""
@@ -444,65 +429,70 @@ def _apply_message(message: InboundMessage) -> tuple[str, Reservation | None, st
 
 @dataclass(frozen=True)
 class _Booking:
-    """An inbound reservation in local terms, ready for the booking functions."""
+    """An inbound reservation in local terms, ready for the booking functions.
 
-    product: LocalProduct
+    ``rooms``: one line per partner room, in the partner's order, each with
+    its own room type, rate plan, guests and nightly prices (None: priced by
+    the hotel's rates).
+    """
+
     check_in: date
     check_out: date
-    adults: int
-    children: int
-    rooms: int
-    nightly: list[int] | None
+    rooms: list[RoomRequest]
     guest: GuestDetails
     special_requests: str
 
 
 def _booking(connection: Connection, inbound: InboundReservation) -> _Booking:
-    """Map and check a new or modified reservation; Hold/Unmapped when it cannot be booked."""
+    """Map and check a new or modified reservation; Hold/Unmapped when it cannot be booked.
+
+    A multi-room booking may mix room types and rate plans: each room is its
+    own line of the one reservation. Its rooms share one stay, the
+    reservation's; rooms on different dates are held.
+    """
     if not inbound.rooms:
         raise Hold(code="malformed", message="The message books no room.")
     products = ProductMap(connection)
     mapped = [products.resolve(r.partner_room_id, r.partner_rate_id) for r in inbound.rooms]
-    first, product = inbound.rooms[0], mapped[0]
-    shapes = {
-        (p.room_type.pk, p.rate_plan.pk, r.check_in, r.check_out)
-        for p, r in zip(mapped, inbound.rooms, strict=True)
-    }
-    if len(shapes) > 1:
+    first = inbound.rooms[0]
+    if len({(r.check_in, r.check_out) for r in inbound.rooms}) > 1:
         raise Hold(
-            code="mixed_rooms",
-            message="The rooms of this reservation differ in room type, rate plan or dates; Pema "
-            "books one room type, rate plan and stay per reservation. Book the rooms by hand "
-            "and retry, or ask the partner to split the reservation.",
+            code="mixed_dates",
+            message="The rooms of this reservation are for different dates; a Pema reservation "
+            "is one stay. Book the rooms by hand and retry, or ask the partner to split it.",
         )
-    plan_currency = product.rate_plan.currency
     nightly = _nightly_prices(inbound, first.check_in, first.check_out)
-    if nightly is not None and inbound.currency != plan_currency:
-        if not CURRENCY.match(inbound.currency):
-            raise Hold(code="unknown_currency", message=f"Unknown currency {inbound.currency!r}.")
-        raise Hold(
-            code="currency_mismatch",
-            message=f"The partner prices this reservation in {inbound.currency}; rate plan "
-            f"{product.rate_plan.code} sells in {plan_currency}. Pema does not convert: "
-            "map a rate plan in that currency, or correct the partner's setup, then retry.",
+    if nightly is not None:
+        for product in {p.rate_plan.pk: p for p in mapped}.values():
+            plan_currency = product.rate_plan.currency
+            if inbound.currency == plan_currency:
+                continue
+            if not CURRENCY.match(inbound.currency):
+                raise Hold(
+                    code="unknown_currency", message=f"Unknown currency {inbound.currency!r}."
+                )
+            raise Hold(
+                code="currency_mismatch",
+                message=f"The partner prices this reservation in {inbound.currency}; rate plan "
+                f"{product.rate_plan.code} sells in {plan_currency}. Pema does not convert: "
+                "map a rate plan in that currency, or correct the partner's setup, then retry.",
+            )
+    rooms = [
+        RoomRequest(
+            room_type=product.room_type,
+            rate_plan=product.rate_plan,
+            adults=room.adults,
+            children=room.children,
+            nightly_prices=None if nightly is None else tuple(nightly[index]),
         )
-    adults = max(r.adults for r in inbound.rooms)
-    children = max(r.children for r in inbound.rooms)
-    requests = inbound.special_requests
-    if len({(r.adults, r.children) for r in inbound.rooms}) > 1:
-        # One occupancy per reservation here: the largest, with the partner's split noted.
-        split = "; ".join(f"{r.adults} adults, {r.children} children" for r in inbound.rooms)
-        requests = f"{requests}\n[Rooms as booked: {split}]".strip()
+        for index, (product, room) in enumerate(zip(mapped, inbound.rooms, strict=True))
+    ]
     guest = inbound.guest
     country = guest.country.strip().upper()
     return _Booking(
-        product=product,
         check_in=first.check_in,
         check_out=first.check_out,
-        adults=adults,
-        children=children,
-        rooms=len(inbound.rooms),
-        nightly=nightly,
+        rooms=rooms,
         guest=GuestDetails(
             first_name=guest.given_name.strip()[:100],
             last_name=(guest.surname.strip() or "(no name given)")[:100],
@@ -510,15 +500,17 @@ def _booking(connection: Connection, inbound: InboundReservation) -> _Booking:
             phone=guest.phone.strip()[:40],
             country=country if re.match(r"^[A-Z]{2}$", country) else "",
         ),
-        special_requests=requests,
+        special_requests=inbound.special_requests,
     )
 
 
-def _nightly_prices(inbound: InboundReservation, check_in: date, check_out: date):
-    """The partner's price of each night, all rooms together; None: the hotel's rates.
+def _nightly_prices(
+    inbound: InboundReservation, check_in: date, check_out: date
+) -> list[list[int]] | None:
+    """Per room, the partner's price of each night; None: the hotel's rates price the stay.
 
-    Rooms with their nights priced add up per night. With only a total, it is
-    spread over the nights (the first nights take the remainder), so the
+    Rooms carry their nights' prices. With only a total, it is spread over
+    the rooms and then the nights (the first take the remainder), so the
     reservation's total is the partner's to the minor unit.
     """
     dates = [check_in + timedelta(days=n) for n in range((check_out - check_in).days)]
@@ -526,45 +518,27 @@ def _nightly_prices(inbound: InboundReservation, check_in: date, check_out: date
     if priced and len(priced) != len(inbound.rooms):
         raise Hold(code="malformed", message="Some rooms carry nightly prices and others do not.")
     if priced:
-        per_night = dict.fromkeys(dates, 0)
+        per_room = []
         for room in priced:
-            nights = [n.date for n in room.nights]
-            if sorted(nights) != dates:
+            nights = sorted(room.nights, key=lambda n: n.date)
+            if [n.date for n in nights] != dates:
                 raise Hold(
                     code="malformed",
                     message=f"Room {room.index or room.partner_room_id}: the priced nights "
-                    f"({', '.join(d.isoformat() for d in nights)}) are not the stay's.",
+                    f"({', '.join(n.date.isoformat() for n in room.nights)}) are not the stay's.",
                 )
-            for night in room.nights:
-                per_night[night.date] += night.price
-        return [per_night[d] for d in dates]
+            per_room.append([n.price for n in nights])
+        return per_room
     if inbound.total and dates:
-        base, extra = divmod(inbound.total, len(dates))
-        return [base + (1 if n < extra else 0) for n in range(len(dates))]
+        count = len(inbound.rooms)
+        room_totals = [
+            inbound.total // count + (1 if n < inbound.total % count else 0) for n in range(count)
+        ]
+        return [
+            [total // len(dates) + (1 if n < total % len(dates) else 0) for n in range(len(dates))]
+            for total in room_totals
+        ]
     return None
-
-
-def _same_stay(reservation: Reservation, booking: _Booking) -> bool:
-    """Whether the reservation already is the booking: dates, product, guests and prices.
-
-    Only then may the partner's prices be left out of the modification: with
-    anything else changing they must go in, or the hotel's rates would price it.
-    """
-    stay = reservation.rooms.first()
-    if stay is None or (
-        reservation.check_in, reservation.check_out, reservation.adults, reservation.children,
-        stay.room_type_id, stay.rate_plan_id,
-    ) != (
-        booking.check_in, booking.check_out, booking.adults, booking.children,
-        booking.product.room_type.pk, booking.product.rate_plan.pk,
-    ):  # fmt: skip
-        return False
-    per_night: dict[date, int] = {}
-    for day, price in RoomNight.objects.filter(stay__reservation=reservation).values_list(
-        "date", "price"
-    ):
-        per_night[day] = per_night.get(day, 0) + price
-    return [per_night[d] for d in sorted(per_night)] == booking.nightly
 
 
 def retry_messages(messages) -> dict[str, int]:

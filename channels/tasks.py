@@ -15,7 +15,7 @@ from django.conf import settings
 
 from pema import tasks as pema_tasks
 
-from .delivery import abandoned_connections, deliver
+from .delivery import abandoned_connections, deliver, next_due_in
 from .dispatch import dispatch, plan_full_sync
 from .inbound import apply_inbound, waiting_message_ids
 from .models import Connection
@@ -106,5 +106,14 @@ def full_sync_provider(provider: str) -> int:
 
 @shared_task(acks_late=True, ignore_result=True)
 def pull_connection(connection_id: int) -> dict:
-    """Beat, per pull connection: read, store, apply and acknowledge its reservations."""
-    return pull_one(connection_id).as_dict()
+    """Beat, per pull connection: read, store, apply and acknowledge its reservations.
+
+    The pull holds the connection's delivery lease, so a delivery woken meanwhile
+    (the ARI echo of the bookings it applied, say) found the lease taken and
+    stopped: wake it again once the lease is free, rather than leave the
+    partner waiting for the minute sweep.
+    """
+    report = pull_one(connection_id)
+    if report.claimed and next_due_in(connection_id) is not None:
+        enqueue(deliver_connection, connection_id)
+    return report.as_dict()

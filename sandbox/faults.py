@@ -17,7 +17,9 @@ class Faults:
     the call and cuts its answer in half; ``status`` forces that HTTP status
     (with the simulator's error body); ``retry_after`` answers 429 with that
     ``Retry-After`` in seconds; ``error`` is a simulator-specific forced error
-    (IDS Next: ``{"type": 3, "code": 322}``).
+    (IDS Next: ``{"type": 3, "code": 322}``). ``methods``, when set, limits
+    every fault to calls of those HTTP methods (``["POST"]``: a partner whose
+    reads answer while its acknowledgements hang).
     """
 
     down: bool = False
@@ -29,6 +31,7 @@ class Faults:
     status: int | None = None
     retry_after: int | None = None
     error: dict[str, Any] | None = None
+    methods: list[str] = field(default_factory=list)
     calls: int = field(default=0, repr=False)
 
     def update(self, values: dict[str, Any]) -> None:
@@ -55,6 +58,15 @@ class Faults:
         if "error" in values:
             error = values["error"]
             self.error = dict(error) if error else None
+        if "methods" in values:
+            methods = values["methods"] or []
+            if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+                raise ValueError("methods must be a list of HTTP methods")
+            self.methods = [m.upper() for m in methods]
+
+    def applies_to(self, method: str) -> bool:
+        """Whether the faults apply to a call of ``method``."""
+        return not self.methods or method.upper() in self.methods
 
     def should_fail(self) -> bool:
         """Deterministic share: exactly ``fail_percent`` of every 100 calls fail."""

@@ -206,8 +206,9 @@ class HarnessRequestHandler(HardenedRequestHandler):
         body = self._read_body(simulator.max_body_bytes)
         with harness.faults_lock:
             faults = harness.faults[partner]
-            snapshot = Faults(**faults.as_dict())
-            fail = faults.should_fail() if faults.fail_percent else False
+            applies = faults.applies_to(method)
+            snapshot = Faults(**faults.as_dict()) if applies else Faults()
+            fail = faults.should_fail() if applies and faults.fail_percent else False
         if snapshot.down:
             self.close_connection = True  # look unreachable: no status line at all
             return

@@ -202,6 +202,25 @@ class RunningSandbox:
             error=None,
         )
 
+    def control(self, partner: str, command: str, payload: dict[str, Any] | None = None) -> Any:
+        """``POST /_control/<partner>/<command>`` (a simulator command); raises unless 2xx."""
+        response = self._http.post(
+            f"{self.base_url}/_control/{partner}/{command}", json=payload or {}, timeout=30
+        )
+        if not response.ok:
+            raise AssertionError(f"{partner} {command}: {response.status_code} {response.text}")
+        return response.json()
+
+    def partner_state(self, partner: str) -> dict[str, Any]:
+        """``GET /_control/<partner>/state``: what that simulator holds."""
+        response = self._http.get(f"{self.base_url}/_control/{partner}/state", timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def partner_faults(self, partner: str, **values: Any) -> dict[str, Any]:
+        """Set the given faults of one partner (``down=True``, ``methods=["POST"]``, ...)."""
+        return self.control(partner, "faults", values)
+
     def reset(self) -> None:
         """Wipe the sandbox's state (and its faults)."""
         self._http.post(f"{self.base_url}/_control/reset", timeout=10).raise_for_status()

@@ -160,7 +160,10 @@ def booking_today(now: datetime | None = None) -> date:
 
 
 def capabilities(
-    *, horizon_days: int = DEFAULT_HORIZON_DAYS, max_messages: int = DEFAULT_MAX_MESSAGES
+    *,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    max_messages: int = DEFAULT_MAX_MESSAGES,
+    pull_interval_seconds: int = PULL_INTERVAL_SECONDS,
 ) -> Capabilities:
     """What Booking.com takes, for the coalescer and the engine."""
     return Capabilities(
@@ -175,7 +178,7 @@ def capabilities(
         reservations=ReservationFlow.PULL,
         exports_reservations=False,
         answers_availability=False,
-        pull_interval_seconds=PULL_INTERVAL_SECONDS,
+        pull_interval_seconds=pull_interval_seconds,
     )
 
 

@@ -23,7 +23,9 @@ Booking's RUID as its ``correlation_id``.
 Credentials: ``username``, ``password`` (the machine account) and ``hotel_id``
 (Booking's property id, sent as ``HotelCode``). Settings, all optional:
 ``min_stay_mode`` (``through`` or ``arrival``), ``secure_base_url``,
-``horizon_days`` (365), ``target`` (``Production`` or ``Test``), ``pull_limit``.
+``horizon_days`` (365), ``target`` (``Production`` or ``Test``), ``pull_limit``,
+``pull_interval_seconds`` (20, Booking's rule: lower only against the simulator,
+which counts faster polling as a warning).
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ class BookingComProvider(Provider):
         "horizon_days": "Days ahead ARI is sent (default 365)",
         "target": "Production (default) or Test",
         "pull_limit": f"Reservations per GET (default {DEFAULT_PULL_LIMIT})",
+        "pull_interval_seconds": f"Seconds between pulls (default {codec.PULL_INTERVAL_SECONDS}, "
+        "as Booking requires; lower only against the simulator)",
     }
     content_type = codec.CONTENT_TYPE
     limit_nets_reservations = True
@@ -99,7 +103,8 @@ class BookingComProvider(Provider):
                 codec.check_target(values["target"])
             except codec.BookingCodecError as exc:
                 errors.append(str(exc))
-        for name, top in (("horizon_days", MAX_HORIZON_DAYS), ("pull_limit", 1000)):
+        limits = (("horizon_days", MAX_HORIZON_DAYS), ("pull_limit", 1000))
+        for name, top in (*limits, ("pull_interval_seconds", 3600)):
             if name in values:
                 value = values[name]
                 if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
@@ -133,8 +138,14 @@ class BookingComProvider(Provider):
     def pull_limit(self) -> int:
         return int(self._settings.get("pull_limit") or DEFAULT_PULL_LIMIT)
 
+    @property
+    def pull_interval_seconds(self) -> int:
+        return int(self._settings.get("pull_interval_seconds") or codec.PULL_INTERVAL_SECONDS)
+
     def capabilities(self) -> Capabilities:
-        return codec.capabilities(horizon_days=self.horizon_days)
+        return codec.capabilities(
+            horizon_days=self.horizon_days, pull_interval_seconds=self.pull_interval_seconds
+        )
 
     # ------------------------------------------------------------------ transport
     def headers(self) -> dict[str, str]:

@@ -324,19 +324,137 @@ def test_an_unreadable_message_is_kept_raw_and_held(hotel, ota):
     assert apply_inbound(kept.pk).status == Status.HELD
 
 
-def test_rooms_of_different_types_in_one_booking_are_held_not_half_booked(hotel, ota):
-    mixed = message(hotel)
+def mixed(hotel, kind=InboundKind.NEW, *, revision="1", second="EXT", start=5, nights=2, **kw):
+    """A two-room booking: an EXQ room at 900,000 a night and a ``second`` room for one adult."""
+    base = message(hotel, kind, revision=revision, start=start, nights=nights, **kw)
+    first = base.rooms[0]
     other = InboundRoomStay(
-        partner_room_id="EXT",
+        partner_room_id=second,
         partner_rate_id="BAR",
-        check_in=mixed.rooms[0].check_in,
-        check_out=mixed.rooms[0].check_out,
+        check_in=first.check_in,
+        check_out=first.check_out,
         adults=1,
+        nights=tuple(Night(n.date, 600_000 + i) for i, n in enumerate(first.nights)),
     )
-    held = receive(ota, InboundReservation(**{**mixed.__dict__, "rooms": (mixed.rooms[0], other)}))
+    return InboundReservation(**{**base.__dict__, "rooms": (first, other)})
 
-    assert held.status == Status.HELD and held.error_code == "mixed_rooms"
+
+def stays(reservation) -> list[tuple[str, int, list[int]]]:
+    """(room type, adults, nightly prices) of each room stay, in stay order."""
+    return [
+        (stay.room_type.code, stay.adults, [n.price for n in stay.nights.all()])
+        for stay in reservation.rooms.order_by("id")
+    ]
+
+
+def test_rooms_of_different_types_are_one_reservation_with_a_stay_each(hotel, ota):
+    done = receive(ota, mixed(hotel))
+
+    assert done.status == Status.APPLIED
+    reservation = done.reservation
+    assert stays(reservation) == [("EXQ", 2, [900_000, 900_000]), ("EXT", 1, [600_000, 600_001])]
+    assert reservation.total_amount == 2 * 900_000 + 1_200_001
+    assert not reservation.is_overbooked
+    assert sold(hotel, "EXQ", 5, 2) == [(1, 0), (1, 0)]
+    assert sold(hotel, "EXT", 5, 2) == [(1, 0), (1, 0)]
+    event = ChangeEvent.objects.get(kind=ChangeEvent.Kind.RESERVATION_CREATED)
+    assert event.payload["room_types"] == ["EXQ", "EXT"] and event.payload["rooms"] == 2
+
+
+def test_a_mixed_booking_past_one_types_availability_is_flagged_on_that_type_only(hotel, ota):
+    # EXT has two rooms: fill them, then the mixed booking's EXT room is one too many.
+    for n in range(2):
+        receive(ota, message(hotel, res_id=f"FILL{n}", room="EXT"))
+    done = receive(ota, mixed(hotel, res_id="BK-MIX"))
+
+    reservation = done.reservation
+    assert done.status == Status.APPLIED and reservation.is_overbooked
+    assert sold(hotel, "EXT", 5, 2) == [(2, 1), (2, 1)]
+    assert sold(hotel, "EXQ", 5, 2) == [(1, 0), (1, 0)]
+    flagged = RoomNight.objects.filter(stay__reservation=reservation, overbooked=True)
+    assert {n.stay.room_type.code for n in flagged} == {"EXT"} and flagged.count() == 2
+
+
+def test_a_mixed_booking_modified_moves_each_room_and_reprices_it(hotel, ota):
+    receive(ota, mixed(hotel))
+    # The second room becomes an EXQ, and the stay moves three days on.
+    done = receive(ota, mixed(hotel, InboundKind.MODIFY, revision="2", second="EXQ", start=8))
+
+    assert done.status == Status.APPLIED
+    reservation = done.reservation
+    assert Reservation.objects.count() == 1 and reservation.version == 2
+    assert stays(reservation) == [("EXQ", 2, [900_000, 900_000]), ("EXQ", 1, [600_000, 600_001])]
+    assert sold(hotel, "EXQ", 5, 2) == [(0, 0), (0, 0)]
+    assert sold(hotel, "EXT", 5, 2) == [(0, 0), (0, 0)]
+    assert sold(hotel, "EXQ", 8, 2) == [(2, 0), (2, 0)]
+
+
+def test_a_mixed_booking_sent_again_unchanged_is_no_new_version(hotel, ota):
+    receive(ota, mixed(hotel))
+    done = receive(ota, mixed(hotel, InboundKind.MODIFY, revision="2"))
+
+    assert done.reservation.version == 2  # the revision noted, the rooms not re-sold
+    assert ChangeEvent.objects.filter(kind=ChangeEvent.Kind.RESERVATION_MODIFIED).count() == 1
+    assert sold(hotel, "EXT", 5, 2) == [(1, 0), (1, 0)]
+    assert stays(done.reservation)[1] == ("EXT", 1, [600_000, 600_001])
+
+
+def test_a_mixed_booking_losing_a_room_gives_that_room_back(hotel, ota):
+    receive(ota, mixed(hotel))
+    done = receive(ota, message(hotel, InboundKind.MODIFY, revision="2"))
+
+    assert stays(done.reservation) == [("EXQ", 2, [900_000, 900_000])]
+    assert sold(hotel, "EXT", 5, 2) == [(0, 0), (0, 0)]
+    assert sold(hotel, "EXQ", 5, 2) == [(1, 0), (1, 0)]
+
+
+def test_a_mixed_booking_cancelled_frees_every_rooms_dates(hotel, ota):
+    for n in range(2):
+        receive(ota, message(hotel, res_id=f"FILL{n}", room="EXT"))
+    receive(ota, mixed(hotel, res_id="BK-MIX"))
+    done = receive(ota, message(hotel, InboundKind.CANCEL, res_id="BK-MIX", revision="2"))
+
+    assert done.reservation.status == Reservation.Status.CANCELLED
+    assert not done.reservation.is_overbooked
+    assert sold(hotel, "EXQ", 5, 2) == [(0, 0), (0, 0)]
+    assert sold(hotel, "EXT", 5, 2) == [(2, 0), (2, 0)]
+
+
+def test_a_mixed_booking_sends_the_rooms_left_of_every_type_it_takes(hotel, ota):
+    receive(ota, mixed(hotel))
+    dispatch(ota)
+
+    sent = {
+        item["room_type"]
+        for job in SyncJob.objects.filter(connection=ota, kind=SyncJob.Kind.AVAILABILITY)
+        for item in job.payload["items"]
+    }
+    assert sent == {"EXQ", "EXT"}
+
+
+def test_rooms_on_different_dates_are_held_not_half_booked(hotel, ota):
+    base = mixed(hotel)
+    first, other = base.rooms
+    later = InboundRoomStay(
+        **{
+            **other.__dict__,
+            "check_in": other.check_in + timedelta(days=1),
+            "nights": other.nights[1:],
+        }
+    )
+    held = receive(ota, InboundReservation(**{**base.__dict__, "rooms": (first, later)}))
+
+    assert held.status == Status.HELD and held.error_code == "mixed_dates"
     assert Reservation.objects.count() == 0
+    assert sold(hotel, "EXQ", 5, 2) == [(0, 0), (0, 0)]
+
+
+def test_one_unmapped_room_holds_the_whole_mixed_booking(hotel, ota):
+    held = receive(ota, mixed(hotel, second="NOPE"))
+
+    assert held.status == Status.HELD and held.error_code == "unmapped_room"
+    assert Reservation.objects.count() == 0
+    assert sold(hotel, "EXQ", 5, 2) == [(0, 0), (0, 0)]
 
 
 def test_the_raw_body_and_a_json_view_of_it_are_kept(hotel, ota):

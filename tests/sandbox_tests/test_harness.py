@@ -130,6 +130,17 @@ def test_malformed_and_truncated_answers(harness):
     assert harness.state("counter")["calls"] == {"/x": 1}  # truncate applies the call
 
 
+def test_faults_limited_to_some_methods_spare_the_others(harness):
+    harness.control("counter", "faults", {"status": 503, "methods": ["post"]})
+    assert harness.get("/_control/counter/faults").json()["methods"] == ["POST"]
+    assert harness.get("/counter/x").json()["calls"] == 1  # a read answers
+    assert harness.post("/counter/x").status_code == 503  # an acknowledgement fails
+    harness.control("counter", "faults", {"methods": []})
+    assert harness.get("/counter/x").status_code == 503  # every call again
+    answer = harness.post("/_control/counter/faults", b'{"methods": "POST"}')
+    assert answer.status_code == 400
+
+
 def test_slow_still_answers(harness):
     harness.control("counter", "faults", {"slow_ms": 50})
     assert harness.post("/counter/x").ok

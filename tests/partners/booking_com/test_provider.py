@@ -617,3 +617,33 @@ def test_no_two_pulls_of_one_connection_at_once(booking):
         report = pull_connection(booking.pk)
     assert not report.claimed
     release(booking.pk, "another-worker")
+
+
+def test_the_pull_interval_is_booking_s_20_s_unless_the_connection_says(booking):
+    from channels.pull import ensure_pull_schedule
+
+    assert booking.get_provider().capabilities().pull_interval_seconds == 20
+    booking.settings = {**booking.settings, "pull_interval_seconds": 2}
+    booking.save()
+    assert booking.get_provider().capabilities().pull_interval_seconds == 2
+    task = ensure_pull_schedule(booking, update=True)
+    assert task.interval.every == 2
+    provider = type(booking.get_provider())
+    assert provider.validate_settings({"pull_interval_seconds": 0}) == [
+        "pull_interval_seconds must be a whole number from 1 to 3600."
+    ]
+
+
+@responses.activate
+def test_a_pull_wakes_the_delivery_it_kept_waiting(booking, monkeypatch):
+    from channels import tasks
+
+    woken = []
+    monkeypatch.setattr(tasks, "enqueue", lambda task, *args, **kw: woken.append((task, args)))
+    register_pull(get_answer(codec.RES_NOTIF, []))
+    tasks.pull_connection(booking.pk)
+    assert woken == []  # nothing waits to be sent
+
+    queue_ari(booking)
+    tasks.pull_connection(booking.pk)
+    assert woken == [(tasks.deliver_connection, (booking.pk,))]
