@@ -63,6 +63,27 @@ def ensure_calendar(hotel: Hotel, start: date, end: date) -> int:
     return len(new_inventory) + len(new_rates)
 
 
+def calendar_covers(products: set[tuple[int, int]], check_in: date, check_out: date) -> bool:
+    """Whether every night of the stay has its rows for these (rate plan id, room type id).
+
+    Two counts, against the four reads and the sets :func:`ensure_calendar`
+    builds over every room type of the hotel: partner bookings ask this first,
+    and nearly always the calendar is already there.
+    """
+    nights = (check_out - check_in).days
+    if nights <= 0 or not products:
+        return True
+    room_type_ids = {room_type_id for _, room_type_id in products}
+    in_stay = Q(date__gte=check_in, date__lt=check_out)
+    inventory = InventoryDay.objects.filter(in_stay, room_type_id__in=room_type_ids).count()
+    if inventory < nights * len(room_type_ids):
+        return False
+    pairs = Q()
+    for rate_plan_id, room_type_id in products:
+        pairs |= Q(rate_plan_id=rate_plan_id, room_type_id=room_type_id)
+    return RateDay.objects.filter(in_stay, pairs).count() >= nights * len(products)
+
+
 def _plan_room_pairs(hotel: Hotel) -> list[tuple[int, int]]:
     through = hotel.rate_plans.model.room_types.through
     return list(

@@ -42,7 +42,7 @@ from .availability import (
 )
 from .errors import InvalidStay, NoAvailability, PriceChanged, Reason, ReservationClosed
 from .events import record_event, reservation_snapshot
-from .inventory import ensure_calendar
+from .inventory import calendar_covers, ensure_calendar
 from .models import (
     ChangeEvent,
     Guest,
@@ -639,7 +639,8 @@ def reserve_rooms(
     if not master_confirmed:
         for request, stay in lines:
             _confirm_with_master(hotel, request.room_type, request.rate_plan, stay, source)
-    if from_partner:
+    products = {(request.rate_plan.id, request.room_type.id) for request, _ in lines}
+    if from_partner and not calendar_covers(products, check_in, check_out):
         # A partner may book nights our calendar does not reach yet: make the rows.
         ensure_calendar(hotel, check_in, check_out)
     with transaction.atomic(savepoint=savepoint):
@@ -854,7 +855,8 @@ def modify_reservation(
     if stay_changed:
         for request, stay in lines:
             _confirm_with_master(hotel, request.room_type, request.rate_plan, stay, source)
-        if from_partner:
+        products = {(request.rate_plan.id, request.room_type.id) for request, _ in lines}
+        if from_partner and not calendar_covers(products, new_check_in, new_check_out):
             ensure_calendar(hotel, new_check_in, new_check_out)
     with transaction.atomic():
         current = _lock_reservation(reservation)

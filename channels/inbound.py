@@ -255,8 +255,11 @@ def receive_webhook(connection: Connection, request: WebhookRequest) -> list[Inb
 APPLICABLE = (Status.RECEIVED, Status.HELD, Status.FAILED)
 
 
-def apply_inbound(message_id: int) -> InboundMessage:
+def apply_inbound(message_id: int, *, products: ProductMap | None = None) -> InboundMessage:
     """Apply one stored message (a received, held or failed one); return it as it ends.
+
+    ``products``: the connection's mapping, when the caller applies many
+    messages of one connection (a pull) and read it once for all of them.
 
     The messages of one partner reservation are applied one at a time (the
     oldest message row of that reservation is locked first), so a modify
@@ -285,19 +288,19 @@ def apply_inbound(message_id: int) -> InboundMessage:
         )
         if message.status not in APPLICABLE:
             return message
-        _apply_locked(message)
+        _apply_locked(message, products)
         if message.status == Status.APPLIED:
-            _apply_waiting(message)
+            _apply_waiting(message, products)
     return message
 
 
-def _apply_locked(message: InboundMessage) -> None:
+def _apply_locked(message: InboundMessage, products: ProductMap | None = None) -> None:
     """Apply ``message`` (its reservation's lock held) and record the outcome on it."""
     message.attempts += 1
     message.error_code, message.error = "", ""
     try:
         with transaction.atomic():
-            status, reservation, note = _apply_message(message)
+            status, reservation, note = _apply_message(message, products)
         message.status = status
         message.error = note
         if reservation is not None:
@@ -318,7 +321,7 @@ def _apply_locked(message: InboundMessage) -> None:
     )  # fmt: skip
 
 
-def _apply_waiting(applied: InboundMessage) -> None:
+def _apply_waiting(applied: InboundMessage, products: ProductMap | None = None) -> None:
     """Messages that waited for this reservation to arrive (a cancellation first) go now."""
     waiting = InboundMessage.objects.filter(
         connection_id=applied.connection_id,
@@ -327,7 +330,7 @@ def _apply_waiting(applied: InboundMessage) -> None:
         error_code=WAITS_FOR_RESERVATION,
     ).order_by("revised_at", "id")
     for other in waiting.select_related("connection__hotel"):
-        _apply_locked(other)
+        _apply_locked(other, products)
 
 
 def _order_key(revised_at, kind: str) -> tuple:
@@ -371,7 +374,9 @@ def _local_reservation(message: InboundMessage) -> Reservation | None:
     return found.select_related("hotel").first()
 
 
-def _apply_message(message: InboundMessage) -> tuple[str, Reservation | None, str]:
+def _apply_message(
+    message: InboundMessage, products: ProductMap | None = None
+) -> tuple[str, Reservation | None, str]:
     """(status, reservation, note) of applying ``message``; a ``BookingError`` holds it."""
     if message.kind == InboundMessage.Kind.UNKNOWN:
         raise Hold(code="malformed", message=message.error or "The message could not be read.")
@@ -399,7 +404,7 @@ def _apply_message(message: InboundMessage) -> tuple[str, Reservation | None, st
             local, source=OTA, reason=f"Cancelled through {connection.name}."
         )
         return Status.APPLIED, reservation, "" if cancelled else "Cancelled already."
-    booking = _booking(connection, inbound)
+    booking = _booking(connection, inbound, products or ProductMap(connection))
     if local is None:
         reservation = reserve_rooms(
             hotel=connection.hotel,
@@ -443,7 +448,7 @@ class _Booking:
     special_requests: str
 
 
-def _booking(connection: Connection, inbound: InboundReservation) -> _Booking:
+def _booking(connection: Connection, inbound: InboundReservation, products: ProductMap) -> _Booking:
     """Map and check a new or modified reservation; Hold/Unmapped when it cannot be booked.
 
     A multi-room booking may mix room types and rate plans: each room is its
@@ -452,7 +457,6 @@ def _booking(connection: Connection, inbound: InboundReservation) -> _Booking:
     """
     if not inbound.rooms:
         raise Hold(code="malformed", message="The message books no room.")
-    products = ProductMap(connection)
     mapped = [products.resolve(r.partner_room_id, r.partner_rate_id) for r in inbound.rooms]
     first = inbound.rooms[0]
     if len({(r.check_in, r.check_out) for r in inbound.rooms}) > 1:

@@ -39,6 +39,7 @@ from .inbound import (
     record_inbound,
     record_malformed,
 )
+from .mapping import ProductMap
 from .models import Connection
 from .providers.base import SyncError
 
@@ -96,10 +97,11 @@ def _pull_once(connection: Connection, report: PullReport) -> bool:
         for bad in result.unreadable
     ]
     report.received += len(messages)
+    products = ProductMap(connection)  # read once for the whole pull
     for message in messages:
         if message.status not in APPLICABLE:
             continue  # applied before: delivered again, nothing to do but acknowledge
-        done = apply_inbound(message.pk)
+        done = apply_inbound(message.pk, products=products)
         if done.status == done.Status.APPLIED:
             report.applied += 1
         elif done.status in (done.Status.HELD, done.Status.FAILED):

@@ -184,3 +184,25 @@ def test_the_api_describes_a_mixed_booking(hotel):
 
     assert data["rooms"] == 2 and data["room_type"] == "DBL" and data["total_amount"] == 33
     assert [n["amount"] for n in data["nightly"]] == [16, 17]
+
+
+def test_a_partner_booking_past_the_calendar_makes_its_nights_first(hotel):
+    """An OTA may sell nights the calendar does not reach yet: they are made, priced by
+    the partner, and counted; the calendar already there is only read."""
+    from django.conf import settings
+
+    from bookings.inventory import calendar_covers
+    from bookings.models import RateDay
+
+    dbl, bar = hotel.room_types.get(code="DBL"), hotel.rate_plans.get(code="BAR")
+    ahead = settings.PEMA_CALENDAR_DAYS + 10
+    far = hotel.today() + timedelta(days=ahead)
+    assert calendar_covers({(bar.id, dbl.id)}, hotel.today(), hotel.today() + timedelta(days=2))
+    assert not calendar_covers({(bar.id, dbl.id)}, far, far + timedelta(days=2))
+
+    reservation = book(hotel, [line(hotel, "DBL", prices=[900_000, 900_000])], "ota", ahead)
+
+    assert reservation.total_amount == 1_800_000
+    assert sold(hotel, "DBL", ahead) == (1, 0) and sold(hotel, "DBL", ahead + 1) == (1, 0)
+    assert RateDay.objects.filter(rate_plan=bar, room_type=dbl, date=far).exists()
+    assert calendar_covers({(bar.id, dbl.id)}, far, far + timedelta(days=2))
