@@ -343,7 +343,10 @@ def _send(
                 size += len(chunk)
                 if size > max_bytes:
                     break
-            result = HttpResponse(response.status_code, b"".join(chunks), dict(response.headers))
+            # At most one byte over the cap, however large the last chunk was.
+            result = HttpResponse(
+                response.status_code, b"".join(chunks)[: max_bytes + 1], dict(response.headers)
+            )
         finally:
             response.close()
     except Exception as exc:
