@@ -289,13 +289,14 @@ def request(
             base_headers["Content-Type"] = "application/json"
     limit = settings.PEMA_HTTP_DEADLINE_SECONDS if deadline is None else deadline
     ends = time.monotonic() + limit
-    outer = getattr(_current, "ends", None)
-    if outer is not None:  # a request made inside another (a token fetch): within its budget
-        ends = min(ends, outer)
+    outer = getattr(_current, "budget", None)
+    if outer is not None and outer[0] < ends:
+        # A request made inside another (a token fetch) spends the outer one's deadline.
+        ends, limit = outer
     method = method.upper()
     # The final URL, so a hook signs what is sent (the query included).
     full_url = requests.Request(method, url, params=params).prepare().url or url
-    _current.ends = ends
+    _current.budget = (ends, limit)
     try:
         outgoing = OutgoingRequest(method, full_url, dict(base_headers), body)
         if auth is not None:
@@ -307,7 +308,7 @@ def request(
             answer = _send(outgoing, ends, limit, timeout, max_bytes)  # a second 401 stands
         return answer
     finally:
-        _current.ends = outer
+        _current.budget = outer
 
 
 def _send(

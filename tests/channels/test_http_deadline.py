@@ -131,7 +131,7 @@ def test_fetching_a_token_spends_the_same_deadline(drip_until_close, short_deadl
         return Token.lasting(answer.body.decode(), 3600)
 
     forget_tokens()
-    with pytest.raises(http.DeadlineExceeded):
+    with pytest.raises(http.DeadlineExceeded, match="within 1 s"):
         http.get(url, auth=BearerTokenAuth(fetch, cache_key="deadline"))
     assert served["done"].wait(30)
     assert served["sent"] < served["of"]
