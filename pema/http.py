@@ -311,6 +311,12 @@ def request(
         _current.budget = outer
 
 
+def _hooks_only(prepared: requests.PreparedRequest) -> requests.PreparedRequest:
+    """requests' own auth, doing nothing: without one it would read ``~/.netrc`` and
+    overwrite the hook's ``Authorization``. Credentials come from the hooks alone."""
+    return prepared
+
+
 def _send(
     outgoing: OutgoingRequest,
     ends: float,
@@ -333,6 +339,7 @@ def _send(
             outgoing.url,
             data=outgoing.body,
             headers=outgoing.headers,
+            auth=_hooks_only,
             timeout=timeout or default_timeout(),
             stream=True,
         )

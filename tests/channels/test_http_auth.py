@@ -412,3 +412,16 @@ def test_new_credentials_mean_a_new_token(bearer_conn):
     bearer_conn.credentials = {"api_key": CLIENT_ID, "api_secret": "rotated"}
     BearerProvider(bearer_conn).exchange("things", b"{}", json.loads)
     assert sent_tokens() == ["Bearer tok-1", "Bearer tok-2"]
+
+
+@responses.activate
+def test_a_netrc_entry_never_replaces_the_hook(tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine partner.test login someone password elses\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    responses.add(token_answer("tok-1"))
+    responses.get(API, json={})
+    http.get(API, auth=bearer())
+    http.get(API)
+    assert calls_to(API)[0].request.headers["Authorization"] == "Bearer tok-1"
+    assert "Authorization" not in calls_to(API)[1].request.headers
