@@ -3,6 +3,16 @@
 
 Tests fake this one place (with ``responses``, which patches ``requests``).
 
+A request takes any method and a raw body (XML, form, whatever the partner
+speaks, with the caller's ``Content-Type``) or ``json=``, which is encoded here
+and sent as ``application/json``. ``auth=`` is the partner's signing or
+authorisation hook (:mod:`pema.http_auth`: HTTP Basic, a bearer token fetched
+and refreshed, headers signed per request). The hook adds its headers just
+before sending, so they exist only on the wire: nothing here logs a request,
+and callers log bodies, never headers. A 401 answer is shown to the hook, and
+a hook holding a token that may have been revoked early (a bearer token) gets
+one fresh try; a second 401 is the caller's to report.
+
 Every call is bounded twice:
 
 - per socket operation, by the connect and read timeouts: a partner that never
@@ -14,20 +24,31 @@ Every call is bounded twice:
   read, and the call raises :class:`DeadlineExceeded` (a ``Timeout``). A call
   the watchdog fired on never returns what it read, even when the cut happened
   to look like the end of the body.
+
+The deadline covers everything one :func:`request` does: fetching a token for
+its auth hook (itself a request, bounded by what is left) and the one retry
+after a 401.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json as jsonlib
+import re
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+if TYPE_CHECKING:
+    from pema.http_auth import Auth
 
 # Re-exported so callers classify failures without importing requests themselves.
 ConnectionError = requests.ConnectionError  # noqa: A001
@@ -152,23 +173,57 @@ class HttpResponse:
     body: bytes
     headers: dict[str, str]
 
+    def json(self) -> Any:
+        """The body parsed as JSON (``ValueError`` if it is not JSON)."""
+        return jsonlib.loads(self.body)
+
+
+@dataclass
+class OutgoingRequest:
+    """One request as it is about to be sent: what an auth hook reads and signs.
+
+    ``url`` is final (the query already encoded into it) and ``body`` the exact
+    bytes sent, so a signature over either matches what the partner receives.
+    A hook adds its headers to ``headers``.
+    """
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+
 
 def default_timeout() -> tuple[float, float]:
     return (settings.PEMA_HTTP_CONNECT_TIMEOUT, settings.PEMA_HTTP_READ_TIMEOUT)
 
 
+#: An HTTP method is a token (RFC 9110 §9.1): letters only here, so no header can be smuggled in.
+_METHOD = re.compile(r"[A-Za-z]{1,20}")
+MAX_BYTES = 4 * 1024 * 1024
+
+
 def post(
     url: str,
-    body: bytes,
+    body: bytes | None = None,
     *,
+    json: Any = None,
     headers: dict[str, str] | None = None,
+    auth: Auth | None = None,
     timeout: tuple[float, float] | None = None,
     deadline: float | None = None,
-    max_bytes: int = 4 * 1024 * 1024,
+    max_bytes: int = MAX_BYTES,
 ) -> HttpResponse:
-    """POST ``body`` (see :func:`request`)."""
+    """POST ``body`` or ``json`` (see :func:`request`)."""
     return request(
-        "POST", url, body, headers=headers, timeout=timeout, deadline=deadline, max_bytes=max_bytes
+        "POST",
+        url,
+        body,
+        json=json,
+        headers=headers,
+        auth=auth,
+        timeout=timeout,
+        deadline=deadline,
+        max_bytes=max_bytes,
     )
 
 
@@ -177,17 +232,18 @@ def get(
     *,
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    auth: Auth | None = None,
     timeout: tuple[float, float] | None = None,
     deadline: float | None = None,
-    max_bytes: int = 4 * 1024 * 1024,
+    max_bytes: int = MAX_BYTES,
 ) -> HttpResponse:
     """GET ``url`` with the query ``params`` (see :func:`request`)."""
     return request(
         "GET",
         url,
-        None,
         params=params,
         headers=headers,
+        auth=auth,
         timeout=timeout,
         deadline=deadline,
         max_bytes=max_bytes,
@@ -199,33 +255,91 @@ def request(
     url: str,
     body: bytes | None = None,
     *,
+    json: Any = None,
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    auth: Auth | None = None,
     timeout: tuple[float, float] | None = None,
     deadline: float | None = None,
-    max_bytes: int = 4 * 1024 * 1024,
+    max_bytes: int = MAX_BYTES,
 ) -> HttpResponse:
     """Send one request; raise ``requests`` errors for connection failures and timeouts.
 
+    ``method`` is any HTTP method (GET, POST, PUT, PATCH, DELETE, ...). The body
+    is ``body`` as given (XML and other raw bodies, with the caller's
+    ``Content-Type``) or ``json``, encoded as UTF-8 JSON with ``Content-Type:
+    application/json`` unless the caller set one; not both. ``auth`` signs or
+    authorises the request (:mod:`pema.http_auth`); it may raise
+    :class:`pema.http_auth.TokenError` when it cannot get a token.
+
     ``deadline`` (seconds, default ``PEMA_HTTP_DEADLINE_SECONDS``) bounds the
-    whole call, from connecting to the last byte of the answer. The response
-    body is read up to ``max_bytes`` (plus one byte, so callers can tell an
-    oversized answer from a full one) to keep a hostile partner from filling
-    memory.
+    whole call, from connecting to the last byte of the answer, including the
+    auth hook's token fetch and a retry after a 401. The response body is read
+    up to ``max_bytes`` (plus one byte, so callers can tell an oversized answer
+    from a full one) to keep a hostile partner from filling memory.
     """
+    if not _METHOD.fullmatch(method):
+        raise ValueError(f"Not an HTTP method: {method!r}.")
+    if json is not None and body is not None:
+        raise ValueError("Send a body or json, not both.")
+    base_headers = dict(headers or {})
+    if json is not None:
+        body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if not any(name.lower() == "content-type" for name in base_headers):
+            base_headers["Content-Type"] = "application/json"
     limit = settings.PEMA_HTTP_DEADLINE_SECONDS if deadline is None else deadline
+    ends = time.monotonic() + limit
+    outer = getattr(_current, "budget", None)
+    if outer is not None and outer[0] < ends:
+        # A request made inside another (a token fetch) spends the outer one's deadline.
+        ends, limit = outer
+    method = method.upper()
+    # The final URL, so a hook signs what is sent (the query included).
+    full_url = requests.Request(method, url, params=params).prepare().url or url
+    _current.budget = (ends, limit)
+    try:
+        outgoing = OutgoingRequest(method, full_url, dict(base_headers), body)
+        if auth is not None:
+            auth.apply(outgoing)
+        answer = _send(outgoing, ends, limit, timeout, max_bytes)
+        if auth is not None and answer.status == 401 and auth.refused(outgoing):
+            outgoing = OutgoingRequest(method, full_url, dict(base_headers), body)
+            auth.apply(outgoing)
+            answer = _send(outgoing, ends, limit, timeout, max_bytes)  # a second 401 stands
+        return answer
+    finally:
+        _current.budget = outer
+
+
+def _hooks_only(prepared: requests.PreparedRequest) -> requests.PreparedRequest:
+    """requests' own auth, doing nothing: without one it would read ``~/.netrc`` and
+    overwrite the hook's ``Authorization``. Credentials come from the hooks alone."""
+    return prepared
+
+
+def _send(
+    outgoing: OutgoingRequest,
+    ends: float,
+    limit: float,
+    timeout: tuple[float, float] | None,
+    max_bytes: int,
+) -> HttpResponse:
+    """One exchange on the wire, its watchdog set for what is left of the deadline."""
+    remaining = ends - time.monotonic()
+    if remaining <= 0:
+        raise DeadlineExceeded(f"No complete answer within {limit:g} s.")
     call = _Call()
-    watchdog = threading.Timer(limit, call.expire)
+    watchdog = threading.Timer(remaining, call.expire)
     watchdog.daemon = True
     _current.call = call
     watchdog.start()
     try:
         response = session().request(
-            method,
-            url,
-            data=body,
-            params=params,
-            headers=headers or {},
+            outgoing.method,
+            outgoing.url,
+            data=outgoing.body,
+            headers=outgoing.headers,
+            auth=_hooks_only,
             timeout=timeout or default_timeout(),
             stream=True,
         )
@@ -237,7 +351,10 @@ def request(
                 size += len(chunk)
                 if size > max_bytes:
                     break
-            result = HttpResponse(response.status_code, b"".join(chunks), dict(response.headers))
+            # At most one byte over the cap, however large the last chunk was.
+            result = HttpResponse(
+                response.status_code, b"".join(chunks)[: max_bytes + 1], dict(response.headers)
+            )
         finally:
             response.close()
     except Exception as exc:

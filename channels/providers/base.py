@@ -3,7 +3,9 @@
 A provider turns Pema's generic work (test the connection, ask about a stay,
 deliver a ``SyncJob``) into its partner's wire format. It sends through
 :meth:`Provider.exchange`, which posts with timeouts via ``pema/http.py``,
-classifies failures and writes one ``SyncLog`` per call:
+classifies failures and writes one ``SyncLog`` per call. A provider's
+credentials go through its :meth:`Provider.auth` hook (``pema/http_auth.py``),
+not its headers, so they are added on the wire only; the log keeps bodies:
 
 - ``TransientError`` (retry later): connection errors, timeouts, HTTP 5xx,
   HTTP 429 (honouring ``Retry-After``), partner errors the partner itself
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 from django.db import DatabaseError, transaction
 
 from pema import http
+from pema.http_auth import Auth, TokenError, TokenRefused
 from pema.outbox import PermanentError, SyncError, TransientError, retry_after_seconds
 from pema.xml import UnsafeXMLError, decode_xml
 
@@ -182,7 +185,16 @@ class Provider:
 
     # ------------------------------------------------------------------ transport
     def headers(self) -> dict[str, str]:
+        """Headers every call carries; credentials go in :meth:`auth`, which is never logged."""
         return {"Content-Type": self.content_type}
+
+    def auth(self) -> Auth | None:
+        """How the partner authorises a call (Basic, bearer token, signed headers), or None.
+
+        A bearer token's cache is keyed by the connection and a fingerprint of
+        its credentials (``pema.http_auth.fingerprint``).
+        """
+        return None
 
     def url_for(self, operation: str) -> str:
         return f"{self.connection.base_url.rstrip('/')}/{operation}"
@@ -248,7 +260,17 @@ class Provider:
                     body if method != "GET" else None,
                     params=params,
                     headers=self.headers(),
+                    auth=self.auth(),
                 )
+            except TokenRefused as exc:
+                raise Unauthorised(
+                    f"{exc} The connection is unauthorised until they are fixed.",
+                    http_status=exc.http_status,
+                ) from exc
+            except TokenError as exc:
+                raise TransientError(
+                    f"Could not get an access token: {exc}", unreachable=True
+                ) from exc
             except http.Timeout as exc:
                 raise TransientError(f"Timed out: {exc}", unreachable=True) from exc
             except http.RequestException as exc:

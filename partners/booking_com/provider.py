@@ -30,7 +30,6 @@ which counts faster polling as a warning).
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import ClassVar
 
@@ -43,6 +42,7 @@ from channels.interface import (
 from channels.mapping import ProductMap, mapped_ari_items
 from channels.models import SyncJob
 from channels.providers.base import PermanentError, Provider, PullAgain, TransientError
+from pema.http_auth import BasicAuth
 
 from . import codec, reservations
 
@@ -149,12 +149,11 @@ class BookingComProvider(Provider):
 
     # ------------------------------------------------------------------ transport
     def headers(self) -> dict[str, str]:
+        return codec.request_headers()
+
+    def auth(self) -> BasicAuth:
         creds = self.connection.credentials or {}
-        pair = f"{creds.get('username', '')}:{creds.get('password', '')}".encode()
-        return {
-            **codec.request_headers(),
-            "Authorization": "Basic " + base64.b64encode(pair).decode("ascii"),
-        }
+        return BasicAuth(creds.get("username", ""), creds.get("password", ""))
 
     def response_reference(self, answer: bytes) -> str:
         match = RUID.search(answer[-2048:])

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from pema import http, ota
+from pema.http_auth import BasicAuth, BearerTokenAuth, Token, forget_tokens
 from tests.sandbox import RunningSandbox
 
 PING = ota.build_ping_rq(ota.PingRQ(echo_data="hi", echo_token="deadline-1"))
@@ -111,3 +112,27 @@ def test_a_quick_answer_is_untouched_by_its_deadline(sandbox, settings):
     time.sleep(0.6)  # a watchdog left running would now cut a pooled connection
     answer = http.post(f"{sandbox.base_url}/{ota.PING_RQ}", PING, headers=HEADERS)
     assert ota.parse_ping_rs(answer.body).data == "hi"
+
+
+def test_a_put_with_an_auth_hook_is_cut_at_the_deadline(drip_until_close, short_deadline):
+    url, served = drip_until_close
+    with pytest.raises(http.DeadlineExceeded):
+        http.request("PUT", url, json={"rooms": 3}, auth=BasicAuth("user", "password"))
+    assert served["done"].wait(30)
+    assert served["sent"] < served["of"]
+
+
+def test_fetching_a_token_spends_the_same_deadline(drip_until_close, short_deadline):
+    url, served = drip_until_close
+
+    def fetch() -> Token:
+        # Its own deadline is generous; the call it serves has one second in all.
+        answer = http.post(url, b"grant_type=client_credentials", deadline=60)
+        return Token.lasting(answer.body.decode(), 3600)
+
+    forget_tokens()
+    with pytest.raises(http.DeadlineExceeded, match="within 1 s"):
+        http.get(url, auth=BearerTokenAuth(fetch, cache_key="deadline"))
+    assert served["done"].wait(30)
+    assert served["sent"] < served["of"]
+    forget_tokens()
