@@ -5,8 +5,10 @@ worker's connection, ordered streams, capped backoff within the retry window,
 the unreachable-partner probe, dead jobs with their reason, manual retry); the
 booking-engine webhooks use the same one. What is particular to channels:
 
-- the transport is the connection's provider (``Provider.deliver``), which may
-  rewrite the job's payload and mark it skipped;
+- the transport is the connection's provider, called through
+  ``channels/outbound.py``: it turns the job into the provider's typed
+  operation and writes the result (partner references, skipped with a reason,
+  warnings) onto the job, its reservation and its sync log;
 - a disabled connection's jobs wait;
 - ARI documents carry absolute values, so a dead ARI job does not hold back
   the ARI behind it (newer values supersede it, and the periodic full sync
@@ -22,6 +24,7 @@ from django.db.models import Q
 from pema.outbox import DeliveryReport, Outbox, backoff_seconds
 
 from .models import Connection, SyncJob
+from .outbound import send
 
 __all__ = [
     "OUTBOX",
@@ -39,19 +42,15 @@ __all__ = [
 ]
 
 
-def _send(job: SyncJob) -> None:
-    job.connection.get_provider().deliver(job)
-
-
 OUTBOX = Outbox(
     lane_model=Connection,
     job_model=SyncJob,
     lane="connection",
-    send=_send,
+    send=send,
     active={"enabled": True},
     dead_blocks=~Q(stream=SyncJob.ARI_STREAM),
     select_related=("connection__hotel",),
-    sent_fields=("payload",),  # providers record what they sent (e.g. the partner's ids)
+    sent_fields=("payload",),  # the result is kept there (the partner's ids, warnings)
 )
 
 claim = OUTBOX.claim

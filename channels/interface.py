@@ -126,9 +126,19 @@ class RoomStayMessage:
     room_number: str = ""
 
 
+#: ``ReservationMessage.status`` of a cancelled reservation (the other is "confirmed").
+RESERVATION_CANCELLED = "cancelled"
+
+
 @dataclass(frozen=True)
 class ReservationMessage:
-    """A local reservation as handed to a provider to create, modify or cancel."""
+    """A local reservation as handed to a provider to create, modify or cancel.
+
+    ``partner_reference`` is the partner's own id of it, once the partner gave
+    one (empty: the partner does not hold it yet). ``check_in``, ``check_out``,
+    ``adults`` and ``children`` are the stay as a whole (every room), so a
+    partner that takes one stay per reservation needs no sums of its own.
+    """
 
     confirmation_number: str
     status: str
@@ -140,6 +150,14 @@ class ReservationMessage:
     partner_reference: str = ""
     special_requests: str = ""
     created_at: datetime | None = None
+    check_in: date | None = None
+    check_out: date | None = None
+    adults: int = 0
+    children: int = 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == RESERVATION_CANCELLED
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """The base class of every provider: it owns HTTP, error classification and logging.
 
 A provider turns Pema's generic work (test the connection, ask about a stay,
-deliver a ``SyncJob``) into its partner's wire format. It sends through
+push ARI or a reservation, pull and acknowledge) into its partner's wire
+format. Its operations take and return the values of ``channels/interface.py``;
+the engine (``channels/outbound.py``, the inbound pipeline) reads and writes
+the database around them. It sends through
 :meth:`Provider.exchange`, which posts with timeouts via ``pema/http.py``,
 classifies failures and writes one ``SyncLog`` per call. A provider's
 credentials go through its :meth:`Provider.auth` hook (``pema/http_auth.py``),
@@ -32,7 +35,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from django.db import DatabaseError, transaction
@@ -46,9 +50,14 @@ if TYPE_CHECKING:
     from bookings.external import StayQuery
     from channels.interface import (
         Acknowledgement,
+        AvailabilityItem,
         Capabilities,
+        DeliveryResult,
         InboundReservation,
         PullResult,
+        RateItem,
+        ReservationMessage,
+        RestrictionItem,
         WebhookRequest,
     )
     from channels.models import Connection, SyncJob
@@ -118,6 +127,17 @@ class Provider:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self._job: SyncJob | None = None
+
+    @contextmanager
+    def sending(self, job: SyncJob) -> Iterator[None]:
+        """Within: every call :meth:`exchange` logs is this job's (the engine binds the
+        job it is sending, so an operation needs no ``SyncJob`` of its own)."""
+        self._job = job
+        try:
+            yield
+        finally:
+            self._job = None
 
     # ------------------------------------------------------------------ validation
     @classmethod
@@ -163,9 +183,31 @@ class Provider:
         """Rooms the partner can sell for the stay (raise SyncError if it cannot say)."""
         raise NotImplementedError
 
-    def deliver(self, job: SyncJob) -> dict:
-        """Send one job; return facts learnt (e.g. ``{"pms_reference": ...}``)."""
-        raise NotImplementedError
+    def push_availability(
+        self, items: Sequence[AvailabilityItem | RestrictionItem], *, message_id: str
+    ) -> DeliveryResult:
+        """Send rooms to sell and restrictions (already mapped to the partner's ids).
+
+        ``message_id`` is the same on every retry of one job (an EchoToken).
+        """
+        raise NotSupported(f"{type(self).__name__} takes no availability.")
+
+    def push_rates(self, items: Sequence[RateItem], *, message_id: str) -> DeliveryResult:
+        """Send prices (already mapped to the partner's ids)."""
+        raise NotSupported(f"{type(self).__name__} takes no rates.")
+
+    def push_reservation(
+        self, reservation: ReservationMessage, *, message_id: str
+    ) -> DeliveryResult:
+        """Create the reservation at the partner, or modify it there once it has the
+        partner's reference; the result's ``partner_references`` carry a new one."""
+        raise NotSupported(f"{type(self).__name__} takes no reservations.")
+
+    def cancel_reservation(
+        self, reservation: ReservationMessage, *, message_id: str
+    ) -> DeliveryResult:
+        """Cancel the reservation at the partner."""
+        raise NotSupported(f"{type(self).__name__} takes no reservations.")
 
     def verify_webhook(self, request: WebhookRequest) -> None:
         """Check a push is the partner's (token or HMAC, replay window); raise WebhookRefused."""
@@ -320,7 +362,7 @@ class Provider:
             reference = self._reference(answer)
             log = SyncLog(
                 connection=self.connection,
-                job=job,
+                job=job or self._job,
                 operation=operation,
                 status=status,
                 items=items,

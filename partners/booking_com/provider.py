@@ -5,10 +5,10 @@ It speaks through :mod:`partners.booking_com.codec` (ARI, answers, RUID) and
 through :meth:`Provider.exchange`, which writes one ``SyncLog`` per call with
 Booking's RUID as its ``correlation_id``.
 
-- **ARI.** A job's items (the coalescer's dicts) become typed items with the
-  partner's ids through the connection's ``ProductMap``; products the
-  connection does not map are left out (named in the sync log), not errors.
-  One job may become several documents (one calendar month each).
+- **ARI.** :meth:`push_availability` and :meth:`push_rates` take the engine's
+  typed items, already mapped to Booking's room and rate ids (the engine
+  leaves unmapped products out and names them in the sync log). One call may
+  become several documents (one calendar month each).
 - **Answers.** ``Success`` with warnings is a success (the warnings are
   logged); ``Errors``, or warnings that say a message was not processed,
   fail the call, transient when every failure may pass later
@@ -31,16 +31,20 @@ which counts faster polling as a warning).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import ClassVar
 
 from channels.interface import (
     Acknowledgement,
+    AriItem,
+    AvailabilityItem,
     Capabilities,
+    DeliveryResult,
     PullResult,
+    RateItem,
+    RestrictionItem,
     UnreadableMessage,
 )
-from channels.mapping import ProductMap, mapped_ari_items
-from channels.models import SyncJob
 from channels.providers.base import PermanentError, Provider, PullAgain, TransientError
 from pema.http_auth import BasicAuth
 
@@ -172,49 +176,50 @@ class BookingComProvider(Provider):
             f" ({'reservations' if waiting else 'no new reservations'} waiting)."
         )
 
-    def deliver(self, job: SyncJob) -> dict:
-        if job.kind not in (SyncJob.Kind.AVAILABILITY, SyncJob.Kind.RATES):
-            return self._skip(job, "Booking.com takes no reservations from Pema.")
-        items, unmapped = mapped_ari_items(ProductMap(self.connection), job.payload["items"])
-        notes = (f"Not mapped on this connection, not sent: {', '.join(unmapped)}.",) * bool(
-            unmapped
-        )
-        if not items:
-            return self._skip(job, notes[0] if notes else "Nothing to send.")
+    def push_availability(
+        self, items: Sequence[AvailabilityItem | RestrictionItem], *, message_id: str
+    ) -> DeliveryResult:
+        return self._push_ari(items, message_id)
+
+    def push_rates(self, items: Sequence[RateItem], *, message_id: str) -> DeliveryResult:
+        return self._push_ari(items, message_id)
+
+    def _push_ari(self, items: Sequence[AriItem], message_id: str) -> DeliveryResult:
+        """One or more documents (one calendar month each) under the job's EchoToken."""
         try:
             documents = codec.build_ari_documents(
-                items,
+                list(items),
                 hotel_id=self.hotel_id,
                 currency=self.connection.hotel.currency,
                 target=self.target,
                 mode=codec.min_stay_mode(self._settings.get("min_stay_mode")),
                 horizon_days=self.horizon_days,
-                echo_token=job.message_id,
+                echo_token=message_id,
             )
         except codec.BookingCodecError as exc:
             raise PermanentError(f"Cannot be sent to Booking.com: {exc}") from exc
         if not documents:
-            return self._skip(job, "All of it lies outside Booking.com's dates (yesterday on).")
+            return DeliveryResult(
+                skipped="All of it lies outside Booking.com's dates (yesterday on)."
+            )
+        warnings: list[str] = []
         for document in documents:
-            self.exchange(
+            answer = self.exchange(
                 document.endpoint,
                 document.body,
                 lambda body, endpoint=document.endpoint: codec.parse_ari_response(
                     body, codec.ROOTS[endpoint][1]
                 ),
-                job=job,
                 items=document.messages,
-                correlation_id=job.message_id,
-                check=lambda answer, d=document: check_ari_answer(answer, (*d.warnings, *notes)),
+                correlation_id=message_id,
+                check=lambda answer, d=document: check_ari_answer(answer, d.warnings),
                 url=codec.endpoint_url(self.connection.base_url, document.endpoint),
             )
-        return {}
-
-    @staticmethod
-    def _skip(job: SyncJob, why: str) -> dict:
-        job.status = SyncJob.Status.SKIPPED
-        job.last_error = why
-        return {}
+            warnings += [*document.warnings, *([answer.summary()] if answer.warnings else [])]
+        return DeliveryResult(
+            warnings=tuple(dict.fromkeys(warnings)),
+            messages=sum(document.messages for document in documents),
+        )
 
     # ------------------------------------------------------------------ reservations
     def _get(self, endpoint: str, *, limit: int) -> reservations.ReservationBatch:

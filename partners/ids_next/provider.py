@@ -5,16 +5,27 @@ as ``text/xml; charset=utf-8`` with ``X-API-Key`` and ``X-API-Secret``. Every
 answer is ``Success`` (maybe with ``Warnings``) or ``Errors``; an error's EWT
 type decides whether retrying can help (see :func:`classify`). The EchoToken
 of a job's message is the job's ``message_id``, identical on every retry.
+
+The operations take the engine's typed items and reservation messages (the
+partner's room and rate codes already mapped) and return a ``DeliveryResult``:
+IDS's reservation reference is handed back, and the engine keeps it as the
+reservation's PMS reference. Nothing here reads or writes a reservation.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from bookings.models import Reservation
-from channels.interface import Capabilities, PricingModel
-from channels.models import SyncJob
+from channels.interface import (
+    AvailabilityItem,
+    Capabilities,
+    DeliveryResult,
+    PricingModel,
+    RateItem,
+    ReservationMessage,
+    RestrictionItem,
+)
 from channels.providers.base import PermanentError, Provider, SyncError, TransientError
 from pema import ota
 from pema.ota.common import EWT_AUTHENTICATION, EWT_AUTHORIZATION, EWT_BUSINESS_RULE
@@ -26,6 +37,7 @@ if TYPE_CHECKING:
 # authentication, authorisation, required field missing. Others (processing
 # exception, application error, ...) may pass on a later try.
 PERMANENT_EWT = {EWT_BUSINESS_RULE, EWT_AUTHENTICATION, EWT_AUTHORIZATION, 10}
+ALREADY_CANCELLED = "Already cancelled in the PMS."
 
 
 def classify(response: ota.OTAResponse) -> SyncError:
@@ -41,6 +53,10 @@ def classify(response: ota.OTAResponse) -> SyncError:
 
 def _warnings(response: ota.OTAResponse) -> str:
     return "; ".join(f"[{w.type}/{w.code}] {w.text}" for w in response.warnings)
+
+
+def _warning_list(response: ota.OTAResponse) -> tuple[str, ...]:
+    return tuple(f"[{w.type}/{w.code}] {w.text}" for w in response.warnings)
 
 
 def _check(response: ota.OTAResponse) -> str:
@@ -131,146 +147,126 @@ class IdsNextProvider(Provider):
         # A restriction item needs one message per RestrictionStatus (Master, Arrival, Departure).
         return 3 if item["type"] == "restr" else 1
 
-    def deliver(self, job: SyncJob) -> dict:
-        if job.kind == SyncJob.Kind.AVAILABILITY:
-            return self._send_availability(job)
-        if job.kind == SyncJob.Kind.RATES:
-            return self._send_rates(job)
-        reservation = (
-            Reservation.objects.select_related("guest").filter(pk=job.reservation_id).first()
-        )
-        if reservation is None:
-            return self._skip(job, "The reservation no longer exists.")
-        if job.kind == SyncJob.Kind.RES_CANCEL:
-            return self._send_cancel(job, reservation)
-        return self._send_reservation(job, reservation)
-
     # ------------------------------------------------------------------ ARI
-    def _avail_messages(self, item: dict) -> list[ota.AvailStatusMessage]:
-        start, end = date.fromisoformat(item["start"]), date.fromisoformat(item["end"])
-        days = ota.DaysOfWeek.from_weekdays(item.get("days"))
-        room_type = self.connection.map_room_type(item["room_type"])
+    def _avail_messages(
+        self, item: AvailabilityItem | RestrictionItem
+    ) -> list[ota.AvailStatusMessage]:
+        span = item.span
+        days = ota.DaysOfWeek.from_weekdays(span.weekdays)
 
         def status(closed: bool, restriction: str) -> ota.RestrictionStatus:
             return ota.RestrictionStatus(
                 status=ota.STATUS_CLOSE if closed else ota.STATUS_OPEN, restriction=restriction
             )
 
-        if item["type"] == "avail":
+        if isinstance(item, AvailabilityItem):
             return [
                 ota.AvailStatusMessage(
-                    start=start,
-                    end=end,
+                    start=span.start,
+                    end=span.end,
                     days=days,
-                    inv_type_code=room_type,
-                    booking_limit=item["limit"],
-                    restriction=status(item["stop_sell"], ota.RESTRICTION_MASTER),
+                    inv_type_code=item.partner_room_id,
+                    booking_limit=item.rooms_to_sell,
+                    restriction=status(item.stop_sell, ota.RESTRICTION_MASTER),
                 )
             ]
-        plan = self.connection.map_rate_plan(item["rate_plan"])
         arrival_los = [
-            ota.LengthOfStay(min_max_message_type=ota.SET_MIN_LOS, time=item["min_stay_arrival"])
+            ota.LengthOfStay(min_max_message_type=ota.SET_MIN_LOS, time=item.min_stay_arrival)
         ]
         # Always say something about the maximum, so a lifted one is lifted in IDS too.
         arrival_los.append(
-            ota.LengthOfStay(min_max_message_type=ota.SET_MAX_LOS, time=item["max_stay"])
-            if item["max_stay"]
+            ota.LengthOfStay(min_max_message_type=ota.SET_MAX_LOS, time=item.max_stay)
+            if item.max_stay
             else ota.LengthOfStay(min_max_message_type=ota.REMOVE_MAX_LOS)
         )
         common = {
-            "start": start,
-            "end": end,
+            "start": span.start,
+            "end": span.end,
             "days": days,
-            "inv_type_code": room_type,
-            "rate_plan_code": plan,
+            "inv_type_code": item.partner_room_id,
+            "rate_plan_code": item.partner_rate_id,
         }
         return [
             ota.AvailStatusMessage(
                 **common,
-                restriction=status(item["stop_sell"], ota.RESTRICTION_MASTER),
+                restriction=status(item.stop_sell, ota.RESTRICTION_MASTER),
                 arrival_date_based=True,
                 lengths_of_stay=tuple(arrival_los),
             ),
             ota.AvailStatusMessage(
                 **common,
-                restriction=status(item["cta"], ota.RESTRICTION_ARRIVAL),
+                restriction=status(item.closed_to_arrival, ota.RESTRICTION_ARRIVAL),
                 arrival_date_based=False,
                 lengths_of_stay=(
                     ota.LengthOfStay(
-                        min_max_message_type=ota.SET_MIN_LOS, time=item["min_stay_through"]
+                        min_max_message_type=ota.SET_MIN_LOS, time=item.min_stay_through
                     ),
                 ),
             ),
             ota.AvailStatusMessage(
-                **common, restriction=status(item["ctd"], ota.RESTRICTION_DEPARTURE)
+                **common, restriction=status(item.closed_to_departure, ota.RESTRICTION_DEPARTURE)
             ),
         ]
 
-    def _send_availability(self, job: SyncJob) -> dict:
-        messages = [m for item in job.payload["items"] for m in self._avail_messages(item)]
+    def push_availability(
+        self, items: Sequence[AvailabilityItem | RestrictionItem], *, message_id: str
+    ) -> DeliveryResult:
+        messages = [m for item in items for m in self._avail_messages(item)]
         return self._notify(
-            job,
+            message_id,
             ota.AVAIL_NOTIF_RQ,
             ota.build_hotel_avail_notif_rq(
                 ota.HotelAvailNotifRQ(
-                    hotel_code=self.hotel_code, messages=tuple(messages), echo_token=job.message_id
+                    hotel_code=self.hotel_code, messages=tuple(messages), echo_token=message_id
                 )
             ),
             ota.parse_hotel_avail_notif_rs,
             len(messages),
         )
 
-    def _notify(self, job: SyncJob, name: str, body: bytes, parse, count: int) -> dict:
+    def _notify(self, message_id: str, name: str, body: bytes, parse, count: int) -> DeliveryResult:
         """Send one ARI notification document under the job's EchoToken."""
-        self.exchange(
-            name,
-            body,
-            parse,
-            job=job,
-            items=count,
-            correlation_id=job.message_id,
-            check=_check,
-        )
-        return {}
+        rs = self.exchange(name, body, parse, items=count, correlation_id=message_id, check=_check)
+        return DeliveryResult(warnings=_warning_list(rs), messages=count)
 
-    def _send_rates(self, job: SyncJob) -> dict:
+    def push_rates(self, items: Sequence[RateItem], *, message_id: str) -> DeliveryResult:
         messages = []
-        for item in job.payload["items"]:
+        for item in items:
             extra = []
-            if item.get("extra_adult"):
+            if item.extra_adult:
                 extra.append(
                     ota.AdditionalGuestAmount(
-                        age_qualifying_code=ota.AQC_ADULT, amount=item["extra_adult"]
+                        age_qualifying_code=ota.AQC_ADULT, amount=item.extra_adult
                     )
                 )
-            if item.get("extra_child"):
+            if item.extra_child:
                 extra.append(
                     ota.AdditionalGuestAmount(
-                        age_qualifying_code=ota.AQC_CHILD, amount=item["extra_child"]
+                        age_qualifying_code=ota.AQC_CHILD, amount=item.extra_child
                     )
                 )
             messages.append(
                 ota.RateAmountMessage(
-                    start=date.fromisoformat(item["start"]),
-                    end=date.fromisoformat(item["end"]),
-                    days=ota.DaysOfWeek.from_weekdays(item.get("days")),
-                    inv_type_code=self.connection.map_room_type(item["room_type"]),
-                    rate_plan_code=self.connection.map_rate_plan(item["rate_plan"]),
+                    start=item.span.start,
+                    end=item.span.end,
+                    days=ota.DaysOfWeek.from_weekdays(item.span.weekdays),
+                    inv_type_code=item.partner_room_id,
+                    rate_plan_code=item.partner_rate_id,
                     rates=(
                         ota.RateAmount(
-                            currency=item["currency"],
-                            base_by_guest=(ota.GuestAmount(amount_after_tax=item["price"]),),
+                            currency=item.currency,
+                            base_by_guest=(ota.GuestAmount(amount_after_tax=item.price),),
                             additional_guests=tuple(extra),
                         ),
                     ),
                 )
             )
         return self._notify(
-            job,
+            message_id,
             ota.RATE_AMOUNT_NOTIF_RQ,
             ota.build_hotel_rate_amount_notif_rq(
                 ota.HotelRateAmountNotifRQ(
-                    hotel_code=self.hotel_code, messages=tuple(messages), echo_token=job.message_id
+                    hotel_code=self.hotel_code, messages=tuple(messages), echo_token=message_id
                 )
             ),
             ota.parse_hotel_rate_amount_notif_rs,
@@ -278,36 +274,29 @@ class IdsNextProvider(Provider):
         )
 
     # ------------------------------------------------------------------ reservations
-    @staticmethod
-    def _skip(job: SyncJob, why: str) -> dict:
-        job.status = SyncJob.Status.SKIPPED
-        job.last_error = why
-        return {}
+    def res_notif(self, reservation: ReservationMessage, *, modify: bool, echo_token: str) -> bytes:
+        """The OTA_HotelResNotifRQ for the reservation as it is now.
 
-    def res_notif(self, reservation: Reservation, *, modify: bool, echo_token: str) -> bytes:
-        """The OTA_HotelResNotifRQ for the reservation as it is now."""
-        stays = list(reservation.rooms.select_related("room_type", "rate_plan"))
-        first = stays[0] if stays else None
+        IDS takes one stay per reservation: the first room's type and plan, the
+        whole stay's dates and guests, and how many rooms.
+        """
+        first = reservation.rooms[0] if reservation.rooms else None
         guest = reservation.guest
         return ota.build_hotel_res_notif_rq(
             ota.HotelResNotifRQ(
                 res_status=ota.RES_STATUS_MODIFY if modify else ota.RES_STATUS_COMMIT,
                 confirmation_number=reservation.confirmation_number,
                 hotel_code=self.hotel_code,
-                room_type_code=self.connection.map_room_type(first.room_type.code)
-                if first
-                else None,
-                rate_plan_code=self.connection.map_rate_plan(first.rate_plan.code)
-                if first
-                else None,
+                room_type_code=first.partner_room_id if first else None,
+                rate_plan_code=first.partner_rate_id if first else None,
                 start=reservation.check_in,
                 end=reservation.check_out,
                 adults=reservation.adults,
                 children=reservation.children,
-                rooms=len(stays) or 1,
+                rooms=len(reservation.rooms) or 1,
                 guest=ota.GuestProfile(
-                    surname=guest.last_name or guest.first_name or "Guest",
-                    given_name=guest.first_name or None,
+                    surname=guest.surname or guest.given_name or "Guest",
+                    given_name=guest.given_name or None,
                     email=guest.email or None,
                     phone=guest.phone or None,
                     country=guest.country or None,
@@ -315,68 +304,69 @@ class IdsNextProvider(Provider):
                 special_requests=(reservation.special_requests,)
                 if reservation.special_requests
                 else (),
-                total=reservation.total_amount,
+                total=reservation.total,
                 currency=reservation.currency,
-                pms_reference=reservation.pms_reference or None if modify else None,
+                pms_reference=reservation.partner_reference or None if modify else None,
                 echo_token=echo_token,
             )
         )
 
-    def _send_reservation(self, job: SyncJob, reservation: Reservation) -> dict:
-        modify = bool(reservation.pms_reference)
-        if job.kind == SyncJob.Kind.RES_CREATE and modify:
-            return self._skip(job, f"Already in the PMS as {reservation.pms_reference}.")
-        if not modify and reservation.status == Reservation.Status.CANCELLED:
-            return self._skip(job, "Cancelled before it reached the PMS.")
-        body = self.res_notif(reservation, modify=modify, echo_token=job.message_id)
+    def push_reservation(
+        self, reservation: ReservationMessage, *, message_id: str
+    ) -> DeliveryResult:
+        # With IDS's reference it is a Modify of what IDS holds; without, a Commit.
+        modify = bool(reservation.partner_reference)
+        if not modify and reservation.cancelled:
+            return DeliveryResult(skipped="Cancelled before it reached the PMS.")
+        body = self.res_notif(reservation, modify=modify, echo_token=message_id)
         rs = self.exchange(
             ota.RES_NOTIF_RQ,
             body,
             ota.parse_hotel_res_notif_rs,
-            job=job,
             items=1,
-            correlation_id=job.message_id,
+            correlation_id=message_id,
             check=_check,
         )
         reference = rs.data.pms_reference if rs.data else None
         if not reference:
             if modify:
-                return {}
+                return DeliveryResult(warnings=_warning_list(rs), messages=1)
             raise PermanentError("The PMS accepted the reservation but returned no reference.")
-        if reference != reservation.pms_reference:
-            Reservation.objects.filter(pk=reservation.pk).update(pms_reference=reference)
-            reservation.pms_reference = reference
-        job.payload = {**job.payload, "pms_reference": reference}
-        return {"pms_reference": reference}
+        return DeliveryResult(
+            partner_references={reservation.confirmation_number: reference},
+            warnings=_warning_list(rs),
+            messages=1,
+        )
 
-    def _send_cancel(self, job: SyncJob, reservation: Reservation) -> dict:
-        if not reservation.pms_reference:
+    def cancel_reservation(
+        self, reservation: ReservationMessage, *, message_id: str
+    ) -> DeliveryResult:
+        if not reservation.partner_reference:
             # Every earlier job of this reservation has finished (stream order), so
             # no reference means it never reached the PMS: nothing to cancel there.
-            return self._skip(job, "Never reached the PMS: nothing to cancel there.")
+            return DeliveryResult(skipped="Never reached the PMS: nothing to cancel there.")
         body = ota.build_cancel_rq(
             ota.CancelRQ(
-                pms_reference=reservation.pms_reference,
+                pms_reference=reservation.partner_reference,
                 confirmation_number=reservation.confirmation_number,
-                echo_token=job.message_id,
+                echo_token=message_id,
             )
         )
 
         def check(rs: ota.OTAResponse) -> str:
             # A retry of a cancel that landed meets "already cancelled": that is success.
             if not rs.success and rs.has_error(code=ota.ERR_BOOKING_ALREADY_CANCELLED):
-                return "Already cancelled in the PMS."
+                return ALREADY_CANCELLED
             return _check(rs)
 
         rs = self.exchange(
             ota.CANCEL_RQ,
             body,
             ota.parse_cancel_rs,
-            job=job,
             items=1,
-            correlation_id=job.message_id,
+            correlation_id=message_id,
             check=check,
         )
-        if rs.success and rs.data and rs.data.cancellation_number:
-            job.payload = {**job.payload, "cancellation_number": rs.data.cancellation_number}
-        return {}
+        # IDS's cancellation number stays in the sync log's copy of the answer.
+        warnings = _warning_list(rs) if rs.success else (ALREADY_CANCELLED,)
+        return DeliveryResult(warnings=warnings, messages=1)

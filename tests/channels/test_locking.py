@@ -9,7 +9,9 @@ import pytest
 from bookings.ari import AriChanges, apply_ari_update
 from channels import delivery
 from channels.dispatch import dispatch
+from channels.interface import DeliveryResult
 from channels.models import SyncJob
+from channels.providers.base import Provider
 from tests.support.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -27,20 +29,19 @@ def test_concurrent_workers_deliver_each_job_once_and_never_together(hotel, conn
     sent: list[int] = []
     lock = threading.Lock()
 
-    class FakeProvider:
-        def __init__(self, connection):
-            pass
-
-        def deliver(self, job):
+    class FakeProvider(Provider):
+        def push(self, items, *, message_id):
             nonlocal active, peak
             with lock:
                 active += 1
                 peak = max(peak, active)
-                sent.append(job.pk)
+                sent.append(int(message_id.rsplit("-", 1)[1]))
             time.sleep(0.05)
             with lock:
                 active -= 1
-            return {}
+            return DeliveryResult()
+
+        push_availability = push_rates = push
 
     monkeypatch.setattr(type(conn), "get_provider", lambda self: FakeProvider(self))
 
