@@ -9,23 +9,22 @@ every booking. Its periodic full ARI sync runs on a beat entry.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Model
 
 from channels.models import Connection
 from pema.schedules import ensure_periodic_task
-
-if TYPE_CHECKING:
-    from bookings.models import Hotel
 
 PROVIDER = "ids_next"
 FULL_SYNC_TASK_NAME = "IDS Next: full ARI sync"
 
 
-def ensure_ids_connection(hotel: Hotel, *, update: bool = False) -> tuple[Connection, bool]:
+def ensure_ids_connection(hotel: Model, *, update: bool = False) -> tuple[Connection, bool]:
     """The hotel's IDS Next connection, created from settings if missing.
+
+    ``hotel`` is a ``bookings`` hotel (typed as a model only: partners do not
+    import ``bookings`` models, not even for a hint).
 
     Run again it changes nothing, unless ``update`` asks to re-apply the settings
     (base URL, hotel code, credentials).

@@ -1,0 +1,60 @@
+"""Imports point the way the design says: partners never import ``bookings`` models.
+
+A partner is handed typed values by the engine (``channels/interface.py``) and
+returns typed values; reading and writing reservations is the engine's work.
+The check reads each module's imports with ``ast`` (not by text search), so a
+mention in a docstring is no import and an import under ``TYPE_CHECKING`` is
+one: a partner that needs a model's type is a partner reaching into them.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+FORBIDDEN = "bookings.models"
+
+
+def forbidden_imports(source: str, forbidden: str = FORBIDDEN) -> list[tuple[int, str]]:
+    """(line, import as written) of every import of ``forbidden`` or anything in it."""
+    package, _, name = forbidden.rpartition(".")
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [
+                (node.lineno, f"import {alias.name}")
+                for alias in node.names
+                if alias.name == forbidden or alias.name.startswith(forbidden + ".")
+            ]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            module = node.module
+            if module == forbidden or module.startswith(forbidden + "."):
+                found.append((node.lineno, f"from {module} import ..."))
+            elif module == package and any(alias.name == name for alias in node.names):
+                found.append((node.lineno, f"from {module} import {name}"))
+    return found
+
+
+def test_the_check_sees_every_way_of_importing_the_models():
+    assert forbidden_imports("from bookings.models import Reservation")
+    assert forbidden_imports("import bookings.models as m")
+    assert forbidden_imports("from bookings import models")
+    assert forbidden_imports("def f():\n    from bookings.models.sub import X")
+    assert forbidden_imports(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bookings.models import Hotel"
+    )
+    assert not forbidden_imports('"""Never bookings.models."""\nfrom bookings.errors import E')
+    assert not forbidden_imports("from bookings import availability")
+    assert not forbidden_imports("from .models import X")  # a partner's own module
+
+
+def test_no_partner_imports_bookings_models():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}: {statement}"
+        for path in sorted((ROOT / "partners").rglob("*.py"))
+        for line, statement in forbidden_imports(path.read_text(encoding="utf-8"))
+    ]
+    assert not offenders, "partners/ must not import bookings models:\n" + "\n".join(offenders)
