@@ -605,8 +605,25 @@ class TestBookingComContract(ProviderContract):
     credentials = CREDENTIALS
     bad_settings = {"min_stay_mode": "sometimes", "horizon_days": 0}
 
+    partner_room_id = "36745601"
+    partner_rate_id = "1278606"
+
     def fake_partner(self, rsps, connection):
         rsps.get(url(BASE, codec.RES_NOTIF), body=get_answer(codec.RES_NOTIF, []))
+
+    def fake_ari(self, rsps, connection):
+        rsps.post(url(BASE, codec.AVAIL_NOTIF), body=ok_answer(codec.AVAIL_NOTIF_RS))
+        rsps.post(url(BASE, codec.RATE_AMOUNT_NOTIF), body=ok_answer(codec.RATE_AMOUNT_NOTIF_RS))
+
+    def fake_pull(self, rsps, connection):
+        day = connection.hotel.today() + timedelta(days=3)
+        new = booking_reservation("5001", [stay("36745601", "1278606", day, 2, 9900)])
+        rsps.get(url(BASE, codec.RES_NOTIF), body=get_answer(codec.RES_NOTIF, [new]))
+        rsps.get(url(BASE, codec.RES_MODIFY_NOTIF), body=get_answer(codec.RES_MODIFY_NOTIF, []))
+
+    def fake_ack(self, rsps, connection):
+        rsps.post(url(BASE, codec.RES_NOTIF), body=ack_ok(codec.RES_NOTIF))
+        rsps.post(url(BASE, codec.RES_MODIFY_NOTIF), body=ack_ok(codec.RES_MODIFY_NOTIF))
 
 
 def test_no_two_pulls_of_one_connection_at_once(booking):
