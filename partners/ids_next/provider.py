@@ -277,23 +277,40 @@ class IdsNextProvider(Provider):
     def res_notif(self, reservation: ReservationMessage, *, modify: bool, echo_token: str) -> bytes:
         """The OTA_HotelResNotifRQ for the reservation as it is now.
 
-        IDS takes one stay per reservation: the first room's type and plan, the
-        whole stay's dates and guests, and how many rooms.
+        One RoomStay per group of like rooms: each room's own type, plan, dates,
+        guests and nightly prices, so a mixed reservation reaches IDS type by type.
         """
-        first = reservation.rooms[0] if reservation.rooms else None
+        room_stays = ota.merge_identical_room_stays(
+            ota.ResNotifRoomStay(
+                room_type_code=room.partner_room_id,
+                rate_plan_code=room.partner_rate_id,
+                start=room.check_in,
+                end=room.check_out,
+                adults=room.adults,
+                children=room.children,
+                rates=tuple(ota.NightRate(night=n.date, amount=n.price) for n in room.nights),
+                total=sum(n.price for n in room.nights),
+            )
+            for room in reservation.rooms
+        )
         guest = reservation.guest
         return ota.build_hotel_res_notif_rq(
             ota.HotelResNotifRQ(
                 res_status=ota.RES_STATUS_MODIFY if modify else ota.RES_STATUS_COMMIT,
                 confirmation_number=reservation.confirmation_number,
                 hotel_code=self.hotel_code,
-                room_type_code=first.partner_room_id if first else None,
-                rate_plan_code=first.partner_rate_id if first else None,
-                start=reservation.check_in,
-                end=reservation.check_out,
-                adults=reservation.adults,
-                children=reservation.children,
-                rooms=len(reservation.rooms) or 1,
+                room_stays=room_stays,
+                # The rooms say the stay; without any, the whole stay is the one RoomStay.
+                **(
+                    {}
+                    if room_stays
+                    else {
+                        "start": reservation.check_in,
+                        "end": reservation.check_out,
+                        "adults": reservation.adults or 1,
+                        "children": reservation.children,
+                    }
+                ),
                 guest=ota.GuestProfile(
                     surname=guest.surname or guest.given_name or "Guest",
                     given_name=guest.given_name or None,

@@ -17,9 +17,13 @@ Behaviour worth knowing when writing tests against it:
 - Modify of a cancelled reservation: ERR 95; cancelling twice: ``Success``
   with ``Status="Cancelled"``, the original cancellation number and a
   ``Warning`` carrying ERR 95, so a retried cancel is not an error;
+- a reservation is stored with one room row per RoomStay (room type, rate
+  plan, dates, NumberOfUnits, guests, total, nightly rates), shown as its
+  ``rooms`` list in ``/_control/state``; a mixed reservation holds rooms of
+  each of its types;
 - availability for a stay = min over its nights of (BookingLimit sent for
-  that night, 0 if none, 0 under room-level stop sell) minus the rooms of the
-  active reservations it holds on that night; rate plans are offered when they
+  that night, 0 if none, 0 under room-level stop sell) minus the rooms of
+  that type the active reservations' RoomStays hold on that night; rate plans are offered when they
   are priced on every night and not stop-sold; a night's price is the base
   amount plus the extra-adult amount per adult beyond two plus the
   extra-child amount per child, and ``Total`` is the nightly sum x rooms;
@@ -287,19 +291,21 @@ class IDSNextSandbox:
 
     def on_res_notif(self, rq: ota.HotelResNotifRQ) -> tuple[ota.ResNotifResult, tuple]:
         self._check_hotel(rq.hotel_code)
-        self._check_room_types([rq.room_type_code])
+        self._check_room_types([stay.room_type_code for stay in rq.room_stays])
         missing = [
             label
             for label, value in (
                 ("HotelReservationID ResID_Type=40", rq.confirmation_number),
-                ("RoomTypeCode", rq.room_type_code),
-                ("TimeSpan@Start", rq.start),
-                ("TimeSpan@End", rq.end),
+                ("RoomTypeCode", all(stay.room_type_code for stay in rq.room_stays)),
+                ("TimeSpan@Start", all(stay.start for stay in rq.room_stays)),
+                ("TimeSpan@End", all(stay.end for stay in rq.room_stays)),
             )
             if not value
         ]
         if missing:
             raise SandboxFault(ota.EWT_REQUIRED_FIELD_MISSING, None, ", ".join(missing))
+        if any(stay.end <= stay.start for stay in rq.room_stays):
+            raise SandboxFault(ota.EWT_BUSINESS_RULE, None, "TimeSpan@End must be after Start")
         values = {
             "confirmation_number": rq.confirmation_number,
             "hotel_code": rq.hotel_code,
@@ -314,6 +320,23 @@ class IDSNextSandbox:
             "special_requests": rq.special_requests,
             "total": rq.total,
             "currency": rq.currency,
+            "room_stays": [
+                {
+                    "room_type": stay.room_type_code,
+                    "rate_plan": stay.rate_plan_code,
+                    "arrival": stay.start.isoformat(),
+                    "departure": stay.end.isoformat(),
+                    "units": stay.units,
+                    "adults": stay.adults,
+                    "children": stay.children,
+                    "total": stay.total,
+                    "rates": [
+                        {"night": rate.night.isoformat(), "amount": rate.amount}
+                        for rate in stay.rates
+                    ],
+                }
+                for stay in rq.room_stays
+            ],
         }
         status = rq.res_status or ota.RES_STATUS_COMMIT
         if status == ota.RES_STATUS_COMMIT:

@@ -9,6 +9,14 @@ database or models: it stores only what arrived on the wire.
 - ``rates``: price per rate plan x room type x date (minor units + currency);
 - ``reservations``: one row per confirmation number (UNIQUE, which is what
   makes Commit idempotent), with the sandbox's own ``IDS-000123`` reference;
+  its ``room_type``/``rate_plan``/``rooms`` columns are the first RoomStay's
+  codes and the rooms counted, kept for readers of the old shape;
+- ``reservation_rooms``: the reservation's RoomStays, one row per group of
+  like rooms (room type, rate plan, dates, ``units``, guests per room, total,
+  nightly rates as JSON). Availability counts these, room type by room type.
+  A state file from before this table gets it filled from ``reservations``
+  when opened (one row per reservation, as those held one room type), so no
+  ``reset`` is needed;
 - ``message_counts`` and ``echo_tokens``: what was received, for tests.
 
 One connection guarded by a lock: the server is threaded, SQLite serialises
@@ -80,6 +88,22 @@ CREATE TABLE IF NOT EXISTS reservations (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reservation_rooms (
+    reservation_id INTEGER NOT NULL REFERENCES reservations (id),
+    position INTEGER NOT NULL,
+    room_type TEXT NOT NULL,
+    rate_plan TEXT,
+    arrival TEXT NOT NULL,
+    departure TEXT NOT NULL,
+    units INTEGER NOT NULL DEFAULT 1,
+    adults INTEGER NOT NULL DEFAULT 1,
+    children INTEGER NOT NULL DEFAULT 0,
+    total INTEGER,
+    rates TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (reservation_id, position)
+);
+CREATE INDEX IF NOT EXISTS reservation_rooms_by_type
+    ON reservation_rooms (room_type, arrival, departure);
 CREATE TABLE IF NOT EXISTS message_counts (
     kind TEXT PRIMARY KEY,
     count INTEGER NOT NULL
@@ -90,6 +114,17 @@ CREATE TABLE IF NOT EXISTS echo_tokens (
     token TEXT,
     received_at TEXT NOT NULL
 );
+"""
+
+# A state file written before reservation_rooms existed: each reservation held
+# ``rooms`` rooms of its one room type. Idempotent: only reservations without rows.
+_UPGRADE = """
+INSERT INTO reservation_rooms
+    (reservation_id, position, room_type, rate_plan, arrival, departure, units, adults,
+     children, total)
+SELECT id, 0, room_type, rate_plan, arrival, departure, rooms, adults, children, total
+FROM reservations r
+WHERE NOT EXISTS (SELECT 1 FROM reservation_rooms x WHERE x.reservation_id = r.id)
 """
 
 _RESTRICTION_FIELDS = (
@@ -124,6 +159,7 @@ class SandboxState:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        self._db.execute(_UPGRADE)
 
     def close(self) -> None:
         with self._lock:
@@ -161,6 +197,7 @@ class SandboxState:
                 "inventory",
                 "restrictions",
                 "rates",
+                "reservation_rooms",
                 "reservations",
                 "message_counts",
                 "echo_tokens",
@@ -245,15 +282,17 @@ class SandboxState:
                     (room_type, start.isoformat(), end.isoformat()),
                 )
             }
+            # Every RoomStay of that type counts, whatever else its reservation holds.
             held = self._db.execute(
-                "SELECT arrival, departure, rooms FROM reservations "
-                "WHERE room_type = ? AND status != ? AND arrival < ? AND departure > ?",
+                "SELECT s.arrival, s.departure, s.units FROM reservation_rooms s "
+                "JOIN reservations r ON r.id = s.reservation_id "
+                "WHERE s.room_type = ? AND r.status != ? AND s.arrival < ? AND s.departure > ?",
                 (room_type, STATUS_CANCELLED, end.isoformat(), start.isoformat()),
             ).fetchall()
         free = []
         for night in nights:
             key = night.isoformat()
-            sold = sum(r["rooms"] for r in held if r["arrival"] <= key < r["departure"])
+            sold = sum(r["units"] for r in held if r["arrival"] <= key < r["departure"])
             limit = 0 if key in stopped else limits.get(key, 0)
             free.append(max(limit - sold, 0))
         return min(free)
@@ -302,7 +341,7 @@ class SandboxState:
                     "SELECT * FROM reservations WHERE confirmation_number = ?",
                     (confirmation_number,),
                 ).fetchone()
-        return _reservation(row) if row is not None else None
+            return _reservation(self._db, row) if row is not None else None
 
     def create_reservation(self, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Store a new reservation; return (reservation, created).
@@ -316,7 +355,7 @@ class SandboxState:
                 (values["confirmation_number"],),
             ).fetchone()
             if existing is not None:
-                return _reservation(existing), False
+                return _reservation(db, existing), False
             now = _now()
             cursor = db.execute(
                 "INSERT INTO reservations (confirmation_number, hotel_code, room_type, rate_plan, "
@@ -347,10 +386,11 @@ class SandboxState:
                 "UPDATE reservations SET reference = ? WHERE id = ?",
                 (f"IDS-{reservation_id:06d}", reservation_id),
             )
+            _store_rooms(db, reservation_id, values)
             row = db.execute(
                 "SELECT * FROM reservations WHERE id = ?", (reservation_id,)
             ).fetchone()
-        return _reservation(row), True
+            return _reservation(db, row), True
 
     def modify_reservation(self, reservation_id: int, values: dict[str, Any]) -> dict[str, Any]:
         with self.transaction() as db:
@@ -374,10 +414,11 @@ class SandboxState:
                     reservation_id,
                 ),
             )
+            _store_rooms(db, reservation_id, values)
             row = db.execute(
                 "SELECT * FROM reservations WHERE id = ?", (reservation_id,)
             ).fetchone()
-        return _reservation(row)
+            return _reservation(db, row)
 
     def cancel_reservation(self, reservation_id: int) -> dict[str, Any]:
         with self.transaction() as db:
@@ -395,7 +436,7 @@ class SandboxState:
             row = db.execute(
                 "SELECT * FROM reservations WHERE id = ?", (reservation_id,)
             ).fetchone()
-        return _reservation(row)
+            return _reservation(db, row)
 
     # ----------------------------------------------------------------- export
 
@@ -420,8 +461,14 @@ class SandboxState:
                     "extra_adult": row["extra_adult"],
                     "extra_child": row["extra_child"],
                 }
+            rooms: dict[int, list[dict[str, Any]]] = {}
+            for row in db.execute(
+                "SELECT * FROM reservation_rooms ORDER BY reservation_id, position"
+            ):
+                rooms.setdefault(row["reservation_id"], []).append(_room(row))
             reservations = [
-                _reservation(row) for row in db.execute("SELECT * FROM reservations ORDER BY id")
+                _reservation(db, row, rooms.get(row["id"], []))
+                for row in db.execute("SELECT * FROM reservations ORDER BY id")
             ]
             counts = {
                 row["kind"]: row["count"] for row in db.execute("SELECT * FROM message_counts")
@@ -440,8 +487,68 @@ class SandboxState:
         }
 
 
-def _reservation(row: sqlite3.Row) -> dict[str, Any]:
+def _store_rooms(db: sqlite3.Connection, reservation_id: int, values: dict[str, Any]) -> None:
+    """Replace the reservation's RoomStays with ``values["room_stays"]``.
+
+    Without ``room_stays`` the reservation's own columns are its one RoomStay.
+    """
+    stays = values.get("room_stays") or [
+        {
+            "room_type": values["room_type"],
+            "rate_plan": values.get("rate_plan"),
+            "arrival": values["arrival"],
+            "departure": values["departure"],
+            "units": values.get("rooms", 1),
+            "adults": values.get("adults", 1),
+            "children": values.get("children", 0),
+            "total": values.get("total"),
+        }
+    ]
+    db.execute("DELETE FROM reservation_rooms WHERE reservation_id = ?", (reservation_id,))
+    db.executemany(
+        "INSERT INTO reservation_rooms (reservation_id, position, room_type, rate_plan, arrival, "
+        "departure, units, adults, children, total, rates) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                reservation_id,
+                position,
+                stay["room_type"],
+                stay.get("rate_plan"),
+                stay["arrival"],
+                stay["departure"],
+                stay.get("units", 1),
+                stay.get("adults", 1),
+                stay.get("children", 0),
+                stay.get("total"),
+                json.dumps(list(stay.get("rates") or [])),
+            )
+            for position, stay in enumerate(stays)
+        ],
+    )
+
+
+def _room(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    del data["reservation_id"], data["position"]
+    data["rates"] = json.loads(data["rates"] or "[]")
+    return data
+
+
+def _reservation(
+    db: sqlite3.Connection, row: sqlite3.Row, rooms: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A reservation row as JSON-ready data, with its ``rooms`` (read unless given)."""
     data = dict(row)
     data["guest"] = json.loads(data["guest"] or "{}")
     data["special_requests"] = json.loads(data["special_requests"] or "[]")
+    if rooms is None:
+        rooms = [
+            _room(r)
+            for r in db.execute(
+                "SELECT * FROM reservation_rooms WHERE reservation_id = ? ORDER BY position",
+                (data["id"],),
+            )
+        ]
+    data["rooms"] = rooms
     return data
