@@ -150,6 +150,14 @@ _SUMMARY_DEFAULTS = {
 
 @dataclass(frozen=True, kw_only=True)
 class HotelResNotifRQ:
+    """One reservation to create or modify.
+
+    Either the one-stay fields or ``room_stays`` (see the module doc). With
+    ``room_stays`` the one-stay fields are derived, and a value passed for one
+    that disagrees raises ``ValueError``; so does ``dataclasses.replace`` of a
+    one-stay field, as the stays already say it: build a new request instead.
+    """
+
     res_status: str | None  # Commit / Modify
     confirmation_number: str | None
     hotel_code: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -23,12 +24,14 @@ from pema.ota import (
     HotelRateAmountNotifRQ,
     HotelResNotifRQ,
     LengthOfStay,
+    NightRate,
     OTAError,
     OTAResponse,
     PingRQ,
     RateAmount,
     RateAmountMessage,
     ResNotifResult,
+    ResNotifRoomStay,
     RestrictionStatus,
 )
 
@@ -180,6 +183,51 @@ def res_notif_rq(status: str = "Commit") -> HotelResNotifRQ:
     )
 
 
+def nightly(*amounts: int, start: date = D1) -> tuple[NightRate, ...]:
+    return tuple(
+        NightRate(night=date.fromordinal(start.toordinal() + i), amount=amount)
+        for i, amount in enumerate(amounts)
+    )
+
+
+def mixed_res_notif_rq(status: str = "Commit") -> HotelResNotifRQ:
+    """Two EXT rooms on BAR (one RoomStay, two units) and a SUI on a package, one child."""
+    return HotelResNotifRQ(
+        res_status=status,
+        confirmation_number="PM-2025-000043",
+        pms_reference="IDS-000124" if status == "Modify" else None,
+        hotel_code="PEMA001",
+        room_stays=(
+            ResNotifRoomStay(
+                room_type_code="EXT",
+                rate_plan_code="BAR",
+                start=D1,
+                end=D2,
+                adults=2,
+                units=2,
+                rates=nightly(450000, 475050),
+                total=1850100,
+            ),
+            ResNotifRoomStay(
+                room_type_code="SUI",
+                rate_plan_code="PKG",
+                start=D1,
+                end=D2,
+                adults=1,
+                children=1,
+                rates=nightly(900000, 900000),
+                total=1800000,
+            ),
+        ),
+        guest=GuestProfile(given_name="Asha", surname="Menon", email="asha@example.com"),
+        special_requests=("Rooms side by side",),
+        total=3650100,
+        currency="INR",
+        echo_token="res-2",
+        timestamp=TS,
+    )
+
+
 def cancel_rq() -> CancelRQ:
     return CancelRQ(
         pms_reference="IDS-000123",
@@ -233,6 +281,18 @@ REQUESTS = [
         ota.parse_hotel_res_notif_rq,
         res_notif_rq("Modify"),
         id="HotelResNotifRQ-Modify",
+    ),
+    pytest.param(
+        ota.build_hotel_res_notif_rq,
+        ota.parse_hotel_res_notif_rq,
+        mixed_res_notif_rq(),
+        id="HotelResNotifRQ-mixed-rooms",
+    ),
+    pytest.param(
+        ota.build_hotel_res_notif_rq,
+        ota.parse_hotel_res_notif_rq,
+        mixed_res_notif_rq("Modify"),
+        id="HotelResNotifRQ-mixed-rooms-Modify",
     ),
     pytest.param(ota.build_cancel_rq, ota.parse_cancel_rq, cancel_rq(), id="CancelRQ"),
 ]
@@ -390,3 +450,124 @@ def test_wrong_root_is_a_parse_error():
         ota.parse_ping_rs(ota.build_ping_rq(ping_rq()))
     with pytest.raises(ota.OTAParseError):
         ota.parse_ping_rq(b"<OTA_PingRQ><EchoData>x</EchoData></OTA_PingRQ>")  # no namespace
+
+
+# ------------------------------------------------------------ several room stays
+
+NS = {"o": ota.OTA_NS}
+
+
+def test_a_mixed_reservation_has_a_room_stay_per_room_type(schemas):
+    xml = ota.build_hotel_res_notif_rq(mixed_res_notif_rq())
+    schemas.assert_valid(xml)
+    root = ota.common.parse_root(xml)
+    stays = root.xpath("//o:RoomStays/o:RoomStay", namespaces=NS)
+    assert [
+        (
+            s.xpath("string(o:RoomTypes/o:RoomType/@RoomTypeCode)", namespaces=NS),
+            s.xpath("string(o:RoomTypes/o:RoomType/@NumberOfUnits)", namespaces=NS),
+            s.xpath("string(o:RatePlans/o:RatePlan/@RatePlanCode)", namespaces=NS),
+            s.xpath("string(o:Total/@AmountAfterTax)", namespaces=NS),
+        )
+        for s in stays
+    ] == [("EXT", "2", "BAR", "18501.00"), ("SUI", "1", "PKG", "18000.00")]
+    ext, sui = stays
+    # Guests and nightly prices are per room; two like rooms say so.
+    assert ext.find("o:GuestCounts", NS).get("IsPerRoom") == "true"
+    assert sui.find("o:GuestCounts", NS).get("IsPerRoom") is None
+    assert [
+        (r.get("EffectiveDate"), r.get("ExpireDate"), r.find("o:Base", NS).get("AmountAfterTax"))
+        for r in ext.iterfind("o:RoomRates/o:RoomRate/o:Rates/o:Rate", NS)
+    ] == [("2025-04-01", "2025-04-02", "4500.00"), ("2025-04-02", "2025-04-03", "4750.50")]
+    # What belongs to the whole reservation sits in ResGlobalInfo, once.
+    glob = root.find(".//o:ResGlobalInfo", NS)
+    assert glob.find("o:Total", NS).get("AmountAfterTax") == "36501.00"
+    assert glob.xpath("string(o:SpecialRequests/o:SpecialRequest/o:Text)", namespaces=NS) == (
+        "Rooms side by side"
+    )
+    assert not root.xpath("//o:RoomStay/o:SpecialRequests", namespaces=NS)
+
+
+def test_a_mixed_reservation_reads_back_with_a_summary_of_its_first_stay():
+    parsed = ota.parse_hotel_res_notif_rq(ota.build_hotel_res_notif_rq(mixed_res_notif_rq()))
+    assert [(s.room_type_code, s.units, s.adults, s.children) for s in parsed.room_stays] == [
+        ("EXT", 2, 2, 0),
+        ("SUI", 1, 1, 1),
+    ]
+    # The one-stay fields a single-room reader knows.
+    assert (parsed.room_type_code, parsed.rate_plan_code, parsed.rooms) == ("EXT", "BAR", 3)
+    assert (parsed.start, parsed.end, parsed.adults, parsed.children) == (D1, D2, 2, 1)
+    assert parsed.total == 3650100 and parsed.currency == "INR"
+
+
+def test_a_single_room_message_is_unchanged_by_room_stays():
+    flat = res_notif_rq()
+    (stay,) = flat.room_stays
+    assert (stay.room_type_code, stay.units, stay.adults, stay.total) == ("EXT", 1, 2, 925050)
+    same = HotelResNotifRQ(
+        **{
+            **{k: getattr(flat, k) for k in ("res_status", "confirmation_number", "hotel_code")},
+            "room_stays": flat.room_stays,
+            "guest": flat.guest,
+            "special_requests": flat.special_requests,
+            "total": flat.total,
+            "currency": flat.currency,
+            "echo_token": flat.echo_token,
+            "timestamp": flat.timestamp,
+        }
+    )
+    assert same == flat
+    xml = ota.build_hotel_res_notif_rq(same)
+    assert xml == ota.build_hotel_res_notif_rq(flat)
+    root = ota.common.parse_root(xml)
+    # Requests and total stay in the one RoomStay, as before.
+    assert root.xpath("count(//o:RoomStay/o:SpecialRequests/o:SpecialRequest)", namespaces=NS) == 2
+    assert not root.xpath("//o:ResGlobalInfo/o:Total", namespaces=NS)
+
+
+def test_a_reservation_total_that_is_not_its_room_stays_is_sent_apart(schemas):
+    mixed = mixed_res_notif_rq()
+    discounted = HotelResNotifRQ(
+        res_status=mixed.res_status,
+        confirmation_number=mixed.confirmation_number,
+        hotel_code=mixed.hotel_code,
+        room_stays=mixed.room_stays[:1],
+        total=1800000,
+        currency="INR",
+    )
+    xml = ota.build_hotel_res_notif_rq(discounted)
+    schemas.assert_valid(xml)
+    parsed = ota.parse_hotel_res_notif_rq(xml)
+    assert parsed.total == 1800000 and parsed.room_stays[0].total == 1850100
+
+
+def test_one_stay_fields_that_contradict_the_room_stays_are_refused():
+    # Derived from the stays; a contradicting value is a caller's mistake, said loudly.
+    with pytest.raises(ValueError, match="room_type_code"):
+        replace(mixed_res_notif_rq(), room_type_code="SUI")
+    with pytest.raises(ValueError, match="end"):
+        replace(res_notif_rq(), end=D3)
+
+
+def test_like_rooms_merge_into_one_stay_with_units():
+    def room(code: str, adults: int = 2, total: int | None = 900000) -> ResNotifRoomStay:
+        return ResNotifRoomStay(
+            room_type_code=code, rate_plan_code="BAR", start=D1, end=D2, adults=adults,
+            rates=nightly(450000, 450000), total=total,
+        )  # fmt: skip
+
+    merged = ota.merge_identical_room_stays([room("EXT"), room("SUI"), room("EXT"), room("EXT", 1)])
+    assert [(s.room_type_code, s.adults, s.units, s.total) for s in merged] == [
+        ("EXT", 2, 2, 1800000),
+        ("SUI", 2, 1, 900000),
+        ("EXT", 1, 1, 900000),
+    ]
+    assert ota.merge_identical_room_stays([room("EXT"), room("EXT", total=None)])[0].total is None
+
+
+def test_guest_counts_for_all_rooms_together_are_read_per_room():
+    xml = ota.build_hotel_res_notif_rq(mixed_res_notif_rq()).replace(
+        b'<GuestCounts IsPerRoom="true"><GuestCount AgeQualifyingCode="10" Count="2"/>',
+        b'<GuestCounts IsPerRoom="false"><GuestCount AgeQualifyingCode="10" Count="3"/>',
+    )
+    assert ota.parse_hotel_res_notif_rq(xml).room_stays[0].adults == 2
