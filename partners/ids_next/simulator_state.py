@@ -10,7 +10,8 @@ database or models: it stores only what arrived on the wire.
 - ``reservations``: one row per confirmation number (UNIQUE, which is what
   makes Commit idempotent), with the sandbox's own ``IDS-000123`` reference;
   its ``room_type``/``rate_plan``/``rooms`` columns are the first RoomStay's
-  codes and the rooms counted, kept for readers of the old shape;
+  codes and the rooms counted, kept for readers of the old shape (the count
+  is ``room_count`` in the snapshot, whose ``rooms`` is the list below);
 - ``reservation_rooms``: the reservation's RoomStays, one row per group of
   like rooms (room type, rate plan, dates, ``units``, guests per room, total,
   nightly rates as JSON). Availability counts these, room type by room type.
@@ -538,8 +539,13 @@ def _room(row: sqlite3.Row) -> dict[str, Any]:
 def _reservation(
     db: sqlite3.Connection, row: sqlite3.Row, rooms: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """A reservation row as JSON-ready data, with its ``rooms`` (read unless given)."""
+    """A reservation row as JSON-ready data, with its ``rooms`` (read unless given).
+
+    ``rooms`` is the list of RoomStays; the rooms they count together (the
+    column ``rooms``) is ``room_count``.
+    """
     data = dict(row)
+    data["room_count"] = data.pop("rooms")
     data["guest"] = json.loads(data["guest"] or "{}")
     data["special_requests"] = json.loads(data["special_requests"] or "[]")
     if rooms is None:

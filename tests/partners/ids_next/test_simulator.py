@@ -299,6 +299,115 @@ def test_cancel_releases_the_room(sandbox):
     )
 
 
+def stay(room_type, units=1, adults=2, children=0):
+    """``units`` rooms of ``room_type`` on BAR for the nights of D1 and D2."""
+    return ota.ResNotifRoomStay(
+        room_type_code=room_type, rate_plan_code="BAR", start=D1, end=D3, adults=adults,
+        children=children, units=units,
+        rates=tuple(ota.NightRate(night=night, amount=450000) for night in (D1, D2)),
+        total=900000 * units,
+    )  # fmt: skip
+
+
+def commit_rooms(sandbox, confirmation, stays, status="Commit", **kw):
+    rq = ota.HotelResNotifRQ(
+        res_status=status,
+        confirmation_number=confirmation,
+        hotel_code="PEMA001",
+        room_stays=tuple(stays),
+        guest=ota.GuestProfile(given_name="Asha", surname="Menon"),
+        currency="INR",
+        echo_token=f"res-{confirmation}",
+        **kw,
+    )
+    return ota.parse_hotel_res_notif_rs(sandbox.send(ota.build_hotel_res_notif_rq(rq)).content)
+
+
+def test_a_mixed_reservation_holds_rooms_of_each_of_its_types(sandbox):
+    push_inventory(sandbox, "EXT", limit=5)
+    push_inventory(sandbox, "SUI", limit=2)
+    push_inventory(sandbox, "EXQ", limit=3)
+    rs = commit_rooms(sandbox, "PM-mix", [stay("EXT", units=2), stay("SUI", adults=1, children=1)])
+    assert rs.success, rs.errors
+    assert avail(sandbox, room_type="EXT").data.units_for("EXT") == 3
+    assert avail(sandbox, room_type="SUI").data.units_for("SUI") == 1
+    assert avail(sandbox, room_type="EXQ").data.units_for("EXQ") == 3
+
+    (res,) = sandbox.state()["reservations"]
+    # The old keys still say the first room type and the rooms counted.
+    assert (res["room_type"], res["room_count"], res["total"]) == ("EXT", 3, 2700000)
+    assert [(r["room_type"], r["units"], r["adults"], r["children"]) for r in res["rooms"]] == [
+        ("EXT", 2, 2, 0),
+        ("SUI", 1, 1, 1),
+    ]
+    assert res["rooms"][0]["rates"][0] == {"night": "2030-05-01", "amount": 450000}
+
+    # A modify that swaps the suite for an EXQ moves the room between types.
+    reference = rs.data.pms_reference
+    assert commit_rooms(
+        sandbox, "PM-mix", [stay("EXT", units=2), stay("EXQ")], "Modify", pms_reference=reference
+    ).success
+    assert avail(sandbox, room_type="SUI").data.units_for("SUI") == 2
+    assert avail(sandbox, room_type="EXQ").data.units_for("EXQ") == 2
+    assert [r["room_type"] for r in sandbox.state()["reservations"][0]["rooms"]] == ["EXT", "EXQ"]
+
+    assert cancel(sandbox, reference).success
+    assert avail(sandbox, room_type="EXT").data.units_for("EXT") == 5
+    assert avail(sandbox, room_type="EXQ").data.units_for("EXQ") == 3
+
+
+def test_a_single_room_reservation_lists_its_one_room(sandbox):
+    commit(sandbox, "PM-one")
+    (res,) = sandbox.state()["reservations"]
+    assert [(r["room_type"], r["units"], r["rate_plan"]) for r in res["rooms"]] == [
+        ("EXT", 1, "BAR")
+    ]
+
+
+def test_an_unknown_room_type_in_any_stay_refuses_the_whole_reservation(sandbox):
+    rs = commit_rooms(sandbox, "PM-bad", [stay("EXT"), stay("XXX")])
+    assert rs.has_error(code=ota.ERR_INVALID_ROOM_TYPE)
+    assert sandbox.state()["reservations"] == []
+
+
+def test_a_state_file_from_before_room_rows_is_upgraded_when_opened(tmp_path):
+    import sqlite3
+
+    from partners.ids_next.simulator_state import SandboxState
+
+    old = sqlite3.connect(tmp_path / "ids_next.sqlite3")
+    old.executescript(
+        """
+        CREATE TABLE inventory (room_type TEXT NOT NULL, day TEXT NOT NULL,
+            booking_limit INTEGER NOT NULL, PRIMARY KEY (room_type, day));
+        CREATE TABLE reservations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, reference TEXT UNIQUE,
+            confirmation_number TEXT NOT NULL UNIQUE, hotel_code TEXT, room_type TEXT NOT NULL,
+            rate_plan TEXT, arrival TEXT NOT NULL, departure TEXT NOT NULL,
+            rooms INTEGER NOT NULL DEFAULT 1, adults INTEGER NOT NULL DEFAULT 1,
+            children INTEGER NOT NULL DEFAULT 0, guest TEXT NOT NULL DEFAULT '{}',
+            special_requests TEXT NOT NULL DEFAULT '[]', total INTEGER, currency TEXT,
+            status TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1, cancellation_number TEXT,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+        INSERT INTO inventory VALUES ('EXT', '2030-05-01', 5), ('EXT', '2030-05-02', 5);
+        INSERT INTO reservations (reference, confirmation_number, room_type, rate_plan, arrival,
+            departure, rooms, adults, total, status, created_at, updated_at)
+        VALUES ('IDS-000001', 'PM-old', 'EXT', 'BAR', '2030-05-01', '2030-05-03', 2, 2, 900000,
+            'Confirmed', '2030-01-01T00:00:00+00:00', '2030-01-01T00:00:00+00:00');
+        """
+    )
+    old.commit()
+    old.close()
+    for _ in range(2):  # opening twice adds nothing twice
+        state = SandboxState(tmp_path)
+        assert state.availability("EXT", D1, D3) == 3
+        (res,) = state.snapshot()["reservations"]
+        assert [(r["room_type"], r["units"], r["total"]) for r in res["rooms"]] == [
+            ("EXT", 2, 900000)
+        ]
+        state.close()
+
+
 def test_cancel_of_unknown_reference_gives_97(sandbox):
     rs = cancel(sandbox, "IDS-999999")
     assert not rs.success and rs.has_error(code=ota.ERR_BOOKING_REFERENCE_NOT_FOUND)
