@@ -1,8 +1,8 @@
 """Whole reservation bodies: OTA_HotelResNotifRQ / OTA_HotelResModifyNotifRQ and their RS acks.
 
-:mod:`pema.ota.reservations` speaks the one-room, one-reservation dialect Pema
-sends to IDS Next. Channels send richer documents, and this module reads and
-writes them in full:
+:mod:`pema.ota.reservations` speaks the one-reservation dialect Pema sends
+to IDS Next (a RoomStay per group of like rooms). Channels send richer
+documents, and this module reads and writes them in full:
 
 - many ``HotelReservation`` (or ``HotelResModify``) elements per document;
 - many ``RoomStay`` per reservation, each with its ``RoomRates/RoomRate``
