@@ -69,6 +69,13 @@ class ReservationClosed(BookingError):
 
 
 @dataclass
+class ReservationBusy(BookingError):
+    """The reservation kept changing under a modification; the caller may try again."""
+
+    code: str = "reservation_busy"
+
+
+@dataclass
 class ExternalAvailabilityUnavailable(BookingError):
     """The availability master (the PMS) could not be asked; the booking is refused."""
 

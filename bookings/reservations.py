@@ -40,7 +40,14 @@ from .availability import (
     restriction_reasons,
     validate_stay,
 )
-from .errors import InvalidStay, NoAvailability, PriceChanged, Reason, ReservationClosed
+from .errors import (
+    InvalidStay,
+    NoAvailability,
+    PriceChanged,
+    Reason,
+    ReservationBusy,
+    ReservationClosed,
+)
 from .events import record_event, reservation_snapshot
 from .inventory import calendar_covers, ensure_calendar
 from .models import (
@@ -794,6 +801,14 @@ def _same_rooms(stays: list[ReservationRoom], lines: Sequence[RoomRequest]) -> b
     return have == Counter(wanted)
 
 
+#: Times a modification is planned afresh when another change commits in between.
+MODIFY_ATTEMPTS = 3
+
+
+class _StalePlan(Exception):
+    """The reservation changed between planning a modification and locking it."""
+
+
 def modify_reservation(
     reservation: Reservation,
     *,
@@ -811,6 +826,63 @@ def modify_reservation(
     rooms: Sequence[RoomRequest] | None = None,
 ) -> Reservation:
     """Change dates, rooms, rate plan or guests; inventory moves atomically, re-priced.
+
+    ``rooms``: the lines the reservation books from now on (an OTA's rooms,
+    each with its prices), in place of ``room_type``, ``rate_plan``,
+    ``adults``, ``children`` and ``nightly_prices``; rooms and prices equal to
+    what is booked are no change. Otherwise the given fields apply to every
+    room, and each room keeps what is not given. A stay that cannot be sold
+    leaves the reservation exactly as it was.
+
+    The change is planned from the reservation as last committed (its rooms,
+    dates and guests), outside the lock because planning may ask the PMS;
+    under the lock the plan is used only if the reservation is still that
+    version. Otherwise it is planned again: two concurrent changes never undo
+    each other, and the inventory rows locked are always the ones it moves.
+    """
+    for _ in range(MODIFY_ATTEMPTS):
+        fresh = Reservation.objects.select_related("hotel").get(pk=reservation.pk)
+        try:
+            return _modify(
+                fresh,
+                source=source,
+                check_in=check_in,
+                check_out=check_out,
+                room_type=room_type,
+                rate_plan=rate_plan,
+                adults=adults,
+                children=children,
+                special_requests=special_requests,
+                expected_total=expected_total,
+                nightly_prices=nightly_prices,
+                external_revision=external_revision,
+                rooms=rooms,
+            )
+        except _StalePlan:
+            continue
+    raise ReservationBusy(
+        f"Reservation {reservation.confirmation_number} kept changing while this change was "
+        "made; nothing was changed. Try again."
+    )
+
+
+def _modify(
+    reservation: Reservation,
+    *,
+    source: str,
+    check_in: date | None = None,
+    check_out: date | None = None,
+    room_type: RoomType | None = None,
+    rate_plan: RatePlan | None = None,
+    adults: int | None = None,
+    children: int | None = None,
+    special_requests: str | None = None,
+    expected_total: int | None = None,
+    nightly_prices: list[int] | None = None,
+    external_revision: str | None = None,
+    rooms: Sequence[RoomRequest] | None = None,
+) -> Reservation:
+    """One planned modification of ``reservation`` (as read just now).
 
     ``rooms``: the lines the reservation books from now on (an OTA's rooms,
     each with its prices), in place of ``room_type``, ``rate_plan``,
@@ -860,6 +932,8 @@ def modify_reservation(
             ensure_calendar(hotel, new_check_in, new_check_out)
     with transaction.atomic():
         current = _lock_reservation(reservation)
+        if current.version != reservation.version:
+            raise _StalePlan  # changed since the plan was read: plan again
         if current.status == Reservation.Status.CANCELLED:
             raise ReservationClosed(
                 f"Reservation {current.confirmation_number} is cancelled and cannot be changed."
@@ -880,8 +954,12 @@ def modify_reservation(
             _release_rooms(current)
             sold = _sell_lines(lines, source, expected_total)
             current.rooms.all().delete()
-            _write_stays(current, sold)
+            written = _write_stays(current, sold)
             summary = _summary(lines)
+            if (summary.check_in, summary.check_out) == (current.check_in, current.check_out):
+                # Same nights: each room type keeps the rooms the front desk gave it (a
+                # partner's price or guest change must not undo the assignments).
+                _keep_assignments(stays, written)
             current.check_in, current.check_out = summary.check_in, summary.check_out
             current.adults, current.children = summary.adults, summary.children
             current.total_amount = sum(sum(line.nightly) for line in sold)
@@ -902,6 +980,19 @@ def modify_reservation(
             source=source,
         )
     return current
+
+
+def _keep_assignments(before: list[ReservationRoom], after: list[ReservationRoom]) -> None:
+    """Give the rewritten stays the rooms assigned before, room type by room type."""
+    assigned: dict[int, list[int]] = {}
+    for stay in before:
+        if stay.room_id is not None:
+            assigned.setdefault(stay.room_type_id, []).append(stay.room_id)
+    for stay in after:
+        rooms = assigned.get(stay.room_type_id)
+        if rooms:
+            stay.room_id = rooms.pop(0)
+            ReservationRoom.objects.filter(pk=stay.pk).update(room_id=stay.room_id)
 
 
 def cancel_reservation(

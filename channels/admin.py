@@ -23,7 +23,7 @@ from .health import connection_health
 from .inbound import retry_messages
 from .models import ChannelProduct, Connection, InboundMessage, SyncJob, SyncLog
 from .providers import provider_class, registry
-from .tasks import deliver_connection, enqueue, full_sync
+from .tasks import deliver_connection, enqueue
 
 
 def _credential_fields() -> dict[str, str]:
@@ -161,16 +161,20 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Full ARI sync (next 500 days)")
     def run_full_sync(self, request, queryset):
+        # The shared operation, as the API and `manage.py sync --full`: it refuses a
+        # disabled connection, one that sends no ARI, or an unregistered provider.
         for conn in queryset:
-            if enqueue(full_sync, conn.pk):
-                self.message_user(request, f"{conn}: full sync queued.", messages.SUCCESS)
+            try:
+                report = operations.full_sync(conn)
+            except operations.OperationError as refused:
+                self.message_user(request, f"{conn}: {refused.message}", messages.ERROR)
+                continue
+            if report.delivery_queued:
+                text, level = f"{conn}: {report.queued} job(s) queued.", messages.SUCCESS
             else:
-                full_sync.run(conn.pk)
-                self.message_user(
-                    request,
-                    f"{conn}: jobs queued; the broker is down, a worker will send them.",
-                    messages.WARNING,
-                )
+                text = f"{conn}: {report.queued} job(s) queued; a worker will send them."
+                level = messages.WARNING
+            self.message_user(request, text, level)
 
     @admin.action(description="Deliver pending jobs now")
     def deliver_now(self, request, queryset):

@@ -228,7 +228,8 @@ def sync(connection: Connection, *, full: bool = False, inline: bool = False) ->
     if inline:
         while True:
             result = deliver(connection.pk, budget_seconds=INLINE_BUDGET_SECONDS)
-            report.failed, report.dead = result.failed, result.dead
+            report.failed += result.failed
+            report.dead += result.dead
             if not result.claimed or not result.delivered:
                 break
             report.delivered_rounds.append(result.delivered)

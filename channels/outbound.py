@@ -18,7 +18,7 @@ module reads what a call needs, hands the provider the values of
 - **The result.** ``skipped`` ends the job skipped with that reason. The
   partner's reference of the job's reservation becomes the reservation's
   ``pms_reference``: the partners that take reservations are the hotel's PMS,
-  and ``pms/ids.py``'s reconcile reads it to find what never arrived. The
+  and ``channels/operations.py``'s reconcile reads it to find what never arrived. The
   references and ``warnings`` are kept in the job's payload, and the warnings
   on the sync log rows of the call.
 

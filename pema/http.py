@@ -342,6 +342,10 @@ def _send(
             auth=_hooks_only,
             timeout=timeout or default_timeout(),
             stream=True,
+            # Never follow a redirect: requests would resend the partner's key
+            # headers (IDS's X-API-Secret, a signature) to whatever host the
+            # redirect names, and turn a POST into a GET. A 3xx is the caller's answer.
+            allow_redirects=False,
         )
         try:
             chunks: list[bytes] = []

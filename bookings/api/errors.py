@@ -25,6 +25,7 @@ from ..errors import (
     InvalidStay,
     NoAvailability,
     PriceChanged,
+    ReservationBusy,
     ReservationClosed,
 )
 
@@ -100,7 +101,7 @@ def domain_error_response(exc: BookingError) -> Response:
     elif isinstance(exc, PriceChanged):
         http = status.HTTP_409_CONFLICT
         extra.update(total=exc.total, currency=exc.currency)
-    elif isinstance(exc, ReservationClosed | CalendarConflict):
+    elif isinstance(exc, ReservationClosed | ReservationBusy | CalendarConflict):
         http = status.HTTP_409_CONFLICT
     elif isinstance(exc, ExternalAvailabilityUnavailable):
         http = status.HTTP_503_SERVICE_UNAVAILABLE

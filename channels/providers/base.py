@@ -339,7 +339,12 @@ class Provider:
                     f"HTTP {response.status} from the partner.", http_status=response.status
                 )
             if response.status >= 300:
-                raise PermanentError(f"Unexpected HTTP {response.status}.", http_status=300)
+                where = response.headers.get("Location", "")
+                raise PermanentError(
+                    f"Unexpected HTTP {response.status}"
+                    + (f" (a redirect to {where[:200]}, not followed)." if where else "."),
+                    http_status=response.status,
+                )
             try:
                 parsed = parse(response.body)
             except SyncError:

@@ -40,8 +40,9 @@ def schemas_dir() -> Path:
 class SchemaSet:
     """Root schemas by message name (``OTA_HotelAvailNotifRQ``), compiled on first use.
 
-    Thread-safe: a schema's error log belongs to the schema object, so one
-    validation at a time reads it (validating in C takes milliseconds).
+    Thread-safe: a schema's error log belongs to the schema object and the
+    parser is shared, so one validation at a time parses and reads them
+    (parsing and validating in C take milliseconds).
     """
 
     def __init__(self, directory: Path | None = None) -> None:
@@ -77,13 +78,14 @@ class SchemaSet:
         ``name`` defaults to the document's root element. Each reason names its
         line and says what libxml2 found, such as a missing attribute.
         """
-        root = (
-            document
-            if isinstance(document, etree._Element)
-            else etree.fromstring(document, parser=_SAFE_PARSER)
-        )
-        schema = self.schema(name or etree.QName(root).localname)
         with self._validating:
+            # One parser and one error log per set: lxml's are not for two threads at once.
+            root = (
+                document
+                if isinstance(document, etree._Element)
+                else etree.fromstring(document, parser=_SAFE_PARSER)
+            )
+            schema = self.schema(name or etree.QName(root).localname)
             if schema.validate(root):
                 return []
             return [f"line {e.line}: {e.message}" for e in schema.error_log]

@@ -206,3 +206,61 @@ def test_a_partner_booking_past_the_calendar_makes_its_nights_first(hotel):
     assert sold(hotel, "DBL", ahead) == (1, 0) and sold(hotel, "DBL", ahead + 1) == (1, 0)
     assert RateDay.objects.filter(rate_plan=bar, room_type=dbl, date=far).exists()
     assert calendar_covers({(bar.id, dbl.id)}, far, far + timedelta(days=2))
+
+
+def test_a_change_committed_while_another_is_planned_is_not_undone(hotel, monkeypatch):
+    """Staff move the booking DBL -> TWN while the API's guest change is being planned
+    (after it read the rooms, before it locked): the guest change is planned again from
+    the TWN booking, so both hold and the calendar counts TWN, not DBL."""
+    from bookings import reservations
+
+    reservation = book(hotel, [line(hotel, "DBL")])
+    real_plan_check = reservations._confirm_with_master
+    interfered = []
+
+    def staff_move_in_between(*args, **kwargs):
+        if not interfered:
+            interfered.append(True)
+            modify_reservation(
+                Reservation.objects.get(pk=reservation.pk),
+                source="staff",
+                room_type=hotel.room_types.get(code="TWN"),
+            )
+        return real_plan_check(*args, **kwargs)
+
+    monkeypatch.setattr(reservations, "_confirm_with_master", staff_move_in_between)
+    changed = modify_reservation(reservation, source="booking_engine", adults=1)
+
+    assert [(s.room_type.code, s.adults) for s in changed.rooms.all()] == [("TWN", 1)]
+    assert changed.version == 3
+    assert sold(hotel, "DBL", 5) == (0, 0) and sold(hotel, "TWN", 5) == (1, 0)
+
+
+def test_a_partner_price_change_keeps_the_rooms_the_front_desk_assigned(hotel):
+    reservation = book(hotel, [line(hotel, "DBL"), line(hotel, "TWN", adults=1)], "ota")
+    dbl_room = hotel.room_types.get(code="DBL").rooms.first()
+    twn_room = hotel.room_types.get(code="TWN").rooms.first()
+    for stay, room in zip(reservation.rooms.order_by("id"), (dbl_room, twn_room), strict=True):
+        stay.room = room
+        stay.save()
+
+    repriced = modify_reservation(
+        reservation,
+        source="ota",
+        rooms=[
+            line(hotel, "DBL", prices=[800_000, 800_000]),
+            line(hotel, "TWN", adults=1, prices=[700_000, 700_000]),
+        ],
+    )
+    assert [(s.room_type.code, s.room_id) for s in repriced.rooms.order_by("id")] == [
+        ("DBL", dbl_room.pk),
+        ("TWN", twn_room.pk),
+    ]
+    assert repriced.total_amount == 3_000_000
+
+    later = hotel.today() + timedelta(days=9)
+    moved = modify_reservation(
+        repriced, source="ota", check_in=later, check_out=later + timedelta(days=2)
+    )
+    # Other nights: the rooms may be taken then, so the front desk assigns them again.
+    assert [s.room_id for s in moved.rooms.all()] == [None, None]

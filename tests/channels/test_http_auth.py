@@ -113,6 +113,15 @@ def test_any_method_is_sent(method):
     assert answer.json() == {"done": True}
 
 
+@responses.activate
+def test_a_redirect_is_answered_not_followed_so_key_headers_stay_with_the_partner():
+    responses.post(API, status=302, headers={"Location": "https://elsewhere.example/steal"})
+    responses.get("https://elsewhere.example/steal", body=b"<gotcha/>")
+    answer = http.post(API, b"<a/>", headers={"X-API-Secret": "s3cret"})
+    assert answer.status == 302 and answer.headers["Location"].startswith("https://elsewhere")
+    assert [call.request.url for call in responses.calls] == [API]
+
+
 def test_a_method_that_is_not_one_or_two_bodies_are_refused():
     with pytest.raises(ValueError, match="Not an HTTP method"):
         http.request("GET\r\nX-Evil: 1", API)

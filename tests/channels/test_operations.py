@@ -290,3 +290,24 @@ def test_a_partner_echoing_a_credential_back_never_shows_it(hotel, conn):
     responses.post(PING, body=requests.ConnectionError("refused at /?secret=secret-9876543210"))
     outcome = operations.test_connection(conn)
     assert "secret-9876543210" not in outcome.message and "[redacted]" in outcome.message
+
+
+def test_the_admin_full_sync_goes_through_the_operation_and_its_refusals(admin_client, hotel, conn):
+    conn.push_ari = False
+    conn.save()
+    (said,) = admin_action(admin_client, "run_full_sync", conn)
+    assert said == f"{conn}: Connection #{conn.pk} ({conn.name}) sends no ARI: no full sync."
+    assert not SyncJob.objects.filter(connection=conn, kind__in=["availability", "rates"]).exists()
+
+    conn.push_ari = True
+    conn.enabled = False
+    conn.save()
+    (said,) = admin_action(admin_client, "run_full_sync", conn)
+    assert said.startswith(f"{conn}: ") and "disabled" in said
+
+    conn.enabled = True
+    conn.save()
+    SyncJob.objects.filter(connection=conn).delete()
+    (said,) = admin_action(admin_client, "run_full_sync", conn)
+    queued = SyncJob.objects.filter(connection=conn, kind__in=["availability", "rates"]).count()
+    assert queued and said.startswith(f"{conn}: ") and "job(s) queued" in said
