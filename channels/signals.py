@@ -62,6 +62,36 @@ def schedule_pulls(sender, instance, raw: bool = False, update_fields=None, **kw
         return  # a provider no longer registered: Connection.clean says so to staff
 
 
+@receiver(post_save, sender="channels.Connection", dispatch_uid="channels-full-sync-schedule")
+def schedule_full_syncs(sender, instance, raw: bool = False, update_fields=None, **kwargs):
+    """A provider sent ARI gets a periodic full sync with its first such connection.
+
+    Changes only mark the days they touch, so a day that comes inside a
+    partner's window (Booking.com sells 365 days of a longer calendar) would
+    otherwise never be sent. A provider with its own entry (IDS Next's) keeps it.
+    """
+    if raw or update_fields is not None or not (instance.enabled and instance.push_ari):
+        return
+    import json
+
+    from django.conf import settings
+    from django_celery_beat.models import PeriodicTask
+
+    from pema.schedules import ensure_periodic_task
+
+    task = "channels.tasks.full_sync_provider"
+    args = [instance.provider]
+    if PeriodicTask.objects.filter(task=task, args=json.dumps(args)).exists():
+        return
+    ensure_periodic_task(
+        name=f"channels: full sync of every {instance.provider} connection",
+        task=task,
+        every_minutes=settings.CHANNELS_FULL_SYNC_MINUTES,
+        enabled=True,
+        args=args,
+    )
+
+
 @receiver(post_delete, sender="channels.Connection", dispatch_uid="channels-pull-unschedule")
 def unschedule_pulls(sender, instance, **kwargs):
     from django_celery_beat.models import PeriodicTask

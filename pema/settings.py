@@ -357,6 +357,10 @@ CHANNELS_RETRY_BASE_SECONDS = env.float("CHANNELS_RETRY_BASE_SECONDS", default=1
 CHANNELS_RETRY_MAX_SECONDS = env.float("CHANNELS_RETRY_MAX_SECONDS", default=300.0)
 CHANNELS_RETRY_MAX_AGE = env.float("CHANNELS_RETRY_MAX_AGE", default=24 * 3600.0)
 CHANNELS_PROBE_SECONDS = env.float("CHANNELS_PROBE_SECONDS", default=30.0)
+# Every partner that is sent ARI gets the whole calendar again this often: it heals
+# any drift, and sends the days that have just come inside a partner's window
+# (Booking.com's 365 days) since no change ever marked them.
+CHANNELS_FULL_SYNC_MINUTES = env.int("CHANNELS_FULL_SYNC_MINUTES", default=24 * 60)
 # Status messages per ARI document (one SyncJob sends one document).
 CHANNELS_ARI_BATCH_SIZE = env.int("CHANNELS_ARI_BATCH_SIZE", default=200)
 # Events younger than this may still have lower-id siblings in flight (see channels/dispatch.py).

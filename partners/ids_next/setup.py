@@ -34,6 +34,16 @@ def ensure_ids_connection(hotel: Model, *, update: bool = False) -> tuple[Connec
         "settings": {"hotel_code": settings.IDS_HOTEL_CODE},
     }
     credentials = {"api_key": settings.IDS_API_KEY, "api_secret": settings.IDS_API_SECRET}
+    # IDS's own schedule first: a connection saved without one would get the
+    # generic daily full sync (channels.signals.schedule_full_syncs) beside it.
+    ensure_periodic_task(
+        name=FULL_SYNC_TASK_NAME,
+        task="channels.tasks.full_sync_provider",
+        every_minutes=settings.IDS_SYNC_INTERVAL_MINUTES,
+        enabled=settings.IDS_ENABLE_BACKGROUND_SYNC,
+        args=[PROVIDER],
+        update=update,
+    )
     # Credentials are not read: an update replaces them, so it works even when the
     # stored ones were written with a key that is no longer configured.
     with transaction.atomic():
@@ -47,12 +57,4 @@ def ensure_ids_connection(hotel: Model, *, update: bool = False) -> tuple[Connec
                 setattr(conn, key, value)
             conn.credentials = credentials
             conn.save()
-    ensure_periodic_task(
-        name=FULL_SYNC_TASK_NAME,
-        task="channels.tasks.full_sync_provider",
-        every_minutes=settings.IDS_SYNC_INTERVAL_MINUTES,
-        enabled=settings.IDS_ENABLE_BACKGROUND_SYNC,
-        args=[PROVIDER],
-        update=update,
-    )
     return conn, created

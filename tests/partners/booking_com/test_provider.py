@@ -571,6 +571,10 @@ def test_ensure_connection_command(hotel, tmp_path, capsys):
     task = PeriodicTask.objects.get(name=f"channels-pull-{conn.pk}")
     assert task.interval.every == 20 and task.interval.period == "seconds"
     assert json.loads(task.args) == [conn.pk]
+    # The whole calendar again once a day: days coming inside Booking's 365 get sent.
+    (nightly,) = PeriodicTask.objects.filter(task="channels.tasks.full_sync_provider")
+    assert json.loads(nightly.args) == ["booking_com"] and nightly.enabled
+    assert (nightly.interval.every, nightly.interval.period) == (1440, "minutes")
 
     call_command(*args, "--secure-base-url", SECURE, "--update")
     conn.refresh_from_db()

@@ -192,6 +192,9 @@ def test_ensure_ids_connection_is_idempotent(hotel, settings):
     task = PeriodicTask.objects.get(name="IDS Next: full ARI sync")
     assert task.interval.every == settings.IDS_SYNC_INTERVAL_MINUTES
     assert Connection.objects.filter(hotel=hotel, provider="ids_next").count() == 1
+    # Its own schedule, not the generic daily one beside it.
+    full_syncs = PeriodicTask.objects.filter(task="channels.tasks.full_sync_provider")
+    assert [t.name for t in full_syncs] == ["IDS Next: full ARI sync"]
 
 
 def test_reconcile_requeues_dead_and_missing(hotel, conn):
