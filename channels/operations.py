@@ -328,7 +328,10 @@ class ReconcileReport:
 def _out_of_step(connection: Connection) -> QuerySet[Reservation]:
     """The hotel's reservations the partner should have but may not: with a pending or
     dead job, or confirmed with no partner reference (the dispatcher's rules of what is
-    sent: never a PMS's own reservation, nor an OTA's back to that OTA)."""
+    sent: never a PMS's own reservation, nor an OTA's back to that OTA).
+
+    A stay already over is not sent for want of a reference: a hotel connecting its
+    PMS after a year on Pema would otherwise send it every past guest."""
     open_jobs = SyncJob.objects.filter(
         connection=connection,
         reservation=OuterRef("pk"),
@@ -339,7 +342,14 @@ def _out_of_step(connection: Connection) -> QuerySet[Reservation]:
         .exclude(source=Reservation.Source.PMS)
         .exclude(source=Reservation.Source.OTA, source_channel=connection.provider)
         .annotate(open_job=Exists(open_jobs))
-        .filter(Q(open_job=True) | (Q(pms_reference="") & Q(status=Reservation.Status.CONFIRMED)))
+        .filter(
+            Q(open_job=True)
+            | Q(
+                pms_reference="",
+                status=Reservation.Status.CONFIRMED,
+                check_out__gte=connection.hotel.today(),
+            )
+        )
         .order_by("id")
     )
 

@@ -201,6 +201,20 @@ def test_reconcile_leaves_the_pms_own_reservations_and_an_otas_own(hotel, conn, 
     assert operations.reconcile(conn, dry_run=True).found == []
 
 
+def test_reconcile_leaves_stays_already_over_that_never_had_a_reference(hotel, conn):
+    """A PMS connected late is not sent every past guest; a stay still to come is."""
+    past = book(hotel)
+    SyncJob.objects.filter(reservation=past).delete()
+    ended = hotel.today() - timedelta(days=1)
+    Reservation.objects.filter(pk=past.pk).update(
+        check_in=ended - timedelta(days=2), check_out=ended
+    )
+    coming = book(hotel)
+    SyncJob.objects.filter(reservation=coming).delete()
+    report = operations.reconcile(conn, dry_run=True)
+    assert [number for number, _ in report.found] == [coming.confirmation_number]
+
+
 def test_reconcile_pulls_a_pull_connection(hotel, pull_ota):
     PullTestProvider.WAITING.append(message(hotel, res_id="PL2", ack_token="t-2"))
     report = operations.reconcile(pull_ota, pull_inline=True)
