@@ -25,6 +25,7 @@ empty).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -272,3 +273,28 @@ class StrictFilterBackend(DjangoFilterBackend):
                 message = "Must not be empty: leave the parameter out instead."
                 raise ValidationError({name: [message] for name in empty})
         return super().filter_queryset(request, queryset, view)
+
+
+# Per thread, one instance of each input serializer, used again for each request. A
+# serializer deep-copies and binds its declared fields whenever an instance first
+# reads them: over half of validating a booking body, and a tenth of a booking's CPU.
+# Fields keep no state of a validation; the instance's own (initial data, errors,
+# validated data) is reset here before each use, and a thread runs one at a time.
+_serializers = threading.local()
+_PER_USE = ("_validated_data", "_errors", "_data")
+
+
+def validated_data(serializer_class: type[serializers.Serializer], data: Any) -> Any:
+    """``serializer_class(data=data)``'s validated data; its ``ValidationError`` if invalid."""
+    held = getattr(_serializers, "by_class", None)
+    if held is None:
+        held = _serializers.by_class = {}
+    serializer = held.get(serializer_class)
+    if serializer is None:
+        serializer = held[serializer_class] = serializer_class(data=data)
+    else:
+        serializer.initial_data = data
+        for name in _PER_USE:
+            serializer.__dict__.pop(name, None)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

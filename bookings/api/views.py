@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pema.api import request_has_scope, staff_or_scope
+from pema.api import request_has_scope, staff_or_scope, validated_data
 from pema.sql import get_instance
 
 from ..api_keys import KNOWN_SCOPES, remembered_hotel
@@ -152,9 +152,7 @@ def _rate_plan(hotel: Hotel, code: str) -> RatePlan:
 
 
 def _validated(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return validated_data(serializer_class, data)
 
 
 def _booking_data(reservation: Reservation) -> dict:

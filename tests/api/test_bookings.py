@@ -376,3 +376,22 @@ def test_the_booking_answer_is_what_drf_renders_from_the_declared_fields(client,
         assert booking_representation(reservation) == generic
         assert client.get(f"/api/v1/bookings/{number}/").json() == generic
     assert generic["cancelled_at"] is not None and generic["rooms"] == 2
+
+
+def test_each_request_is_validated_on_its_own_though_the_serializer_is_reused(client, body):
+    """Input serializers are kept per thread: no error, value or default of one request
+    may show in the next."""
+    missing_email = {**body, "guest": {**body["guest"], "email": ""}}
+    first = book(client, missing_email)
+    assert first.status_code == 400 and set(first.json()["error"]["fields"]) == {"guest.email"}
+
+    made = book(client, {**body, "special_requests": "Sea view"})
+    assert made.status_code == 201 and made.json()["special_requests"] == "Sea view"
+
+    bad_dates = {**body, "check_in": "not-a-date"}
+    bad_dates.pop("special_requests")
+    third = book(client, bad_dates)
+    assert third.status_code == 400 and set(third.json()["error"]["fields"]) == {"check_in"}
+
+    again = book(client, {k: v for k, v in body.items() if k != "special_requests"})
+    assert again.status_code == 201 and again.json()["special_requests"] == ""
