@@ -161,6 +161,25 @@ class ReservationMessage:
 
 
 @dataclass(frozen=True)
+class AvailabilityQuery:
+    """A stay a partner that answers availability (a PMS) is asked about.
+
+    ``room_type`` and ``rate_plan`` are the local codes; the partner's ids are
+    mapped by the engine, as for reservations.
+    """
+
+    room_type: str
+    rate_plan: str
+    partner_room_id: str
+    partner_rate_id: str
+    check_in: date
+    check_out: date
+    adults: int
+    children: int = 0
+    rooms: int = 1
+
+
+@dataclass(frozen=True)
 class DeliveryResult:
     """What a provider reports after sending one job.
 

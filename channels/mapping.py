@@ -122,6 +122,15 @@ class ProductMap:
         room_id = self.connection.map_room_type(room_type.code)
         return room_id, self.connection.map_rate_plan(rate_plan.code) if rate_plan else ""
 
+    def booked_ids(self, room_type: RoomType, rate_plan: RatePlan) -> tuple[str, str]:
+        """The partner's ids of a product a stay is booked in (a reservation, or a stay
+        the partner is asked about): an inactive row still names it, and a product
+        with no row goes by the connection's code maps."""
+        return self.partner_ids(room_type, rate_plan, active_only=False) or (
+            self.connection.map_room_type(room_type.code),
+            self.connection.map_rate_plan(rate_plan.code),
+        )
+
     def partner_ids_by_code(
         self, room_type: str, rate_plan: str | None = None, *, active_only: bool = True
     ) -> tuple[str, str] | None:

@@ -291,8 +291,6 @@ def test_connection(connection: Connection) -> ProbeResult:
         message = connection.get_provider().test_connection()
     except NotSupported as exc:
         return ProbeResult(ok=False, message=exc.message)
-    except NotImplementedError:
-        return ProbeResult(ok=False, message="This provider offers no connection test.")
     except SyncError as exc:
         return ProbeResult(
             ok=False,

@@ -113,15 +113,10 @@ def _reservation(reservation_id: int | None) -> Reservation | None:
 
 def reservation_message(reservation: Reservation, products: ProductMap) -> ReservationMessage:
     """The reservation as a provider is handed it, in the partner's room and rate ids."""
-    connection = products.connection
     rooms = []
     for stay in reservation.rooms.all():
-        # A product sold no longer is still the reservation's: its ids stand (inactive
-        # rows count), and a connection mapping by code maps every product.
-        ids = products.partner_ids(stay.room_type, stay.rate_plan, active_only=False) or (
-            connection.map_room_type(stay.room_type.code),
-            connection.map_rate_plan(stay.rate_plan.code),
-        )
+        # A product sold no longer is still the reservation's: its ids stand.
+        ids = products.booked_ids(stay.room_type, stay.rate_plan)
         rooms.append(
             RoomStayMessage(
                 room_type=stay.room_type.code,

@@ -20,6 +20,8 @@ from django.core.cache import cache
 
 from bookings.errors import ExternalAvailabilityUnavailable, NoAvailability, Reason
 from bookings.external import StayQuery
+from channels.interface import AvailabilityQuery
+from channels.mapping import ProductMap
 from channels.models import Connection
 from channels.providers.base import SyncError
 
@@ -50,6 +52,22 @@ def _cache_key(conn: Connection, q: StayQuery) -> str:
     )
 
 
+def availability_query(conn: Connection, query: StayQuery) -> AvailabilityQuery:
+    """The stay as the provider is asked about it, in the partner's room and rate ids."""
+    partner_room_id, partner_rate_id = ProductMap(conn).booked_ids(query.room_type, query.rate_plan)
+    return AvailabilityQuery(
+        room_type=query.room_type.code,
+        rate_plan=query.rate_plan.code,
+        partner_room_id=partner_room_id,
+        partner_rate_id=partner_rate_id,
+        check_in=query.check_in,
+        check_out=query.check_out,
+        adults=query.adults,
+        children=query.children,
+        rooms=query.rooms,
+    )
+
+
 def pms_units(query: StayQuery) -> int:
     """Rooms the PMS can sell for the stay; ``ExternalAvailabilityUnavailable`` if it cannot say."""
     conn = pms_connection(query.hotel.pk)
@@ -60,7 +78,7 @@ def pms_units(query: StayQuery) -> int:
     units = cache.get(key) if ttl > 0 else None
     if units is None:
         try:
-            units = conn.get_provider().check_availability(query)
+            units = conn.get_provider().check_availability(availability_query(conn, query))
         except SyncError as exc:
             logger.warning("PMS availability check failed for %s: %s", conn, exc.message)
             raise ExternalAvailabilityUnavailable(GUEST_MESSAGE) from exc

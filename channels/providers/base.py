@@ -47,10 +47,10 @@ from pema.outbox import PermanentError, SyncError, TransientError, retry_after_s
 from pema.xml import UnsafeXMLError, decode_xml
 
 if TYPE_CHECKING:
-    from bookings.external import StayQuery
     from channels.interface import (
         Acknowledgement,
         AvailabilityItem,
+        AvailabilityQuery,
         Capabilities,
         DeliveryResult,
         InboundReservation,
@@ -177,11 +177,11 @@ class Provider:
 
     def test_connection(self) -> str:
         """Check the partner answers and accepts our credentials; return a short summary."""
-        raise NotImplementedError
+        raise NotSupported(f"{type(self).__name__} offers no connection test.")
 
-    def check_availability(self, query: StayQuery) -> int:
+    def check_availability(self, query: AvailabilityQuery) -> int:
         """Rooms the partner can sell for the stay (raise SyncError if it cannot say)."""
-        raise NotImplementedError
+        raise NotSupported(f"{type(self).__name__} answers no availability questions.")
 
     def push_availability(
         self, items: Sequence[AvailabilityItem | RestrictionItem], *, message_id: str

@@ -15,10 +15,11 @@ reservation's PMS reference. Nothing here reads or writes a reservation.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from channels.interface import (
     AvailabilityItem,
+    AvailabilityQuery,
     Capabilities,
     DeliveryResult,
     PricingModel,
@@ -29,9 +30,6 @@ from channels.interface import (
 from channels.providers.base import PermanentError, Provider, SyncError, TransientError
 from pema import ota
 from pema.ota.common import EWT_AUTHENTICATION, EWT_AUTHORIZATION, EWT_BUSINESS_RULE
-
-if TYPE_CHECKING:
-    from bookings.external import StayQuery
 
 # EWT types for which the same message can never succeed: business rule,
 # authentication, authorisation, required field missing. Others (processing
@@ -117,8 +115,8 @@ class IdsNextProvider(Provider):
             f" Warnings: {_warnings(rs)}" if rs.warnings else ""
         )
 
-    def check_availability(self, query: StayQuery) -> int:
-        room_type = self.connection.map_room_type(query.room_type.code)
+    def check_availability(self, query: AvailabilityQuery) -> int:
+        room_type = query.partner_room_id
         body = ota.build_hotel_avail_rq(
             ota.HotelAvailRQ(
                 hotel_code=self.hotel_code,
@@ -128,7 +126,7 @@ class IdsNextProvider(Provider):
                 children=query.children,
                 rooms=query.rooms,
                 room_type_code=room_type,
-                rate_plan_code=self.connection.map_rate_plan(query.rate_plan.code),
+                rate_plan_code=query.partner_rate_id,
             )
         )
 

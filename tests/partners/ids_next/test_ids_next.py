@@ -54,6 +54,24 @@ def test_pms_says_yes(pms_hotel):
 
 
 @responses.activate
+def test_the_pms_is_asked_in_its_own_codes_from_the_connections_mapping(pms_hotel, conn):
+    """The engine maps the stay (a product row here) before the provider is asked."""
+    from channels.models import ChannelProduct
+
+    ChannelProduct.objects.create(
+        connection=conn,
+        room_type=pms_hotel.room_types.get(code="EXT"),
+        rate_plan=pms_hotel.rate_plans.get(code="BAR"),
+        partner_room_id="DLX",
+        partner_rate_id="RACK",
+    )
+    responses.post(AVAIL_RQ, body=avail_ok("DLX", 2))
+    assert book(pms_hotel).pk
+    sent = ota.parse_hotel_avail_rq(responses.calls[0].request.body)
+    assert (sent.room_type_code, sent.rate_plan_code) == ("DLX", "RACK")
+
+
+@responses.activate
 def test_pms_says_no(pms_hotel):
     responses.post(AVAIL_RQ, body=avail_ok("EXT", 1))
     with pytest.raises(NoAvailability):
