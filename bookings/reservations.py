@@ -805,10 +805,6 @@ def _same_rooms(stays: list[ReservationRoom], lines: Sequence[RoomRequest]) -> b
 MODIFY_ATTEMPTS = 3
 
 
-class _StalePlan(Exception):
-    """The reservation changed between planning a modification and locking it."""
-
-
 def modify_reservation(
     reservation: Reservation,
     *,
@@ -841,145 +837,103 @@ def modify_reservation(
     each other, and the inventory rows locked are always the ones it moves.
     """
     for _ in range(MODIFY_ATTEMPTS):
-        fresh = Reservation.objects.select_related("hotel").get(pk=reservation.pk)
-        try:
-            return _modify(
-                fresh,
-                source=source,
-                check_in=check_in,
-                check_out=check_out,
+        # Planned from the reservation as last committed, not as the caller read it.
+        reservation = Reservation.objects.select_related("hotel").get(pk=reservation.pk)
+        hotel = reservation.hotel
+        stays = list(reservation.rooms.select_related("room_type", "rate_plan").order_by("id"))
+        from_partner = source in (Source.OTA, Source.PMS)
+        new_check_in = check_in or reservation.check_in
+        new_check_out = check_out or reservation.check_out
+        if rooms is not None:
+            given = (room_type, rate_plan, adults, children, nightly_prices)
+            if any(value is not None for value in given):
+                raise TypeError("Give the rooms, or room type, plan, guests and prices: not both.")
+            wanted = list(rooms)
+        else:
+            wanted = _requested_lines(
+                stays,
                 room_type=room_type,
                 rate_plan=rate_plan,
                 adults=adults,
                 children=children,
-                special_requests=special_requests,
-                expected_total=expected_total,
                 nightly_prices=nightly_prices,
-                external_revision=external_revision,
-                rooms=rooms,
             )
-        except _StalePlan:
-            continue
+        lines = _validated_lines(
+            hotel,
+            new_check_in,
+            new_check_out,
+            wanted,
+            # Guests already in house may shorten a stay whose arrival is past.
+            enforce_booking_window=not from_partner and new_check_in != reservation.check_in,
+        )
+        stay_changed = (
+            new_check_in != reservation.check_in
+            or new_check_out != reservation.check_out
+            or (rooms is None and nightly_prices is not None)
+            or not _same_rooms(stays, wanted)
+        )
+        if stay_changed:
+            for request, stay in lines:
+                _confirm_with_master(hotel, request.room_type, request.rate_plan, stay, source)
+            products = {(request.rate_plan.id, request.room_type.id) for request, _ in lines}
+            if from_partner and not calendar_covers(products, new_check_in, new_check_out):
+                ensure_calendar(hotel, new_check_in, new_check_out)
+        with transaction.atomic():
+            current = _lock_reservation(reservation)
+            if current.version != reservation.version:
+                continue  # changed since the plan was read: plan again from it
+            if current.status == Reservation.Status.CANCELLED:
+                raise ReservationClosed(
+                    f"Reservation {current.confirmation_number} is cancelled and cannot be changed."
+                )
+            unchanged_text = (
+                special_requests is None or special_requests == current.special_requests
+            ) and (external_revision is None or external_revision == current.external_revision)
+            if not stay_changed and unchanged_text:
+                # Nothing to change: no new version, no event, nothing sent to partners.
+                return current
+            before = reservation_snapshot(current)
+            if stay_changed:
+                old_dates = set(
+                    RoomNight.objects.filter(stay__reservation=current).values_list(
+                        "date", flat=True
+                    )
+                )
+                room_types = {s.room_type_id for s in stays} | {r.room_type.id for r, _ in lines}
+                _lock_inventory(room_types, old_dates | {d for _, s in lines for d in s.dates})
+                _release_rooms(current)
+                sold = _sell_lines(lines, source, expected_total)
+                current.rooms.all().delete()
+                written = _write_stays(current, sold)
+                summary = _summary(lines)
+                if (summary.check_in, summary.check_out) == (current.check_in, current.check_out):
+                    # Same nights: each room type keeps the rooms the front desk gave it (a
+                    # partner's price or guest change must not undo the assignments).
+                    _keep_assignments(stays, written)
+                current.check_in, current.check_out = summary.check_in, summary.check_out
+                current.adults, current.children = summary.adults, summary.children
+                current.total_amount = sum(sum(line.nightly) for line in sold)
+                current.currency = sold[0].rate_plan.currency
+                current.is_overbooked = any(any(line.overbooked) for line in sold)
+            if special_requests is not None:
+                current.special_requests = special_requests
+            if external_revision is not None:
+                current.external_revision = external_revision
+            current.version += 1
+            current.save()
+            after = reservation_snapshot(current)
+            record_event(
+                hotel,
+                ChangeEvent.Kind.RESERVATION_MODIFIED,
+                {**after, "previous": before},
+                reservation=current,
+                source=source,
+            )
+        return current
     raise ReservationBusy(
         f"Reservation {reservation.confirmation_number} kept changing while this change was "
         "made; nothing was changed. Try again."
     )
-
-
-def _modify(
-    reservation: Reservation,
-    *,
-    source: str,
-    check_in: date | None = None,
-    check_out: date | None = None,
-    room_type: RoomType | None = None,
-    rate_plan: RatePlan | None = None,
-    adults: int | None = None,
-    children: int | None = None,
-    special_requests: str | None = None,
-    expected_total: int | None = None,
-    nightly_prices: list[int] | None = None,
-    external_revision: str | None = None,
-    rooms: Sequence[RoomRequest] | None = None,
-) -> Reservation:
-    """One planned modification of ``reservation`` (as read just now).
-
-    ``rooms``: the lines the reservation books from now on (an OTA's rooms,
-    each with its prices), in place of ``room_type``, ``rate_plan``,
-    ``adults``, ``children`` and ``nightly_prices``; rooms and prices equal to
-    what is booked are no change. Otherwise the given fields apply to every
-    room, and each room keeps what is not given. A stay that cannot be sold
-    leaves the reservation exactly as it was.
-    """
-    hotel = reservation.hotel
-    stays = list(reservation.rooms.select_related("room_type", "rate_plan").order_by("id"))
-    from_partner = source in (Source.OTA, Source.PMS)
-    new_check_in = check_in or reservation.check_in
-    new_check_out = check_out or reservation.check_out
-    if rooms is not None:
-        given = (room_type, rate_plan, adults, children, nightly_prices)
-        if any(value is not None for value in given):
-            raise TypeError("Give the rooms, or room type, plan, guests and prices: not both.")
-        wanted = list(rooms)
-    else:
-        wanted = _requested_lines(
-            stays,
-            room_type=room_type,
-            rate_plan=rate_plan,
-            adults=adults,
-            children=children,
-            nightly_prices=nightly_prices,
-        )
-    lines = _validated_lines(
-        hotel,
-        new_check_in,
-        new_check_out,
-        wanted,
-        # Guests already in house may shorten a stay whose arrival is past.
-        enforce_booking_window=not from_partner and new_check_in != reservation.check_in,
-    )
-    stay_changed = (
-        new_check_in != reservation.check_in
-        or new_check_out != reservation.check_out
-        or (rooms is None and nightly_prices is not None)
-        or not _same_rooms(stays, wanted)
-    )
-    if stay_changed:
-        for request, stay in lines:
-            _confirm_with_master(hotel, request.room_type, request.rate_plan, stay, source)
-        products = {(request.rate_plan.id, request.room_type.id) for request, _ in lines}
-        if from_partner and not calendar_covers(products, new_check_in, new_check_out):
-            ensure_calendar(hotel, new_check_in, new_check_out)
-    with transaction.atomic():
-        current = _lock_reservation(reservation)
-        if current.version != reservation.version:
-            raise _StalePlan  # changed since the plan was read: plan again
-        if current.status == Reservation.Status.CANCELLED:
-            raise ReservationClosed(
-                f"Reservation {current.confirmation_number} is cancelled and cannot be changed."
-            )
-        unchanged_text = (
-            special_requests is None or special_requests == current.special_requests
-        ) and (external_revision is None or external_revision == current.external_revision)
-        if not stay_changed and unchanged_text:
-            # Nothing to change: no new version, no event, nothing sent to partners.
-            return current
-        before = reservation_snapshot(current)
-        if stay_changed:
-            old_dates = set(
-                RoomNight.objects.filter(stay__reservation=current).values_list("date", flat=True)
-            )
-            room_types = {s.room_type_id for s in stays} | {r.room_type.id for r, _ in lines}
-            _lock_inventory(room_types, old_dates | {d for _, s in lines for d in s.dates})
-            _release_rooms(current)
-            sold = _sell_lines(lines, source, expected_total)
-            current.rooms.all().delete()
-            written = _write_stays(current, sold)
-            summary = _summary(lines)
-            if (summary.check_in, summary.check_out) == (current.check_in, current.check_out):
-                # Same nights: each room type keeps the rooms the front desk gave it (a
-                # partner's price or guest change must not undo the assignments).
-                _keep_assignments(stays, written)
-            current.check_in, current.check_out = summary.check_in, summary.check_out
-            current.adults, current.children = summary.adults, summary.children
-            current.total_amount = sum(sum(line.nightly) for line in sold)
-            current.currency = sold[0].rate_plan.currency
-            current.is_overbooked = any(any(line.overbooked) for line in sold)
-        if special_requests is not None:
-            current.special_requests = special_requests
-        if external_revision is not None:
-            current.external_revision = external_revision
-        current.version += 1
-        current.save()
-        after = reservation_snapshot(current)
-        record_event(
-            hotel,
-            ChangeEvent.Kind.RESERVATION_MODIFIED,
-            {**after, "previous": before},
-            reservation=current,
-            source=source,
-        )
-    return current
 
 
 def _keep_assignments(before: list[ReservationRoom], after: list[ReservationRoom]) -> None:
