@@ -43,6 +43,12 @@ if [ "${CI:-}" = "true" ] && [ -z "${REDIS_URL:-}" ]; then
   exit 2
 fi
 
+# The browser tests need Debian's Chromium: installed here when absent (CI fails without it;
+# elsewhere those tests skip, loudly).
+if ! ./scripts/ensure_browser.sh && [ "${CI:-}" = "true" ]; then
+  exit 2
+fi
+
 export PEMA_VAR_DIR="${PEMA_VAR_DIR:-$(pwd)/var/test}"
 # Made once here, not by the parallel workers racing to write it (one of them
 # could read the other's half-written file): the development secret under var/.

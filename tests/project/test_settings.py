@@ -10,7 +10,9 @@ BASE = str(settings.BASE_DIR)
 
 
 def start(env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS")}
+    # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE belongs to the test process, not production.
+    dropped = ("SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
         cwd=BASE,
@@ -73,7 +75,9 @@ def test_embedded_defaults_are_sqlite_wal_and_filesystem_broker(tmp_path):
 def test_check_deploy_is_clean_under_production_settings(tmp_path):
     from cryptography.fernet import Fernet
 
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS")}
+    # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE belongs to the test process, not production.
+    dropped = ("SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE,
