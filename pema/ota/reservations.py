@@ -464,10 +464,16 @@ def _special_requests(parent: etree._Element | None) -> list[str]:
     return [t for t in texts if t]
 
 
+# No stay is longer than this; a rate range past it is a malformed message.
+MAX_RATE_NIGHTS = 366
+
+
 def _read_rates(stay: etree._Element, currency: str | None) -> tuple[NightRate, ...]:
     """Per-night prices of one room: ``Rate`` ranges (``ExpireDate`` exclusive) cut into nights.
 
-    A rate without a date or an amount says nothing per night and is left out.
+    A rate without a date or an amount says nothing per night and is left out. A range
+    longer than any stay (``MAX_RATE_NIGHTS``) is refused rather than cut into nights:
+    a sender's ``ExpireDate`` of 9999-12-31 must not become millions of rows in memory.
     """
     nights: list[NightRate] = []
     for room_rate in findall(stay, "RoomRates", "RoomRate"):
@@ -482,6 +488,11 @@ def _read_rates(stay: etree._Element, currency: str | None) -> tuple[NightRate, 
             if amount is None:
                 continue
             last = read_date(rate.get("ExpireDate") or room_rate.get("ExpireDate"))
+            if last is not None and (last - first).days > MAX_RATE_NIGHTS:
+                raise OTAParseError(
+                    f"Rate {first.isoformat()} to {last.isoformat()} spans more than "
+                    f"{MAX_RATE_NIGHTS} nights"
+                )
             night = first
             while True:
                 nights.append(NightRate(night=night, amount=amount))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -571,3 +571,15 @@ def test_guest_counts_for_all_rooms_together_are_read_per_room():
         b'<GuestCounts IsPerRoom="false"><GuestCount AgeQualifyingCode="10" Count="3"/>',
     )
     assert ota.parse_hotel_res_notif_rq(xml).room_stays[0].adults == 2
+
+
+def test_a_rate_range_longer_than_any_stay_is_refused_not_cut_into_nights():
+    xml = ota.build_hotel_res_notif_rq(mixed_res_notif_rq()).decode()
+    first = ota.parse_hotel_res_notif_rq(xml).room_stays[0].rates[0].night
+    assert ota.parse_hotel_res_notif_rq(xml).room_stays[0].rates[0].amount
+    hostile = xml.replace(
+        f'ExpireDate="{(first + timedelta(days=1)).isoformat()}"', 'ExpireDate="9999-12-31"', 1
+    )
+    assert hostile != xml
+    with pytest.raises(ota.OTAParseError, match="more than 366 nights"):
+        ota.parse_hotel_res_notif_rq(hostile)
