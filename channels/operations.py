@@ -35,7 +35,7 @@ from .dispatch import dispatch, plan_full_sync, reservation_stream
 from .health import ConnectionHealth, connection_health
 from .models import Connection, SyncJob
 from .providers import registry
-from .providers.base import SyncError, Unauthorised
+from .providers.base import SyncError, Unauthorised, redact_secrets
 from .pull import PullReport, pull_connection
 
 # Delivery rounds of an inline sync: each round is one lease of the connection.
@@ -84,13 +84,10 @@ def redact(connection: Connection, text: str) -> str:
     """``text`` with none of the connection's credentials in it: a partner's error, or an
     HTTP client's message quoting a URL, may echo one back."""
     try:
-        secrets = [v for v in (connection.credentials or {}).values() if isinstance(v, str)]
+        credentials = connection.credentials or {}
     except Exception:  # noqa: BLE001 - undecryptable credentials cannot be echoed either
         return text
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    return text
+    return redact_secrets(credentials, text)
 
 
 def _require_enabled(connection: Connection, what: str) -> None:

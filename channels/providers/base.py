@@ -104,6 +104,20 @@ def loggable(data: bytes | str, limit: int = TRIM) -> str:
     return text.replace("\x00", "\\x00")
 
 
+def redact_secrets(credentials: object, text: str) -> str:
+    """``text`` with none of the credential values in it (strings of 4 characters or more).
+
+    A partner's error, an HTTP client's message quoting a URL, or a request body that
+    carries the password (IDS Next's POS, Expedia's ``Authentication``) would otherwise
+    put a secret into the sync log or an API answer.
+    """
+    values = credentials.values() if isinstance(credentials, dict) else ()
+    for secret in sorted((v for v in values if isinstance(v, str)), key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
 class Provider:
     """One external system's protocol; subclasses implement the operations they support."""
 
@@ -128,6 +142,14 @@ class Provider:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._job: SyncJob | None = None
+
+    def _redacted(self, text: str) -> str:
+        """``text`` fit for the sync log: the connection's credentials taken out."""
+        try:
+            credentials = self.connection.credentials
+        except Exception:  # noqa: BLE001 - undecryptable credentials cannot be echoed either
+            return text
+        return redact_secrets(credentials, text)
 
     @contextmanager
     def sending(self, job: SyncJob) -> Iterator[None]:
@@ -373,9 +395,9 @@ class Provider:
                 items=items,
                 duration_ms=int((time.monotonic() - started) * 1000),
                 http_status=http_status,
-                request=loggable(body),
-                response=loggable(answer),
-                error=loggable(error, 2000),
+                request=self._redacted(loggable(body)),
+                response=self._redacted(loggable(answer)),
+                error=self._redacted(loggable(error, 2000)),
                 correlation_id=(reference or correlation_id)[:64],
             )
             try:

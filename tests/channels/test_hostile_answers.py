@@ -80,3 +80,16 @@ def test_test_connection_reads_a_utf16_pong(admin_client, conn):
     assert response.status_code == 200, response.content
     assert response.json()["ok"] is True
     assert SyncLog.objects.get(operation=ota.PING_RQ).status == "success"
+
+
+@responses.activate
+def test_a_partner_echoing_the_credentials_leaves_no_secret_in_the_sync_log(hotel, conn):
+    secret = "s3cr3t-signing-key"
+    conn.credentials = {**conn.credentials, "api_secret": secret}
+    conn.save()
+    echo = res_ok("IDS-9").replace(b"<Success/>", f"<Success/><!-- {secret} -->".encode())
+    _, job = deliver_one_booking(hotel, conn, echo)
+    log = SyncLog.objects.get(job=job)
+    assert log.status == "success"
+    assert secret not in log.request + log.response + log.error
+    assert "[redacted]" in log.response
