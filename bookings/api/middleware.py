@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -30,6 +31,9 @@ from pema.sql import insert_rows
 from . import auth_failures, request_id
 from .addresses import client_ip
 from .errors import error_body
+
+if TYPE_CHECKING:
+    from ..models import ApiAuditLog
 
 logger = logging.getLogger(__name__)
 AUDIT_BODY_LIMIT = 4000
@@ -148,7 +152,11 @@ class ApiMiddleware:
             _add_rate_limit_headers(request, response)
         response["X-Request-ID"] = rid
         if audited and (request.method not in SAFE_METHODS or response.status_code == 401):
-            self._audit(request, response, body, time.perf_counter() - started)
+            entry = self._audit_entry(request, response, body, time.perf_counter() - started)
+            # Written when the server closes the response, after its last byte went out:
+            # the caller does not wait for the audit row. It was already a transaction of
+            # its own after the request's, so a crash in between loses the same row as before.
+            response._resource_closers.append(lambda: self._write_audit(entry))
         return response
 
     @staticmethod
@@ -169,9 +177,9 @@ class ApiMiddleware:
         request.path += "/"
 
     @staticmethod
-    def _audit(
+    def _audit_entry(
         request: HttpRequest, response: HttpResponse, body: bytes | str, seconds: float
-    ) -> None:
+    ) -> ApiAuditLog:
         from ..models import ApiAuditLog
 
         api_key = getattr(request, "pema_api_key", None)
@@ -192,6 +200,10 @@ class ApiMiddleware:
             request_body=_trim(body),
             response_body=_trim(content),
         )
+        return entry
+
+    @staticmethod
+    def _write_audit(entry: ApiAuditLog) -> None:
         try:
             if transaction.get_connection().in_atomic_block:
                 # A savepoint: a failed audit write must not break the enclosing transaction.
