@@ -137,6 +137,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_filter = ["provider", "enabled", "hotel"]
     readonly_fields = [
         "hook_url",
+        "partner_notes",
         "event_cursor",
         "last_full_sync_at",
         "unreachable_since",
@@ -151,6 +152,16 @@ class ConnectionAdmin(admin.ModelAdmin):
         if obj.pk is None:
             return "Given once the connection is saved."
         return obj.hook_path
+
+    @admin.display(description="Limits and addresses")
+    def partner_notes(self, obj: Connection) -> str:
+        # The provider's own notes (Airbnb: what a feed cannot carry, the export URLs).
+        if obj.pk is None:
+            return "-"
+        try:
+            return obj.get_provider().staff_notes() or "-"
+        except (ImportError, KeyError):
+            return "-"
 
     @admin.action(description="Test the connection")
     def test_connection(self, request, queryset):

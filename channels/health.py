@@ -1,6 +1,7 @@
 """Connection health for the admin: reachability, whether the partner refuses our
 credentials (unauthorised), last success, last error, pending jobs, dead jobs by why they
-were given up, and inbound reservations held for staff."""
+were given up, inbound reservations held for staff, and for feed partners (iCalendar) the
+age of each feed: when it was last read whole (its ``feed:<name>`` sync log)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
 from pema.outbox import DeadJobs, LaneCounts, lane_counts
 
@@ -16,6 +18,22 @@ from .delivery import OUTBOX
 from .models import Connection, InboundMessage, SyncLog
 
 __all__ = ["ConnectionHealth", "DeadJobs", "connection_health"]
+
+
+#: Sync log operations named so are reads of a feed (``feed:<listing>``).
+FEED_PREFIX = "feed:"
+
+
+@dataclass(frozen=True)
+class FeedAge:
+    """One feed of a connection: when it was last read without an error (None: never)."""
+
+    name: str
+    read_at: datetime | None
+
+    @property
+    def age_seconds(self) -> float | None:
+        return None if self.read_at is None else (timezone.now() - self.read_at).total_seconds()
 
 
 @dataclass
@@ -32,6 +50,7 @@ class ConnectionHealth:
     # The partner's latest refusal of our credentials or access (401/403) that no later
     # success of the same call has cleared.
     refused: SyncLog | None = None
+    feeds: list[FeedAge] = field(default_factory=list)
 
     @property
     def unauthorised(self) -> bool:
@@ -107,6 +126,14 @@ def connection_health(connections: QuerySet[Connection] | None = None) -> list[C
             .exists()
         ):
             refused = None
+        feeds = [
+            FeedAge(operation.removeprefix(FEED_PREFIX), read_at)
+            for operation, read_at in logs.filter(operation__startswith=FEED_PREFIX)
+            .values("operation")
+            .annotate(read_at=Max("created_at", filter=~Q(status=SyncLog.Status.ERROR)))
+            .order_by("operation")
+            .values_list("operation", "read_at")
+        ]
         out.append(
             ConnectionHealth(
                 connection=conn,
@@ -117,6 +144,7 @@ def connection_health(connections: QuerySet[Connection] | None = None) -> list[C
                 dead_by_reason=jobs.dead_by_reason,
                 held=held.get(conn.pk, 0),
                 refused=refused,
+                feeds=feeds,
             )
         )
     return out

@@ -31,6 +31,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from .delivery import claim, lease_keeper, release
+from .feeds import as_modifications, held_items, removals
 from .inbound import (
     APPLICABLE,
     AckReport,
@@ -85,7 +86,13 @@ def _pull_once(connection: Connection, report: PullReport) -> bool:
     except SyncError as exc:
         report.error = exc.message
         return False
-    messages = [record_inbound(connection, item) for item in result.reservations]
+    items = list(result.reservations)
+    if result.snapshots:
+        # A feed lists what stands: the engine tells new from changed, and finds removals.
+        held = held_items(connection)
+        items = as_modifications(result.reservations, held)
+        items += removals(held, result.snapshots, today=connection.hotel.today())
+    messages = [record_inbound(connection, item) for item in items]
     messages += [
         record_malformed(
             connection,
