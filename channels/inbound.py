@@ -298,7 +298,9 @@ def apply_inbound(message_id: int, *, products: ProductMap | None = None) -> Inb
 def _apply_locked(message: InboundMessage, products: ProductMap | None = None) -> None:
     """Apply ``message`` (its reservation's lock held) and record the outcome on it."""
     message.attempts += 1
-    message.error_code, message.error = "", ""
+    if message.kind != InboundMessage.Kind.UNKNOWN:
+        # An unreadable message keeps its reason: it is what the hold says again.
+        message.error_code, message.error = "", ""
     try:
         with transaction.atomic():
             status, reservation, note = _apply_message(message, products)
