@@ -17,6 +17,12 @@ When the partner answers an acknowledgement with "pull again" (Booking.com's
 409: a reservation changed since it was read), the connection is pulled once
 more, after the partner's wait after an ack, and acknowledged again.
 
+A feed partner (Airbnb's iCalendar) lists what it holds rather than what
+changed: its pull also returns a ``FeedSnapshot`` per feed read whole, and
+``channels/feeds.py`` turns entries already held into modifications and
+what is gone from a feed into cancellations, stored and applied like any
+other message.
+
 A pull acknowledges everything it owes, :data:`ACK_BATCH` messages a call: a
 pull can read more than one call's worth (Booking.com reads new and modified
 reservations, up to its ``limit`` each), and what is left unacknowledged is
