@@ -16,6 +16,7 @@ from pema.outbox import DeadJobs, LaneCounts, lane_counts
 
 from .delivery import OUTBOX
 from .models import Connection, InboundMessage, SyncLog
+from .providers import registry
 
 __all__ = ["ConnectionHealth", "DeadJobs", "connection_health"]
 
@@ -24,16 +25,29 @@ __all__ = ["ConnectionHealth", "DeadJobs", "connection_health"]
 FEED_PREFIX = "feed:"
 
 
+#: A feed not read whole for this many pull intervals is stale (the connection needs attention).
+STALE_INTERVALS = 3
+
+
 @dataclass(frozen=True)
 class FeedAge:
     """One feed of a connection: when it was last read without an error (None: never)."""
 
     name: str
     read_at: datetime | None
+    interval_seconds: int | None = None
 
     @property
     def age_seconds(self) -> float | None:
         return None if self.read_at is None else (timezone.now() - self.read_at).total_seconds()
+
+    @property
+    def stale(self) -> bool:
+        """Not read whole for :data:`STALE_INTERVALS` pull intervals (or never)."""
+        age = self.age_seconds
+        if age is None:
+            return True
+        return bool(self.interval_seconds) and age > STALE_INTERVALS * self.interval_seconds
 
 
 @dataclass
@@ -93,6 +107,7 @@ class ConnectionHealth:
             and not self.failing
             and not self.unreachable
             and not self.unauthorised
+            and not any(feed.stale for feed in self.feeds)
         )
 
 
@@ -126,8 +141,11 @@ def connection_health(connections: QuerySet[Connection] | None = None) -> list[C
             .exists()
         ):
             refused = None
+        interval = None
+        if conn.provider in registry():
+            interval = conn.get_provider().capabilities().pull_interval_seconds
         feeds = [
-            FeedAge(operation.removeprefix(FEED_PREFIX), read_at)
+            FeedAge(operation.removeprefix(FEED_PREFIX), read_at, interval)
             for operation, read_at in logs.filter(operation__startswith=FEED_PREFIX)
             .values("operation")
             .annotate(read_at=Max("created_at", filter=~Q(status=SyncLog.Status.ERROR)))

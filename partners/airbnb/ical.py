@@ -214,11 +214,14 @@ def to_inbound(
 ) -> InboundReservation:
     """A feed entry as the engine's inbound message: a booking or a block of ``listing``."""
     booking = event.reservation
+    code = RESERVATION_CODE.search(event.description)
+    # The front desk finds the guest by the Airbnb code: it is all the feed names them by.
+    surname = "Airbnb guest" + (f" {code.group(1)}" if code else "")
     return InboundReservation(
         partner_reservation_id=partner_id(event.uid),
         revision=event.revision,
         kind=InboundKind.NEW,
-        guest=GuestDetails(surname="Airbnb guest") if booking else GuestDetails(),
+        guest=GuestDetails(surname=surname) if booking else GuestDetails(),
         rooms=(
             InboundRoomStay(
                 partner_room_id=listing,

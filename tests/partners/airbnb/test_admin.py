@@ -74,3 +74,24 @@ def test_ensure_connection_airbnb_keeps_its_export_secret(hotel, tmp_path, capsy
 
     task = PeriodicTask.objects.get(name=f"channels-pull-{conn.pk}")
     assert task.interval.every == 600 and task.interval.period == "seconds"
+
+
+def test_a_feed_not_read_for_three_intervals_is_stale(hotel, live_conn):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from channels.health import connection_health
+    from channels.models import SyncLog
+
+    SyncLog.objects.create(
+        connection=live_conn,
+        operation=f"feed:{LISTING}",
+        status=SyncLog.Status.SUCCESS,
+        created_at=timezone.now() - timedelta(seconds=3 * 600 + 60),
+    )
+    SyncLog.objects.create(connection=live_conn, operation="feed:L200", status=SyncLog.Status.ERROR)
+    (health,) = connection_health(Connection.objects.filter(pk=live_conn.pk))
+    ages = {feed.name: feed for feed in health.feeds}
+    assert ages[LISTING].stale and ages["L200"].read_at is None and ages["L200"].stale
+    assert health.status == "attention"

@@ -54,6 +54,8 @@ def test_a_new_booking_lands_once_flagged_for_staff(simulator, hotel, live_conn)
     assert "Guest details from Airbnb" in reservation.staff_notes
     assert made["code"] in reservation.staff_notes and "9876" in reservation.staff_notes
     assert reservation.total_amount == 2 * 1_000_000, "priced at the hotel's own rates"
+    assert reservation.guest.last_name == f"Airbnb guest {made['code']}"
+    assert reservation.guest.email == "" and reservation.guest.phone == ""
     message = InboundMessage.objects.get(connection=live_conn)
     assert "BEGIN:VEVENT" in message.raw_body and made["uid"] in message.raw_body
 
@@ -178,3 +180,4 @@ def test_an_unreachable_or_slow_feed_is_a_warning_not_a_crash(
     (health,) = connection_health(Connection.objects.filter(pk=live_conn.pk))
     ages = {feed.name: feed for feed in health.feeds}
     assert ages[LISTING].read_at is not None, "the last good read is shown"
+    assert not ages[LISTING].stale, "within three poll intervals (600 s) of the last good read"
