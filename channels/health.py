@@ -141,16 +141,19 @@ def connection_health(connections: QuerySet[Connection] | None = None) -> list[C
             .exists()
         ):
             refused = None
-        interval = None
-        if conn.provider in registry():
-            interval = conn.get_provider().capabilities().pull_interval_seconds
-        feeds = [
-            FeedAge(operation.removeprefix(FEED_PREFIX), read_at, interval)
-            for operation, read_at in logs.filter(operation__startswith=FEED_PREFIX)
+        read = list(
+            logs.filter(operation__startswith=FEED_PREFIX)
             .values("operation")
             .annotate(read_at=Max("created_at", filter=~Q(status=SyncLog.Status.ERROR)))
             .order_by("operation")
             .values_list("operation", "read_at")
+        )
+        interval = None
+        if read and conn.provider in registry():
+            interval = conn.get_provider().capabilities().pull_interval_seconds
+        feeds = [
+            FeedAge(operation.removeprefix(FEED_PREFIX), read_at, interval)
+            for operation, read_at in read
         ]
         out.append(
             ConnectionHealth(
