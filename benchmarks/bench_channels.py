@@ -26,6 +26,12 @@ private queue):
    take, and the report says what Booking's pacing allows. Ack lag is the
    time from a message's commit (``applied_at``) to its acknowledgement
    (``acked_at``).
+4. **Airbnb's export**: every room type as an Airbnb listing, its calendar
+   (the horizon, at most 730 days) polled as Airbnb's import polls it, with
+   the Booking.com reservations above in the calendar: queries and
+   milliseconds per poll, a full answer and a 304 to ``If-None-Match``. An
+   iCalendar feed has no message count: one document per listing and poll
+   carries the whole calendar, against one message per listing per day.
 
 ``BENCH_CHANNELS_RESERVATIONS``, ``BENCH_CHANNELS_CHANGES`` and
 ``BENCH_CHANNELS_DAYS`` scale it down for a smoke run;
@@ -51,6 +57,8 @@ TITLE = "Channels: inbound Booking.com reservations, ARI fan-out and a full sync
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = os.environ.get("BENCH_DB_PREFIX", "pema_bench") + "_channels"
 RESERVATIONS = int(os.environ.get("BENCH_CHANNELS_RESERVATIONS", "1000"))
+#: Polls of each Airbnb listing's export measured (each a full answer, then a 304).
+AIRBNB_POLLS = int(os.environ.get("BENCH_CHANNELS_AIRBNB_POLLS", "20"))
 CHANGES = int(os.environ.get("BENCH_CHANNELS_CHANGES", "100"))
 DAYS = int(os.environ.get("BENCH_CHANNELS_DAYS", "500"))
 TARGETS = {"inbound_per_second": 200, "fanout_p95_ms": 1000, "fewer_messages": 20}
@@ -189,6 +197,7 @@ def report(f: dict, *, load_before: str, load_after: str) -> str:
         f"connection takes at most {inbound['pull_limit'] / 20:.0f} new reservations/s "
         "whatever Pema's speed.",
         "",
+        *_airbnb_lines(f.get("airbnb")),
         f"Targets: >= {TARGETS['inbound_per_second']} inbound reservations/s: "
         f"{_verdict(inbound['per_second'] >= TARGETS['inbound_per_second'])}; fan-out p95 "
         f"<= {TARGETS['fanout_p95_ms']} ms: {_verdict(fan['p95'] <= TARGETS['fanout_p95_ms'])}; "
@@ -196,6 +205,30 @@ def report(f: dict, *, load_before: str, load_after: str) -> str:
         f"{_verdict(ratio >= TARGETS['fewer_messages'])}.",
     ]
     return "\n".join(lines)
+
+
+def _airbnb_lines(air: dict | None) -> list[str]:
+    if not air:
+        return []
+    naive = air["listings"] * air["days"]
+    return [
+        f"**Airbnb's export**: {air['listings']} listings (one per room type), "
+        f"{air['days']} days each, polled {air['polls']} times in all as Airbnb's import "
+        "polls them, with the reservations above in the calendar:",
+        "",
+        "| queries a poll (max) | full answer p50 | p95 | 304 p50 | largest feed | "
+        "events in it | documents for the whole calendar | naive: 1 message per listing "
+        "per day | fewer |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {air['queries_max']} | {air['fresh_p50']:.1f} ms | {air['fresh_p95']:.1f} ms | "
+        f"{air['unchanged_p50']:.1f} ms | {air['bytes_max']} bytes | {air['events_max']} | "
+        f"{air['listings']} | {naive} | {naive / max(air['listings'], 1):.0f}x |",
+        "",
+        "A 304 costs the same queries as a full answer (the ETag is the body's digest, so the "
+        "calendar is read and rendered either way): what it saves is the transfer and "
+        "Airbnb's parse. Airbnb reads at its own pace (hours), so a poll's cost is what counts.",
+        "",
+    ]
 
 
 # ---------------------------------------------------------------------- the measuring child
@@ -292,6 +325,57 @@ def _shape_calendar(hotel, days: int) -> str:
         "from 15 December to 15 January at one price with a two-night minimum stay on "
         "Fridays and Saturdays"
     )
+
+
+def _measure_airbnb_export(hotel, room_types, plans) -> dict:
+    """Every room type as an Airbnb listing; its export polled as Airbnb's import does."""
+    from django.db import connection as db
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from channels.views import calendar_feed
+    from partners.airbnb.setup import connect, listing_products
+
+    products = []
+    for rt in room_types:
+        plan = next(p for p in plans if p.room_types.filter(pk=rt.pk).exists())
+        products += listing_products(f"L-{rt.code}", rt.code, plan.code)
+    days = min(DAYS, 730)
+    conn, _ = connect(hotel=hotel.code, settings={"export_days": days}, products=products)
+    provider = conn.get_provider()
+    factory = RequestFactory()
+    fresh, unchanged, queries, sizes, events = [], [], [], [], []
+    for rt in room_types:
+        listing = f"L-{rt.code}"
+        path = provider.export_path(listing)
+        for _ in range(AIRBNB_POLLS):
+            with CaptureQueriesContext(db) as captured:
+                began = time.perf_counter()
+                answer = calendar_feed(factory.get(path), connection_uuid=conn.uuid, room=listing)
+                fresh.append((time.perf_counter() - began) * 1000)
+            queries.append(len(captured))
+            began = time.perf_counter()
+            again = calendar_feed(
+                factory.get(path, HTTP_IF_NONE_MATCH=answer["ETag"]),
+                connection_uuid=conn.uuid,
+                room=listing,
+            )
+            unchanged.append((time.perf_counter() - began) * 1000)
+            if answer.status_code != 200 or again.status_code != 304:
+                raise RuntimeError(f"export of {listing}: {answer.status_code}/{again.status_code}")
+        sizes.append(len(answer.content))
+        events.append(answer.content.count(b"BEGIN:VEVENT"))
+    return {
+        "listings": len(room_types),
+        "days": days,
+        "polls": len(fresh),
+        "queries_max": max(queries),
+        "fresh_p50": statistics.median(fresh),
+        "fresh_p95": _percentile(fresh, 0.95),
+        "unchanged_p50": statistics.median(unchanged),
+        "bytes_max": max(sizes),
+        "events_max": max(events),
+    }
 
 
 def measure() -> dict:
@@ -549,7 +633,9 @@ def measure() -> dict:
             "ack_max": max(lags) if lags else 0.0,
             "since": started_at.isoformat(),
         }
+        airbnb = _measure_airbnb_export(hotel, room_types, plans)
         return {
+            "airbnb": airbnb,
             "broker": settings.CELERY_BROKER_URL.split(":", 1)[0],
             "room_types": len(room_types),
             "rate_plans": len(plans),

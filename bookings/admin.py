@@ -33,6 +33,7 @@ from .models import (
     Reservation,
     ReservationRoom,
     Room,
+    RoomBlock,
     RoomType,
 )
 from .reservations import cancel_reservation
@@ -255,6 +256,14 @@ class InventoryDayAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Available")
     def available_rooms(self, obj: InventoryDay) -> int:
         return obj.available
+
+
+@admin.register(RoomBlock)
+class RoomBlockAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Blocks are placed and freed by their source (a partner's feed), never edited here.
+    list_display = ["room_type", "start", "end", "source_channel", "external_id", "released_at"]
+    list_filter = ["source_channel", "room_type__hotel"]
+    search_fields = ["external_id", "reason"]
 
 
 @admin.register(RateDay)

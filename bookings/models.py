@@ -663,3 +663,46 @@ class WebhookDelivery(OutboxJob):
 
     def __str__(self) -> str:
         return f"{self.event_type} #{self.event_id} → {self.endpoint_id} ({self.status})"
+
+
+class RoomBlock(models.Model):
+    """Rooms of one type held back from sale for a range of nights, by staff or a partner.
+
+    ``start``..``end`` are nights like a stay (``end`` is the morning after
+    the last night). ``nights`` lists the nights the block holds a room
+    (``InventoryDay.blocked`` counts it); a night with no room free when the
+    block was placed is in ``short_nights`` instead: the block is accepted, and
+    staff see what it could not hold. A partner's block carries its own id in
+    ``external_id``; ``released_at`` is set when it is freed.
+    """
+
+    hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="room_blocks")
+    room_type = models.ForeignKey(RoomType, on_delete=models.CASCADE, related_name="blocks")
+    start = models.DateField()
+    end = models.DateField()
+    nights = models.JSONField(default=list, blank=True)
+    short_nights = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=16)
+    source_channel = models.CharField(max_length=32, blank=True)
+    external_id = models.CharField(max_length=64, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["hotel", "start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="room_block_has_nights")
+        ]
+        indexes = [
+            models.Index(
+                fields=["hotel", "source_channel", "external_id"],
+                name="room_block_partner",
+                condition=Q(released_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        who = self.source_channel or self.source
+        return f"{self.room_type.code} {self.start}..{self.end} ({who})"

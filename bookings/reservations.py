@@ -632,11 +632,13 @@ def reserve_rooms(
     expected_total: int | None = None,
     master_confirmed: bool = False,
     savepoint: bool = True,
+    staff_notes: str = "",
 ) -> Reservation:
     """Book one stay of several lines of rooms (room types and plans may differ), whole or not.
 
     As :func:`reserve_stay`, of which it is the general form; ``expected_total``
-    is the total of every line. The reservation's ``adults`` and ``children``
+    is the total of every line; ``staff_notes`` are for staff only (what a
+    partner's message lacks, say). The reservation's ``adults`` and ``children``
     are the largest room's; each room stay keeps its own.
     """
     from_partner = source in (Source.OTA, Source.PMS)
@@ -663,6 +665,7 @@ def reserve_rooms(
             external_id=external_id,
             external_revision=external_revision,
             special_requests=special_requests,
+            staff_notes=staff_notes,
             is_overbooked=any(any(line.overbooked) for line in sold),
         )
         stays = _write_stays(reservation, sold)

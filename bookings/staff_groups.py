@@ -18,6 +18,7 @@ FRONT_OFFICE = {
         "roomtype": ("view",),
         "rateplan": ("view",),
         "inventoryday": ("view",),
+        "roomblock": ("view",),
         "rateday": ("view",),
         "hotel": ("view",),
     }
@@ -27,6 +28,7 @@ REVENUE = {
         "rateplan": ("add", "change", "view"),
         "rateday": ("add", "change", "view"),
         "inventoryday": ("add", "change", "view"),
+        "roomblock": ("view",),
         "roomtype": ("change", "view"),
         "room": ("view",),
         "hotel": ("view",),

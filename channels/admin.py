@@ -137,6 +137,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_filter = ["provider", "enabled", "hotel"]
     readonly_fields = [
         "hook_url",
+        "partner_notes",
         "event_cursor",
         "last_full_sync_at",
         "unreachable_since",
@@ -144,13 +145,23 @@ class ConnectionAdmin(admin.ModelAdmin):
         "lease_owner",
         "lease_until",
     ]
-    actions = ["test_connection", "run_full_sync", "deliver_now", "reconcile"]
+    actions = ["test_connection", "run_full_sync", "deliver_now", "pull_now", "reconcile"]
 
     @admin.display(description="Webhook address")
     def hook_url(self, obj: Connection) -> str:
         if obj.pk is None:
             return "Given once the connection is saved."
         return obj.hook_path
+
+    @admin.display(description="Limits and addresses")
+    def partner_notes(self, obj: Connection) -> str:
+        # The provider's own notes (Airbnb: what a feed cannot carry, the export URLs).
+        if obj.pk is None:
+            return "-"
+        try:
+            return obj.get_provider().staff_notes() or "-"
+        except (ImportError, KeyError):
+            return "-"
 
     @admin.action(description="Test the connection")
     def test_connection(self, request, queryset):
@@ -175,6 +186,25 @@ class ConnectionAdmin(admin.ModelAdmin):
                 text = f"{conn}: {report.queued} job(s) queued; a worker will send them."
                 level = messages.WARNING
             self.message_user(request, text, level)
+
+    @admin.action(description="Pull reservations now (read the feeds)", permissions=["change"])
+    def pull_now(self, request, queryset):
+        # The shared operation, as `manage.py pull`: one pull now, its outcome shown.
+        for conn in queryset:
+            try:
+                report = operations.pull_now(conn)
+            except operations.OperationError as refused:
+                self.message_user(request, f"{conn}: {refused.message}", messages.WARNING)
+                continue
+            if report.error:
+                self.message_user(request, f"{conn}: {report.error}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"{conn}: {report.received} message(s) read, {report.applied} applied, "
+                f"{report.held} held for staff.",
+                messages.SUCCESS,
+            )
 
     @admin.action(description="Deliver pending jobs now")
     def deliver_now(self, request, queryset):

@@ -1,6 +1,7 @@
 """Connection health for the admin: reachability, whether the partner refuses our
 credentials (unauthorised), last success, last error, pending jobs, dead jobs by why they
-were given up, and inbound reservations held for staff."""
+were given up, inbound reservations held for staff, and for feed partners (iCalendar) the
+age of each feed: when it was last read whole (its ``feed:<name>`` sync log)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,45 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
 from pema.outbox import DeadJobs, LaneCounts, lane_counts
 
 from .delivery import OUTBOX
 from .models import Connection, InboundMessage, SyncLog
+from .providers import registry
 
 __all__ = ["ConnectionHealth", "DeadJobs", "connection_health"]
+
+
+#: Sync log operations named so are reads of a feed (``feed:<listing>``).
+FEED_PREFIX = "feed:"
+
+
+#: A feed not read whole for this many pull intervals is stale (the connection needs attention).
+STALE_INTERVALS = 3
+
+
+@dataclass(frozen=True)
+class FeedAge:
+    """One feed of a connection: when it was last read without an error (None: never)."""
+
+    name: str
+    read_at: datetime | None
+    interval_seconds: int | None = None
+
+    @property
+    def age_seconds(self) -> float | None:
+        return None if self.read_at is None else (timezone.now() - self.read_at).total_seconds()
+
+    @property
+    def stale(self) -> bool:
+        """Not read whole for :data:`STALE_INTERVALS` pull intervals (or never)."""
+        age = self.age_seconds
+        if age is None:
+            return True
+        return bool(self.interval_seconds) and age > STALE_INTERVALS * self.interval_seconds
 
 
 @dataclass
@@ -32,6 +64,7 @@ class ConnectionHealth:
     # The partner's latest refusal of our credentials or access (401/403) that no later
     # success of the same call has cleared.
     refused: SyncLog | None = None
+    feeds: list[FeedAge] = field(default_factory=list)
 
     @property
     def unauthorised(self) -> bool:
@@ -74,6 +107,7 @@ class ConnectionHealth:
             and not self.failing
             and not self.unreachable
             and not self.unauthorised
+            and not any(feed.stale for feed in self.feeds)
         )
 
 
@@ -107,6 +141,20 @@ def connection_health(connections: QuerySet[Connection] | None = None) -> list[C
             .exists()
         ):
             refused = None
+        read = list(
+            logs.filter(operation__startswith=FEED_PREFIX)
+            .values("operation")
+            .annotate(read_at=Max("created_at", filter=~Q(status=SyncLog.Status.ERROR)))
+            .order_by("operation")
+            .values_list("operation", "read_at")
+        )
+        interval = None
+        if read and conn.provider in registry():
+            interval = conn.get_provider().capabilities().pull_interval_seconds
+        feeds = [
+            FeedAge(operation.removeprefix(FEED_PREFIX), read_at, interval)
+            for operation, read_at in read
+        ]
         out.append(
             ConnectionHealth(
                 connection=conn,
@@ -117,6 +165,7 @@ def connection_health(connections: QuerySet[Connection] | None = None) -> list[C
                 dead_by_reason=jobs.dead_by_reason,
                 held=held.get(conn.pk, 0),
                 refused=refused,
+                feeds=feeds,
             )
         )
     return out

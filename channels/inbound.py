@@ -47,6 +47,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from bookings.blocks import active_block, move_block, place_block, release_block
 from bookings.errors import BookingError
 from bookings.models import Reservation
 from bookings.reservations import (
@@ -297,7 +298,9 @@ def apply_inbound(message_id: int, *, products: ProductMap | None = None) -> Inb
 def _apply_locked(message: InboundMessage, products: ProductMap | None = None) -> None:
     """Apply ``message`` (its reservation's lock held) and record the outcome on it."""
     message.attempts += 1
-    message.error_code, message.error = "", ""
+    if message.kind != InboundMessage.Kind.UNKNOWN:
+        # An unreadable message keeps its reason: it is what the hold says again.
+        message.error_code, message.error = "", ""
     try:
         with transaction.atomic():
             status, reservation, note = _apply_message(message, products)
@@ -392,6 +395,8 @@ def _apply_message(
             f"Revision {newer.revision} of this reservation, made later, is applied already.",
         )
     connection = message.connection
+    if inbound.block:
+        return _apply_block(connection, inbound, products or ProductMap(connection))
     local = _local_reservation(message)
     if inbound.kind == InboundKind.CANCEL:
         if local is None:
@@ -417,6 +422,7 @@ def _apply_message(
             external_id=inbound.partner_reservation_id,
             external_revision=inbound.revision[:64],
             special_requests=booking.special_requests,
+            staff_notes=inbound.staff_note,
         )
         return Status.APPLIED, reservation, ""
     # The partner's rooms and prices replace the stays; the same ones are no change.
@@ -430,6 +436,57 @@ def _apply_message(
         external_revision=inbound.revision[:64],
     )
     return Status.APPLIED, reservation, ""
+
+
+def _apply_block(
+    connection: Connection, inbound: InboundReservation, products: ProductMap
+) -> tuple[str, None, str]:
+    """A partner's closed dates: placed, moved or freed as a block of its room's type.
+
+    Nights with no room free are accepted and named in the note (the block
+    holds the others); a removal of a block never placed changes nothing.
+    """
+    hotel = connection.hotel
+    existing = active_block(hotel, connection.provider, inbound.partner_reservation_id)
+    if inbound.kind == InboundKind.CANCEL:
+        if existing is None:
+            return Status.APPLIED, None, "No block of this id to free."
+        release_block(existing, source=OTA)
+        return Status.APPLIED, None, ""
+    if not inbound.rooms:
+        raise Hold(code="malformed", message="The message blocks no room.")
+    room = inbound.rooms[0]
+    room_type = products.room_type(room.partner_room_id)
+    reason = f"Closed on {connection.name}. {inbound.special_requests}".strip()
+    if existing is None:
+        block = place_block(
+            hotel=hotel,
+            room_type=room_type,
+            start=room.check_in,
+            end=room.check_out,
+            source=OTA,
+            source_channel=connection.provider,
+            external_id=inbound.partner_reservation_id,
+            reason=reason,
+        )
+    else:
+        block = move_block(
+            existing,
+            room_type=room_type,
+            start=room.check_in,
+            end=room.check_out,
+            source=OTA,
+            reason=reason,
+        )
+    if not block.short_nights:
+        return Status.APPLIED, None, ""
+    shown = ", ".join(block.short_nights[:7]) + (" and more" if len(block.short_nights) > 7 else "")
+    return (
+        Status.APPLIED,
+        None,
+        f"Overbooked: no room of {room_type.code} free on {shown}; the block holds the other "
+        "nights. Free a room or move a booking, and staff decide the rest.",
+    )
 
 
 @dataclass(frozen=True)

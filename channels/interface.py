@@ -238,6 +238,10 @@ class InboundReservation:
     later to acknowledge this message; empty when the partner expects no
     acknowledgement (a webhook is acknowledged by its HTTP answer).
     ``raw`` is this message's part of what the partner sent, kept for audit.
+    ``block``: the partner closed these dates with no guest (an iCalendar
+    feed's "not available" range): its rooms are blocked, not sold, and no
+    rate is needed. ``staff_note`` is kept on the reservation for staff only
+    (what the partner's message lacks, say).
     """
 
     partner_reservation_id: str
@@ -252,6 +256,8 @@ class InboundReservation:
     revised_at: datetime | None = None
     ack_token: str = ""
     raw: bytes = b""
+    block: bool = False
+    staff_note: str = ""
 
     def __post_init__(self) -> None:
         if not self.partner_reservation_id.strip():
@@ -288,6 +294,8 @@ class InboundReservation:
             "booked_at": self.booked_at.isoformat() if self.booked_at else None,
             "revised_at": self.revised_at.isoformat() if self.revised_at else None,
             "ack_token": self.ack_token,
+            "block": self.block,
+            "staff_note": self.staff_note,
         }
 
     @classmethod
@@ -323,6 +331,8 @@ class InboundReservation:
                 revised_at=_moment(data.get("revised_at")),
                 ack_token=_text(data.get("ack_token", "")),
                 raw=raw,
+                block=data.get("block", False) is True,
+                staff_note=_text(data.get("staff_note", "")),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"Not an inbound reservation: {type(exc).__name__} {exc}") from exc
@@ -380,14 +390,42 @@ class UnreadableMessage:
 
 
 @dataclass(frozen=True)
+class FeedSnapshot:
+    """Everything a partner's feed holds for one of its rooms, read whole at ``taken_at``.
+
+    A feed (an iCalendar calendar) lists what is booked or blocked, not what
+    changed: a reservation or block of ``partner_room_id`` that the
+    connection holds, whose stay has not ended, and whose id is not in
+    ``partner_reservation_ids`` was removed at the partner. Only a feed read
+    and parsed whole makes a snapshot; one that failed says nothing.
+    """
+
+    partner_room_id: str
+    partner_reservation_ids: frozenset[str]
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
 class PullResult:
     """One pull: the messages read (and those that could not be), and whether the
-    partner has more waiting."""
+    partner has more waiting. ``snapshots``: the feeds read whole (a feed
+    partner), from which the engine learns what was removed."""
 
     reservations: tuple[InboundReservation, ...] = ()
     unreadable: tuple[UnreadableMessage, ...] = ()
     more: bool = False
     warnings: tuple[str, ...] = ()
+    snapshots: tuple[FeedSnapshot, ...] = ()
+
+
+@dataclass(frozen=True)
+class CalendarExport:
+    """What a partner that reads Pema's calendar (an iCalendar export) is served for one
+    of its rooms: the nights with no room left for it, as spans, on ``today`` onwards."""
+
+    partner_room_id: str
+    closed: tuple[DateSpan, ...]
+    today: date
 
 
 @dataclass(frozen=True)

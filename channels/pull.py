@@ -17,6 +17,12 @@ When the partner answers an acknowledgement with "pull again" (Booking.com's
 409: a reservation changed since it was read), the connection is pulled once
 more, after the partner's wait after an ack, and acknowledged again.
 
+A feed partner (Airbnb's iCalendar) lists what it holds rather than what
+changed: its pull also returns a ``FeedSnapshot`` per feed read whole, and
+``channels/feeds.py`` turns entries already held into modifications and
+what is gone from a feed into cancellations, stored and applied like any
+other message.
+
 A pull acknowledges everything it owes, :data:`ACK_BATCH` messages a call: a
 pull can read more than one call's worth (Booking.com reads new and modified
 reservations, up to its ``limit`` each), and what is left unacknowledged is
@@ -31,6 +37,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from .delivery import claim, lease_keeper, release
+from .feeds import as_modifications, held_items, removals
 from .inbound import (
     APPLICABLE,
     AckReport,
@@ -85,7 +92,13 @@ def _pull_once(connection: Connection, report: PullReport) -> bool:
     except SyncError as exc:
         report.error = exc.message
         return False
-    messages = [record_inbound(connection, item) for item in result.reservations]
+    items = list(result.reservations)
+    if result.snapshots:
+        # A feed lists what stands: the engine tells new from changed, and finds removals.
+        held = held_items(connection)
+        items = as_modifications(result.reservations, held)
+        items += removals(held, result.snapshots, today=connection.hotel.today())
+    messages = [record_inbound(connection, item) for item in items]
     messages += [
         record_malformed(
             connection,

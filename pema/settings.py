@@ -379,8 +379,11 @@ PEMA_PROVIDERS = env.dict(
     default={
         "ids_next": "partners.ids_next.provider.IdsNextProvider",
         "booking_com": "partners.booking_com.provider.BookingComProvider",
+        "airbnb": "partners.airbnb.provider.AirbnbProvider",
     },
 )
+# Airbnb (partners/airbnb/, iCalendar): seconds between reads of each listing's feed.
+AIRBNB_POLL_SECONDS = env.int("AIRBNB_POLL_SECONDS", default=600)
 # IDS Next (partners/ids_next/): the connection `manage.py ensure_ids_connection` makes.
 IDS_BASE_URL = env("IDS_BASE_URL", default="http://127.0.0.1:8100")
 IDS_HOTEL_CODE = env("IDS_HOTEL_CODE", default="PEMA001")
@@ -400,6 +403,7 @@ PEMA_SANDBOX_SIMULATORS = env.dict(
     default={
         "ids_next": "partners.ids_next.simulator.IDSNextSimulator",
         "booking_com": "partners.booking_com.simulator.BookingSimulator",
+        "airbnb": "partners.airbnb.simulator.AirbnbSimulator",
     },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).

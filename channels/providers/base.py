@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         Acknowledgement,
         AvailabilityItem,
         AvailabilityQuery,
+        CalendarExport,
         Capabilities,
         DeliveryResult,
         InboundReservation,
@@ -243,6 +244,23 @@ class Provider:
         """Tell the partner which pulled messages are applied or rejected; raise SyncError."""
         raise NotSupported(f"{type(self).__name__} takes no acknowledgements.")
 
+    def staff_notes(self) -> str:
+        """What staff should know of this connection (its limits, addresses to give the
+        partner), shown on its admin page; "" for none."""
+        return ""
+
+    def export_token(self, partner_room_id: str) -> str:
+        """The secret a partner reading Pema's calendar of this room puts in its URL."""
+        raise NotSupported(f"{type(self).__name__} reads no calendar from Pema.")
+
+    def export_room(self, partner_room_id: str) -> str:
+        """The number of the one room this partner room is ("": a whole room type)."""
+        return ""
+
+    def render_calendar(self, export: CalendarExport) -> tuple[bytes, str]:
+        """Pema's calendar of one partner room as the partner reads it: (body, content type)."""
+        raise NotSupported(f"{type(self).__name__} reads no calendar from Pema.")
+
     def ari_wire_messages(self, item: dict) -> int:
         """How many wire-level status messages one generic ARI item becomes."""
         return 1
@@ -301,11 +319,13 @@ class Provider:
         method: str = "POST",
         url: str | None = None,
         params: dict[str, str] | None = None,
+        max_bytes: int = http.MAX_BYTES,
     ) -> T:
         """Send ``body`` (POST, unless ``method`` says), parse the answer with ``parse``
         and log the call.
 
-        ``url`` defaults to :meth:`url_for` of ``operation``; ``params`` is the query.
+        ``url`` defaults to :meth:`url_for` of ``operation``; ``params`` is the query;
+        an answer past ``max_bytes`` arrives cut at ``max_bytes + 1`` (``parse`` tells).
         ``check`` inspects the parsed answer: it raises ``SyncError`` for a
         partner-level error and returns warning text (or "") on success.
         """
@@ -325,6 +345,7 @@ class Provider:
                     params=params,
                     headers=self.headers(),
                     auth=self.auth(),
+                    max_bytes=max_bytes,
                 )
             except TokenRefused as exc:
                 raise Unauthorised(

@@ -92,8 +92,11 @@ class ProviderContract:
     #: The partner's ids the contract's ARI items and reservations carry (the engine maps).
     partner_room_id: ClassVar[str] = "ROOM1"
     partner_rate_id: ClassVar[str] = "RATE1"
-    #: The partner takes ARI (every channel and PMS so far).
+    #: The partner takes ARI (every channel and PMS so far but Airbnb, which reads a feed).
     takes_ari: ClassVar[bool] = True
+    #: A pull partner expects acknowledgements (a feed partner, such as Airbnb's iCalendar,
+    #: expects none: its messages carry no ack token, so ``acknowledge`` is never called).
+    acknowledges: ClassVar[bool] = True
 
     def fake_partner(self, rsps: responses.RequestsMock, connection: Connection) -> None:
         """Register what the partner answers ``test_connection`` with."""
@@ -198,9 +201,10 @@ class ProviderContract:
                 caps.exports_reservations,
                 ("push_reservation", "cancel_reservation"),
             ),
-            "pull": (
-                caps.reservations == ReservationFlow.PULL,
-                ("pull_reservations", "acknowledge"),
+            "pull": (caps.reservations == ReservationFlow.PULL, ("pull_reservations",)),
+            "ack": (
+                caps.reservations == ReservationFlow.PULL and self.acknowledges,
+                ("acknowledge",),
             ),
             "push": (
                 caps.reservations == ReservationFlow.PUSH,
@@ -362,6 +366,9 @@ class ProviderContract:
         assert isinstance(result, PullResult)
         assert result.reservations, "the fake's reservation is read"
         assert all(isinstance(r, InboundReservation) for r in result.reservations)
+        if not self.acknowledges:
+            assert not any(r.ack_token for r in result.reservations), "nothing to acknowledge"
+            return
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             self.fake_ack(rsps, connection)
             provider.acknowledge(Acknowledgement(applied=result.reservations))

@@ -1,0 +1,1 @@
+"""Airbnb over iCalendar feeds: export of closed nights, import of bookings and blocks."""
