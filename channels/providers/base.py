@@ -49,6 +49,7 @@ from pema.xml import UnsafeXMLError, decode_xml
 if TYPE_CHECKING:
     from channels.interface import (
         Acknowledgement,
+        AckOutcome,
         AvailabilityItem,
         AvailabilityQuery,
         Capabilities,
@@ -217,8 +218,11 @@ class Provider:
         """The reservation messages of a verified push (none for a ping)."""
         raise NotSupported(f"{type(self).__name__} does not accept webhooks.")
 
-    def acknowledge(self, ack: Acknowledgement) -> None:
-        """Tell the partner which pulled messages are applied or rejected; raise SyncError."""
+    def acknowledge(self, ack: Acknowledgement) -> AckOutcome | None:
+        """Tell the partner which pulled messages are applied or rejected; raise SyncError.
+
+        A partner that takes part of a batch returns an ``AckOutcome`` naming the rest.
+        """
         raise NotSupported(f"{type(self).__name__} takes no acknowledgements.")
 
     def ari_wire_messages(self, item: dict) -> int:
