@@ -520,8 +520,6 @@ def _read_update(date_range: etree._Element, room: etree._Element) -> AvailRateU
             currency = rate.get("currency") or ""
             forms = [c for c in rate if isinstance(c.tag, str)]
             kinds = {local_name(c) for c in forms}
-            if len(kinds) > 1:
-                raise ExpediaCodecError(f"One price form per Rate, not {sorted(kinds)}.")
             prices = tuple(
                 (
                     _int(c.get("occupancy"), "occupancy") or 0,
@@ -533,7 +531,8 @@ def _read_update(date_range: etree._Element, room: etree._Element) -> AvailRateU
                 PriceForm(
                     currency=currency,
                     prices=prices,
-                    form=next(iter(kinds), "PerDay"),
+                    # Mixed forms read as "PerDay+PerOccupancy", for the simulator to refuse.
+                    form="+".join(sorted(kinds)) or "PerDay",
                     length_of_stay=_int(rate.get("lengthOfStay"), "lengthOfStay"),
                 )
             )

@@ -405,11 +405,11 @@ class ExpediaSimulator(Simulator):
                 found = self._released(record, parsed, now)
                 if found is None:
                     continue
+                chosen.append((record, dict(found)))  # as it stood when returned
                 if found["status"] == PENDING:
                     found["status"] = RETRIEVED  # on its first return
                 found["retrievals"] = found.get("retrievals", 0) + 1
                 self.store.put(BOOKING, record["id"], record)
-                chosen.append((record, found))
         chosen.sort(key=lambda pair: pair[1]["created_at"], reverse=True)
         bookings = [self._booking(r, t) for r, t in chosen[: codec.BOOKINGS_PER_RETRIEVAL]]
         return self._answer(codec.build_br_response(bookings))
