@@ -125,6 +125,9 @@ class Provider:
     reads_error_answers: ClassVar[bool] = False
     #: Seconds a partner wants between an acknowledgement and the next pull.
     wait_after_ack_seconds: ClassVar[float] = 0.0
+    #: Pulled messages left unacknowledged for longer are shown in red on the health
+    #: page (the partner has a deadline, e.g. Expedia's); None: no such alert.
+    ack_alert_seconds: ClassVar[int | None] = None
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection

@@ -335,12 +335,14 @@ def build_ar_documents(
     pricing: str = PER_DAY,
     occupancy: int = 2,
     max_updates: int = MAX_UPDATES,
+    message_id: str = "",
 ) -> list[ArDocument]:
     """``AvailRateUpdateRQ`` documents for ``items``, each at most ``max_updates`` updates.
 
     Days before yesterday or after two years ahead (Expedia's window, seen
     from the hotel's ``today``) are left out; an item wholly outside is named
-    in the notes.
+    in the notes. ``message_id`` (the job's, the same on every retry) goes in a
+    comment, as EQC has no echo token: a retry is recognisable in the logs.
     """
     first, last = today - timedelta(days=PAST_DAYS), today + timedelta(days=HORIZON_DAYS)
     updates: list[AvailRateUpdate] = []
@@ -364,7 +366,13 @@ def build_ar_documents(
     note = tuple(dict.fromkeys(notes))
     return [
         ArDocument(
-            body=build_ar_request(batch, username=username, password=password, hotel_id=hotel_id),
+            body=build_ar_request(
+                batch,
+                username=username,
+                password=password,
+                hotel_id=hotel_id,
+                comment=f"Pema message {message_id} part {n + 1}" if message_id else "",
+            ),
             updates=count,
             warnings=note if n == 0 else (),
         )
@@ -385,9 +393,12 @@ def build_ar_request(
     password: str,
     hotel_id: str,
     namespace: str = AR_NS,
+    comment: str = "",
 ) -> bytes:
     """An ``AvailRateUpdateRQ`` of ``updates`` (2011/06: ``AvailRateUpdate`` repeats)."""
     root = element(AR_RQ, namespace=namespace)
+    if comment:
+        root.append(etree.Comment(f" {comment.replace('--', '- -')} "))
     _authentication(root, username, password)
     sub_element(root, "Hotel", {"id": hotel_id})
     for update in updates:

@@ -165,6 +165,7 @@ class ExpediaProvider(Provider):
             today=self.connection.hotel.today(),
             pricing=self.pricing,
             occupancy=int(self._settings.get("occupancy") or 2),
+            message_id=message_id,
         )
         if not documents:
             return DeliveryResult(skipped="All of it lies outside Expedia's dates (yesterday on).")
