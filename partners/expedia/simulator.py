@@ -35,8 +35,10 @@ Unconfirmed transactions expire to "email" (and are no longer retrievable):
 same-day arrivals 30 minutes after they were made, next-day 60 minutes,
 others 24 hours. The clock can be moved on (``advance``) to see it happen.
 
-Control commands (``POST /_control/expedia/<command>``): ``configure``,
-``book``, ``modify``, ``cancel``, ``ari``, ``advance``.
+Control commands (``POST /_control/expedia/<command>``): ``configure`` (the
+account, property, products, pricing model, price thresholds, a rate limit,
+``bc_unavailable``), ``book``, ``modify``, ``cancel``, ``ari`` (what is held per
+room, rate and day), ``advance`` (the clock, in minutes).
 """
 
 from __future__ import annotations
@@ -279,6 +281,8 @@ class ExpediaSimulator(Simulator):
             # AR requests a minute before 429 (0: no limit)
             "rate_limit_per_minute": 0,
             "clock_offset_seconds": 0,
+            # BC alone answers HTTP 503 (bookings are read but cannot be confirmed)
+            "bc_unavailable": False,
         }
         return {**defaults, **self.store.get(CONFIG, "property", {})}
 
@@ -467,6 +471,9 @@ class ExpediaSimulator(Simulator):
 
     # -------------------------------------------------------------------- BC
     def _bc(self, request: Request) -> Response:
+        if self.config()["bc_unavailable"]:
+            self.store.increment(COUNTS, "bc 503")
+            return Response(status=503, body=b"BC unavailable\n", content_type="text/plain")
         try:
             parsed = codec.parse_bc_request(request.body)
         except (codec.ExpediaCodecError, ValueError) as exc:
