@@ -64,8 +64,34 @@ MAX_WARNINGS_PER_CODE = 20
 PENDING, RETRIEVED, CONFIRMED, EMAIL = "pending", "retrieved", "confirmed", "email"
 
 
-def _key(room: str, rate: str | None, day: date) -> str:
-    return f"{room}|{rate or ''}|{day.isoformat()}"
+def _key(room: str, rate: str | None) -> str:
+    return f"{room}|{rate or ''}"
+
+
+class HeldAri:
+    """What the simulator holds for the products one request touches: one stored
+    document per product (room, or room x rate), its days by date, read once and
+    written once per request."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.docs: dict[str, dict[str, dict]] = {}
+
+    def _doc(self, room: str, rate: str | None) -> dict[str, dict]:
+        key = _key(room, rate)
+        if key not in self.docs:
+            self.docs[key] = self.store.get(ARI, key) or {}
+        return self.docs[key]
+
+    def peek(self, room: str, rate: str | None, day: date) -> dict:
+        return self._doc(room, rate).get(day.isoformat()) or {}
+
+    def day(self, room: str, rate: str | None, day: date) -> dict:
+        return self._doc(room, rate).setdefault(day.isoformat(), {})
+
+    def save(self) -> None:
+        for key, doc in self.docs.items():
+            self.store.put(ARI, key, doc)
 
 
 def _days(span) -> list[date]:
@@ -100,7 +126,7 @@ def check_auth(
 
 
 def check_ar(
-    request: codec.ArRequest, cfg: dict[str, Any], held: dict[str, dict], today: date
+    request: codec.ArRequest, cfg: dict[str, Any], held: HeldAri, today: date
 ) -> list[Issue]:
     """Every §2.6 AR check that refuses the whole message (nothing applied)."""
     if request.namespace == codec.AR_NS_2007 and len(request.updates) > 1:
@@ -198,7 +224,7 @@ def _check_restrictions(
     update: codec.AvailRateUpdate,
     plan: codec.RatePlanUpdate,
     cfg: dict[str, Any],
-    held: dict[str, dict],
+    held: HeldAri,
 ) -> list[Issue]:
     errors = []
     if plan.min_los is not None:
@@ -215,7 +241,7 @@ def _check_restrictions(
     if plan.min_los is None and plan.max_los is None:
         return errors
     for day in _days(update.span):
-        state = held.get(_key(update.room_id, plan.rate_id, day)) or {}
+        state = held.peek(update.room_id, plan.rate_id, day)
         low = plan.min_los if plan.min_los is not None else state.get("min_los", 1)
         high = plan.max_los if plan.max_los is not None else state.get("max_los", 28)
         if low > high:
@@ -338,7 +364,7 @@ class ExpediaSimulator(Simulator):
             )
         cfg = self.config()
         with self._lock, self.store.transaction():
-            held = self._held_for(parsed)
+            held = HeldAri(self.store)
             errors = check_ar(parsed, cfg, held, self.now().date())
             if errors:
                 self.store.increment(COUNTS, "ar errors")
@@ -347,24 +373,13 @@ class ExpediaSimulator(Simulator):
             seen: dict[str, int] = {}
             for update in parsed.updates:
                 warnings += self._apply(update, cfg, held, seen)
-            for key, state in held.items():
-                self.store.put(ARI, key, state)
+            held.save()
         return self._answer(codec.build_ar_response(warnings=warnings))
 
-    def _held_for(self, parsed: codec.ArRequest) -> dict[str, dict]:
-        held = {}
-        for update in parsed.updates:
-            rates = [None, *(p.rate_id for p in update.rate_plans)]
-            for day in _days(update.span):
-                for rate in rates:
-                    key = _key(update.room_id, rate, day)
-                    held[key] = self.store.get(ARI, key) or {}
-        return held
-
-    def _apply(self, update, cfg, held: dict[str, dict], seen: dict) -> list[Issue]:
+    def _apply(self, update, cfg, held: HeldAri, seen: dict) -> list[Issue]:
         days = _days(update.span)
         for day in days:
-            room = held[_key(update.room_id, None, day)]
+            room = held.day(update.room_id, None, day)
             if update.closed is not None:
                 room["closed"] = update.closed
             if update.total_inventory is not None:
@@ -376,7 +391,7 @@ class ExpediaSimulator(Simulator):
             refused, found = _threshold_warnings(update, plan, cfg, seen)
             warnings += found
             for day in days:
-                state = held[_key(update.room_id, plan.rate_id, day)]
+                state = held.day(update.room_id, plan.rate_id, day)
                 if plan.closed is not None:
                     state["closed"] = plan.closed
                 for name in ("min_los", "max_los", "closed_to_arrival", "closed_to_departure"):
@@ -604,7 +619,7 @@ class ExpediaSimulator(Simulator):
         prices = []
         for n in range(nights):
             day = check_in + timedelta(days=n)
-            held = self.store.get(ARI, _key(room_id, rate_id, day)) or {}
+            held = (self.store.get(ARI, _key(room_id, rate_id)) or {}).get(day.isoformat()) or {}
             price = spec.get("price") or min((held.get("prices") or {"0": DEFAULT_PRICE}).values())
             prices.append([day.isoformat(), int(price)])
         return {
@@ -672,11 +687,10 @@ class ExpediaSimulator(Simulator):
     def _held(self, payload: dict[str, Any]) -> dict[str, Any]:
         start = date.fromisoformat(payload["start"])
         end = date.fromisoformat(payload.get("end") or payload["start"])
+        doc = self.store.get(ARI, _key(payload["room_id"], payload.get("rate_id"))) or {}
         days, day = {}, start
         while day <= end:
-            days[day.isoformat()] = self.store.get(
-                ARI, _key(payload["room_id"], payload.get("rate_id"), day)
-            )
+            days[day.isoformat()] = doc.get(day.isoformat())
             day += timedelta(days=1)
         return days
 
@@ -687,7 +701,7 @@ class ExpediaSimulator(Simulator):
             "now": self.now().isoformat(),
             "bookings": [doc for _, doc in self.store.items(BOOKING)],
             "counts": dict(self.store.items(COUNTS)),
-            "ari_days": self.store.count(ARI),
+            "ari_products": self.store.count(ARI),
         }
 
     def error_response(self, status: int) -> Response:
