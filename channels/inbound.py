@@ -597,7 +597,7 @@ def pending_acks(connection: Connection, *, limit: int = 100) -> list[PendingAck
         )
         .exclude(ack_token="")
         .filter(Q(next_ack_at__isnull=True) | Q(next_ack_at__lte=now))
-        .select_related("reservation")
+        .select_related("reservation", "connection")
         .order_by("id")[:limit]
     )
     pending = []
@@ -614,7 +614,11 @@ def pending_acks(connection: Connection, *, limit: int = 100) -> list[PendingAck
             )
         inbound = replace(inbound, ack_token=message.ack_token)
         reason = message.error if message.status == Status.HELD else ""
-        number = message.reservation.confirmation_number if message.reservation else ""
+        # A superseded message made no reservation of its own: its partner reservation's.
+        local = message.reservation or (
+            _local_reservation(message) if message.status == Status.SUPERSEDED else None
+        )
+        number = local.confirmation_number if local else ""
         pending.append(PendingAck(message.pk, inbound, reason or "", number))
     return pending
 

@@ -15,11 +15,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.models import Reservation, RoomType
-from channels.coalesce import DirtyDays, dates_between
+from bookings.models import Reservation
 from channels.connections import parse_products
 from channels.delivery import deliver
-from channels.dispatch import ari_jobs
 from channels.health import connection_health
 from channels.interface import Night
 from channels.models import Connection, InboundMessage, SyncJob, SyncLog
@@ -27,6 +25,7 @@ from channels.pull import pull_connection
 from partners.expedia import codec
 from partners.expedia.setup import connect
 from tests.factories import sellable_hotel
+from tests.support.ari import queue_ari
 from tests.support.provider_contract import ProviderContract
 
 from .conftest import sample
@@ -61,20 +60,6 @@ def expedia(hotel):
         products=parse_products(PRODUCTS),
     )
     return conn
-
-
-def queue_ari(conn, days: int = 3) -> list[SyncJob]:
-    today = conn.hotel.today()
-    span = dates_between(today, today + timedelta(days=days - 1))
-    dirty = DirtyDays()
-    for room_type in RoomType.objects.filter(hotel=conn.hotel):
-        dirty.avail[room_type.id] = set(span)
-    plan = conn.hotel.rate_plans.get(code="BAR")
-    for room_type in plan.room_types.all():
-        dirty.restr[(plan.id, room_type.id)] = set(span)
-        dirty.rates[(plan.id, room_type.id)] = set(span)
-    SyncJob.objects.bulk_create(ari_jobs(conn, dirty))
-    return list(SyncJob.objects.filter(connection=conn))
 
 
 # ---------------------------------------------------------------------------- the contract

@@ -239,3 +239,12 @@ def test_unconfirmed_transactions_expire_to_email(expedia):
     assert [w.code for w in bc(expedia, (same_day, "Book", "PEMA-2")).warnings] == ["10081"]
     expedia.control("expedia", "advance", {"minutes": 24 * 60})
     assert br(expedia).bookings == ()
+
+
+def test_at_most_20_warnings_of_one_code(expedia):
+    expedia.control("expedia", "configure", {"thresholds": {"9989": [7000, 50000]}})
+    every_day = sample("ar_rq.xml")
+    for day in (b"mon", b"tue", b"wed", b"thu"):
+        every_day = every_day.replace(day + b'="false"', day + b'="true"')
+    answer = ar(expedia, every_day)
+    assert answer.success and [w.code for w in answer.warnings] == ["7013"] * 20
