@@ -477,6 +477,16 @@ def _root(body: bytes, name: str, namespaces: Sequence[str]) -> etree._Element:
     return root
 
 
+def _account(root: etree._Element) -> dict[str, str | None]:
+    """``Authentication@username @password`` and ``Hotel@id`` of a request (None: absent)."""
+    auth, hotel = _child(root, "Authentication"), _child(root, "Hotel")
+    return {
+        "username": None if auth is None else auth.get("username"),
+        "password": None if auth is None else auth.get("password"),
+        "hotel_id": None if hotel is None else hotel.get("id"),
+    }
+
+
 def _int(text: str | None, name: str) -> int | None:
     if text is None:
         return None
@@ -488,8 +498,6 @@ def _int(text: str | None, name: str) -> int | None:
 def parse_ar_request(body: bytes) -> ArRequest:
     """An ``AvailRateUpdateRQ`` read back (either namespace); ``ExpediaCodecError`` if not one."""
     root = _root(body, AR_RQ, (AR_NS, AR_NS_2007))
-    auth = _child(root, "Authentication")
-    hotel = _child(root, "Hotel")
     blocks = _children(root, "AvailRateUpdate")
     if not blocks and _child(root, "DateRange") is not None:
         blocks = [root]  # the legacy form, without AvailRateUpdate
@@ -503,9 +511,7 @@ def parse_ar_request(body: bytes) -> ArRequest:
             updates.append(_read_update(date_range, rooms[0]))
     return ArRequest(
         namespace=etree.QName(root).namespace,
-        username=None if auth is None else auth.get("username"),
-        password=None if auth is None else auth.get("password"),
-        hotel_id=None if hotel is None else hotel.get("id"),
+        **_account(root),
         updates=tuple(updates),
     )
 
@@ -667,8 +673,6 @@ def build_br_request(
 
 def parse_br_request(body: bytes) -> BrRequest:
     root = _root(body, BR_RQ, (BR_NS,))
-    auth = _child(root, "Authentication")
-    hotel = _child(root, "Hotel")
     params = _child(root, "ParamSet")
     kinds: list[str] = []
     statuses: list[str] = []
@@ -684,9 +688,7 @@ def parse_br_request(body: bytes) -> BrRequest:
             days = _int((child.text or "").strip(), "NbDaysInPast")
     return BrRequest(
         namespace=etree.QName(root).namespace,
-        username=None if auth is None else auth.get("username"),
-        password=None if auth is None else auth.get("password"),
-        hotel_id=None if hotel is None else hotel.get("id"),
+        **_account(root),
         statuses=tuple(statuses),
         booking_id=booking_id,
         days_in_past=days,
@@ -983,8 +985,6 @@ def build_bc_request(
 
 def parse_bc_request(body: bytes) -> BcRequest:
     root = _root(body, BC_RQ, (BC_NS,))
-    auth = _child(root, "Authentication")
-    hotel = _child(root, "Hotel")
     numbers = _child(root, "BookingConfirmNumbers")
     confirmations = []
     for el in [] if numbers is None else _children(numbers, "BookingConfirmNumber"):
@@ -1003,9 +1003,7 @@ def parse_bc_request(body: bytes) -> BcRequest:
         )
     return BcRequest(
         namespace=etree.QName(root).namespace,
-        username=None if auth is None else auth.get("username"),
-        password=None if auth is None else auth.get("password"),
-        hotel_id=None if hotel is None else hotel.get("id"),
+        **_account(root),
         confirmations=tuple(confirmations),
     )
 
