@@ -18,7 +18,10 @@ private queue):
    connected, from the commit to both simulators holding the new price
    (IDS Next read through ``/_control/state``, Booking.com through its
    ``ari`` control command, which reads the same store without shipping the
-   whole state each poll); p50/p95 over the changes.
+   whole state each poll); p50/p95 over the changes. Before it, the same
+   500-day full sync goes to the Expedia simulator (AR documents and updates
+   against EQC's 5,000-update limit and the naive count); that connection is
+   then disabled, so the fan-out figures stay Booking.com's and IDS Next's.
 3. **Inbound**: reservations queued in the Booking.com simulator through its
    control API, pulled, applied and acknowledged by the worker. The pull
    tasks are queued back to back, as many as the pull limit needs, instead
@@ -204,6 +207,8 @@ def report(f: dict, *, load_before: str, load_after: str) -> str:
         f">= {TARGETS['fewer_messages']}x fewer messages than naive: "
         f"{_verdict(ratio >= TARGETS['fewer_messages'])}.",
     ]
+    if f.get("expedia_full_sync"):
+        lines += ["", *_expedia_report(f["expedia_full_sync"])]
     return "\n".join(lines)
 
 
@@ -229,6 +234,90 @@ def _airbnb_lines(air: dict | None) -> list[str]:
         "Airbnb's parse. Airbnb reads at its own pace (hours), so a poll's cost is what counts.",
         "",
     ]
+
+
+def _expedia_report(e: dict) -> list[str]:
+    ratio = e["naive"] / max(e["messages"], 1)
+    return [
+        f"**Full sync to Expedia**, {e['days']} days, the same calendar and "
+        f"{e['products']} products (AR, weekday patterns as `DateRange` flags):",
+        "",
+        "| documents (AR calls) | updates | most updates in one document | Expedia's limit "
+        "| seconds | naive: 1 update per product per day | fewer |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {e['documents']} | {e['messages']} | {e['largest']} | {e['limit']} (and the "
+        f"operator's cap {e['cap']}) | {e['seconds']:.1f} | {e['naive']} | {ratio:.1f}x |",
+        "",
+        f"Every date within Expedia's window (yesterday to two years ahead); jobs not done: "
+        f"{e['not_done']}; AR errors at the simulator: {e['errors']}. Target >= "
+        f"{TARGETS['fewer_messages']}x fewer messages than naive, within the 5,000-update "
+        f"limit: {_verdict(ratio >= TARGETS['fewer_messages'] and e['largest'] <= e['limit'])}.",
+    ]
+
+
+def _expedia_full_sync(hotel, sandbox, http, room_types, plans) -> dict:
+    """A 500-day full sync to the Expedia simulator, delivered here; its figures."""
+    from django.conf import settings
+    from django.db.models import Max, Sum
+    from django.utils import timezone
+
+    from channels.connections import ProductSpec
+    from channels.delivery import deliver
+    from channels.dispatch import document_size, plan_full_sync
+    from channels.models import Connection, SyncJob, SyncLog
+    from partners.expedia import codec
+    from partners.expedia.setup import connect
+
+    control = f"{sandbox.base_url}/_control/expedia"
+    http.post(
+        f"{control}/configure",
+        json={
+            "currency": hotel.currency,
+            "products": [[rt.code, f"{rt.code}-{p.code}"] for rt in room_types for p in plans],
+        },
+        timeout=10,
+    ).raise_for_status()
+    products = [ProductSpec(rt.code, None, rt.code, None) for rt in room_types] + [
+        ProductSpec(rt.code, p.code, rt.code, f"{rt.code}-{p.code}")
+        for rt in room_types
+        for p in plans
+    ]
+    conn, _ = connect(
+        hotel=hotel.code,
+        base_url=f"{sandbox.base_url}/expedia",
+        credentials={
+            "username": settings.EXPEDIA_SANDBOX_USERNAME,
+            "password": settings.EXPEDIA_SANDBOX_PASSWORD,
+            "hotel_id": settings.EXPEDIA_SANDBOX_HOTEL_ID,
+        },
+        products=products,
+    )
+    Connection.objects.filter(pk=conn.pk).update(last_full_sync_at=timezone.now())
+    conn.refresh_from_db()
+    began = time.perf_counter()
+    plan_full_sync(conn, days=DAYS)
+    while deliver(conn.pk, budget_seconds=600).delivered:
+        pass
+    seconds = time.perf_counter() - began
+    logs = SyncLog.objects.filter(connection=conn, operation=codec.AR_PATH)
+    counts = http.get(f"{control}/state", timeout=60).json()["counts"]
+    figures = {
+        "days": DAYS,
+        "products": len(products),
+        "documents": logs.count(),
+        "messages": logs.aggregate(n=Sum("items"))["n"] or 0,
+        "largest": logs.aggregate(n=Max("items"))["n"] or 0,
+        "limit": codec.MAX_UPDATES,
+        "cap": document_size(conn.get_provider().capabilities()),
+        "seconds": seconds,
+        "naive": len(products) * DAYS,
+        "not_done": SyncJob.objects.filter(connection=conn)
+        .exclude(status=SyncJob.Status.DONE)
+        .count(),
+        "errors": counts.get("ar errors", 0),
+    }
+    Connection.objects.filter(pk=conn.pk).update(enabled=False)
+    return figures
 
 
 # ---------------------------------------------------------------------- the measuring child
@@ -485,6 +574,9 @@ def measure() -> dict:
             "warnings": snapshot["warnings"],
         }
 
+        # 1b. The same full sync to Expedia (disabled afterwards: the fan-out is Booking's).
+        expedia_full = _expedia_full_sync(hotel, sandbox, http, room_types, plans)
+
         # 2. Fan-out through the worker, IDS Next connected too.
         Connection.objects.create(
             last_full_sync_at=timezone.now(),
@@ -641,6 +733,7 @@ def measure() -> dict:
             "rate_plans": len(plans),
             "products": len(products),
             "full_sync": full,
+            "expedia_full_sync": expedia_full,
             "fanout": fanout,
             "inbound": inbound,
         }

@@ -1,12 +1,14 @@
 """Connection health for the admin: reachability, whether the partner refuses our
 credentials (unauthorised), last success, last error, pending jobs, dead jobs by why they
-were given up, inbound reservations held for staff, and for feed partners (iCalendar) the
-age of each feed: when it was last read whole (its ``feed:<name>`` sync log)."""
+were given up, inbound reservations held for staff, for feed partners (iCalendar) the
+age of each feed: when it was last read whole (its ``feed:<name>`` sync log), and, for
+partners with a deadline to acknowledge (Expedia), the pulled messages still
+unacknowledged past its alert age."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
@@ -65,6 +67,14 @@ class ConnectionHealth:
     # success of the same call has cleared.
     refused: SyncLog | None = None
     feeds: list[FeedAge] = field(default_factory=list)
+    # Pulled messages unacknowledged for longer than the provider's ack_alert_seconds
+    # (Expedia: unconfirmed transactions older than 10 minutes), shown in red.
+    unconfirmed: int = 0
+    unconfirmed_after_seconds: int | None = None
+
+    @property
+    def unconfirmed_after_minutes(self) -> int:
+        return (self.unconfirmed_after_seconds or 0) // 60
 
     @property
     def unauthorised(self) -> bool:
@@ -104,6 +114,7 @@ class ConnectionHealth:
             self.connection.enabled
             and not self.dead
             and not self.held
+            and not self.unconfirmed
             and not self.failing
             and not self.unreachable
             and not self.unauthorised
@@ -155,6 +166,7 @@ def connection_health(connections: QuerySet[Connection] | None = None) -> list[C
             FeedAge(operation.removeprefix(FEED_PREFIX), read_at, interval)
             for operation, read_at in read
         ]
+        alert = conn.get_provider().ack_alert_seconds if conn.provider in registry() else None
         out.append(
             ConnectionHealth(
                 connection=conn,
@@ -166,6 +178,28 @@ def connection_health(connections: QuerySet[Connection] | None = None) -> list[C
                 held=held.get(conn.pk, 0),
                 refused=refused,
                 feeds=feeds,
+                unconfirmed=_unconfirmed(conn, alert) if alert else 0,
+                unconfirmed_after_seconds=alert,
             )
         )
     return out
+
+
+#: Unacknowledged messages older than this are no longer counted: the partner's longest
+#: deadline (Expedia's 24 h) has passed and it sent them by its fallback (email).
+UNCONFIRMED_WINDOW = timedelta(days=1)
+
+
+def _unconfirmed(conn: Connection, alert_seconds: int) -> int:
+    """Pulled messages owed an acknowledgement and older than ``alert_seconds``."""
+    now = timezone.now()
+    return (
+        InboundMessage.objects.filter(
+            connection=conn,
+            acked_at__isnull=True,
+            revised_at__lt=now - timedelta(seconds=alert_seconds),
+            received_at__gte=now - UNCONFIRMED_WINDOW,
+        )
+        .exclude(ack_token="")
+        .count()
+    )

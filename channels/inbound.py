@@ -61,7 +61,13 @@ from pema import tasks as pema_tasks
 from pema.xml import XMLError, parse_xml
 
 from .delivery import backoff_seconds
-from .interface import Acknowledgement, InboundKind, InboundReservation, WebhookRequest
+from .interface import (
+    Acknowledgement,
+    AckOutcome,
+    InboundKind,
+    InboundReservation,
+    WebhookRequest,
+)
 from .mapping import ProductMap
 from .models import Connection, InboundMessage
 from .providers.base import PullAgain, SyncError, TransientError
@@ -92,6 +98,7 @@ class PendingAck:
     message_id: int
     reservation: InboundReservation
     reject_reason: str = ""
+    confirmation_number: str = ""
 
 
 @dataclass
@@ -647,6 +654,7 @@ def pending_acks(connection: Connection, *, limit: int = 100) -> list[PendingAck
         )
         .exclude(ack_token="")
         .filter(Q(next_ack_at__isnull=True) | Q(next_ack_at__lte=now))
+        .select_related("reservation", "connection")
         .order_by("id")[:limit]
     )
     pending = []
@@ -663,7 +671,12 @@ def pending_acks(connection: Connection, *, limit: int = 100) -> list[PendingAck
             )
         inbound = replace(inbound, ack_token=message.ack_token)
         reason = message.error if message.status == Status.HELD else ""
-        pending.append(PendingAck(message.pk, inbound, reason or ""))
+        # A superseded message made no reservation of its own: its partner reservation's.
+        local = message.reservation or (
+            _local_reservation(message) if message.status == Status.SUPERSEDED else None
+        )
+        number = local.confirmation_number if local else ""
+        pending.append(PendingAck(message.pk, inbound, reason or "", number))
     return pending
 
 
@@ -672,6 +685,11 @@ def acknowledgement(pending: list[PendingAck]) -> Acknowledgement:
     return Acknowledgement(
         applied=tuple(p.reservation for p in pending if not p.reject_reason),
         rejected=tuple((p.reservation, p.reject_reason) for p in pending if p.reject_reason),
+        confirmation_numbers={
+            p.reservation.partner_reservation_id: p.confirmation_number
+            for p in pending
+            if p.confirmation_number
+        },
     )
 
 
@@ -723,7 +741,7 @@ def acknowledge_pending(connection: Connection, *, limit: int = 100) -> AckRepor
         return report
     ids = [p.message_id for p in pending]
     try:
-        connection.get_provider().acknowledge(acknowledgement(pending))
+        outcome = connection.get_provider().acknowledge(acknowledgement(pending))
     except PullAgain as exc:
         mark_ack_failed(ids, exc.message, retry_now=True)
         report.failed, report.error, report.pull_again = len(ids), exc.message, True
@@ -732,8 +750,21 @@ def acknowledge_pending(connection: Connection, *, limit: int = 100) -> AckRepor
         mark_ack_failed(ids, exc.message, permanent=not isinstance(exc, TransientError))
         report.failed, report.error = len(ids), exc.message
         return report
+    if isinstance(outcome, AckOutcome) and outcome.refused:
+        # The partner took part of it: the refused are failed with why, the rest stand.
+        why = {(pid, rev): reason for pid, rev, reason in outcome.refused}
+        refused = [p for p in pending if _ack_key(p) in why]
+        for p in refused:
+            mark_ack_failed([p.message_id], why[_ack_key(p)], permanent=True)
+        report.failed = len(refused)
+        report.error = "; ".join(dict.fromkeys(why.values()))[:2000]
+        pending = [p for p in pending if _ack_key(p) not in why]
     accepted = [p.message_id for p in pending if not p.reject_reason]
     rejected = [p.message_id for p in pending if p.reject_reason]
     report.accepted = mark_acked(accepted)
     report.rejected = mark_acked(rejected, rejected=True)
     return report
+
+
+def _ack_key(pending: PendingAck) -> tuple[str, str]:
+    return (pending.reservation.partner_reservation_id, pending.reservation.revision)

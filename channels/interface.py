@@ -436,6 +436,21 @@ class Acknowledgement:
 
     applied: tuple[InboundReservation, ...] = ()
     rejected: tuple[tuple[InboundReservation, str], ...] = ()
+    #: Partner reservation id -> the local reservation's confirmation number, for
+    #: partners whose acknowledgement carries it (Expedia's BC ``confirmNumber``).
+    confirmation_numbers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AckOutcome:
+    """What a provider's ``acknowledge`` may return when the partner took only part of it.
+
+    ``refused``: ``(partner reservation id, revision, why)`` of each message the
+    partner did not take (or the provider could not send); those are marked
+    failed, every other one acknowledged. Returning None: all were taken.
+    """
+
+    refused: tuple[tuple[str, str, str], ...] = ()
 
 
 # ---------------------------------------------------------------------- capabilities

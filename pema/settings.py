@@ -380,6 +380,7 @@ PEMA_PROVIDERS = env.dict(
         "ids_next": "partners.ids_next.provider.IdsNextProvider",
         "booking_com": "partners.booking_com.provider.BookingComProvider",
         "airbnb": "partners.airbnb.provider.AirbnbProvider",
+        "expedia": "partners.expedia.provider.ExpediaProvider",
     },
 )
 # Airbnb (partners/airbnb/, iCalendar): seconds between reads of each listing's feed.
@@ -404,6 +405,7 @@ PEMA_SANDBOX_SIMULATORS = env.dict(
         "ids_next": "partners.ids_next.simulator.IDSNextSimulator",
         "booking_com": "partners.booking_com.simulator.BookingSimulator",
         "airbnb": "partners.airbnb.simulator.AirbnbSimulator",
+        "expedia": "partners.expedia.simulator.ExpediaSimulator",
     },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).
@@ -418,6 +420,11 @@ BOOKING_SANDBOX_ROOMS = env.list(
     default=["EXT", "EXQ", "SUI", "PES", "STT", "STQ", "PBT", "PBQ", "PGT", "PEV"],
 )
 BOOKING_SANDBOX_RATES = env.list("BOOKING_SANDBOX_RATES", default=["BAR-BB", "NRF-BB"])
+# The Expedia (EQC) simulator's account and property (room types and rate plans by Pema's codes).
+EXPEDIA_SANDBOX_USERNAME = env("EXPEDIA_SANDBOX_USERNAME", default="sandbox-eqc")
+EXPEDIA_SANDBOX_PASSWORD = env("EXPEDIA_SANDBOX_PASSWORD", default="sandbox-eqc-password")
+EXPEDIA_SANDBOX_HOTEL_ID = env("EXPEDIA_SANDBOX_HOTEL_ID", default="35499")
+EXPEDIA_SANDBOX_CURRENCY = env("EXPEDIA_SANDBOX_CURRENCY", default="INR")
 
 # --- Booking-engine webhooks ---------------------------------------------------------------
 # Deliveries go through the one outbox (pema/outbox.py): its lease, backoff, retry window and

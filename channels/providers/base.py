@@ -49,6 +49,7 @@ from pema.xml import UnsafeXMLError, decode_xml
 if TYPE_CHECKING:
     from channels.interface import (
         Acknowledgement,
+        AckOutcome,
         AvailabilityItem,
         AvailabilityQuery,
         CalendarExport,
@@ -139,6 +140,9 @@ class Provider:
     reads_error_answers: ClassVar[bool] = False
     #: Seconds a partner wants between an acknowledgement and the next pull.
     wait_after_ack_seconds: ClassVar[float] = 0.0
+    #: Pulled messages left unacknowledged for longer are shown in red on the health
+    #: page (the partner has a deadline, e.g. Expedia's); None: no such alert.
+    ack_alert_seconds: ClassVar[int | None] = None
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -240,8 +244,11 @@ class Provider:
         """The reservation messages of a verified push (none for a ping)."""
         raise NotSupported(f"{type(self).__name__} does not accept webhooks.")
 
-    def acknowledge(self, ack: Acknowledgement) -> None:
-        """Tell the partner which pulled messages are applied or rejected; raise SyncError."""
+    def acknowledge(self, ack: Acknowledgement) -> AckOutcome | None:
+        """Tell the partner which pulled messages are applied or rejected; raise SyncError.
+
+        A partner that takes part of a batch returns an ``AckOutcome`` naming the rest.
+        """
         raise NotSupported(f"{type(self).__name__} takes no acknowledgements.")
 
     def staff_notes(self) -> str:

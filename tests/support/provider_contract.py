@@ -371,7 +371,11 @@ class ProviderContract:
             return
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             self.fake_ack(rsps, connection)
-            provider.acknowledge(Acknowledgement(applied=result.reservations))
+            # The engine hands the local confirmation numbers (Expedia's BC carries them).
+            numbers = {r.partner_reservation_id: "PEMA-CONTRACT-1" for r in result.reservations}
+            provider.acknowledge(
+                Acknowledgement(applied=result.reservations, confirmation_numbers=numbers)
+            )
             assert rsps.calls, "the acknowledgement reached the partner"
 
     def test_webhooks_are_verified_then_parsed(self, connection) -> None:

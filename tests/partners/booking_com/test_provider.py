@@ -32,6 +32,7 @@ from partners.booking_com import codec, reservations
 from partners.booking_com.provider import BookingComProvider
 from partners.booking_com.setup import connect
 from tests.factories import sellable_hotel
+from tests.support.ari import queue_ari
 from tests.support.provider_contract import ProviderContract
 
 from .conftest import sample
@@ -94,22 +95,6 @@ def ok_answer(name: str) -> bytes:
 
 
 # ---------------------------------------------------------------------------- ARI
-
-
-def queue_ari(conn, days: int = 3) -> list[SyncJob]:
-    """The dispatcher's jobs for ``days`` days of every room type and plan."""
-    today = conn.hotel.today()
-    span = dates_between(today, today + timedelta(days=days - 1))
-    dirty = DirtyDays()
-    for room_type in RoomType.objects.filter(hotel=conn.hotel):
-        dirty.avail[room_type.id] = set(span)
-    plan = conn.hotel.rate_plans.get(code="BAR")
-    for room_type in plan.room_types.all():
-        dirty.restr[(plan.id, room_type.id)] = set(span)
-        dirty.rates[(plan.id, room_type.id)] = set(span)
-    jobs = ari_jobs(conn, dirty)
-    SyncJob.objects.bulk_create(jobs)
-    return list(SyncJob.objects.filter(connection=conn))
 
 
 @responses.activate

@@ -1,0 +1,1 @@
+"""Expedia QuickConnect (EQC): AR, BR and BC."""
