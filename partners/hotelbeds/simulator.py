@@ -551,6 +551,7 @@ class HotelbedsSimulator(Simulator):
             "packaging": False,
             "boardCode": p["board"],
             "boardName": board_name,
+            "rateComments": "Check-in from 14:00. City tax paid at the hotel.",
             "cancellationPolicies": self._policies(p, net),
             "rooms": p["rooms"],
             "adults": p["adults"],
@@ -570,6 +571,7 @@ class HotelbedsSimulator(Simulator):
             "destinationCode": dest,
             "destinationName": DESTINATIONS[dest][0],
             "zoneCode": hotel["zoneCode"],
+            "zoneName": f"{DESTINATIONS[dest][0]} zone {hotel['zoneCode']}",
             "latitude": str(hotel["coordinates"]["latitude"]),
             "longitude": str(hotel["coordinates"]["longitude"]),
         }
@@ -694,7 +696,6 @@ class HotelbedsSimulator(Simulator):
         )
         self.store.put(CHECKED, p["mac"], {"at": self.clock(), "net": str(net)})
         rate = self._rate_json(p, net, "BOOKABLE")
-        rate["rateComments"] = "Check-in from 14:00. City tax paid at the hotel."
         room_name = dict((c, n) for c, n, _ in ROOMS)[p["room"]]
         hotel = {
             **self._hotel_head(p["hotel"]),
