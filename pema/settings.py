@@ -457,6 +457,10 @@ PEMA_SUPPLIER_MAX_PACE_WAIT_SECONDS = env.float("PEMA_SUPPLIER_MAX_PACE_WAIT_SEC
 PEMA_SUPPLIER_QPS_BACKOFF_SECONDS = env.float("PEMA_SUPPLIER_QPS_BACKOFF_SECONDS", default=2.0)
 # A failed request is not sent again within this window (Hotelbeds answers 410 to a repeat).
 PEMA_SUPPLIER_REPEAT_WINDOW_SECONDS = env.int("PEMA_SUPPLIER_REPEAT_WINDOW_SECONDS", default=900)
+# After a booking's answer is lost, the supplier's list is read again after these pauses (s).
+PEMA_SUPPLIER_SETTLE_DELAYS = [
+    float(x) for x in env.list("PEMA_SUPPLIER_SETTLE_DELAYS", default=["1", "2", "4"])
+]
 # The supplier's status endpoint is asked at most once per this many seconds (health check).
 PEMA_SUPPLIER_STATUS_CACHE_SECONDS = env.int("PEMA_SUPPLIER_STATUS_CACHE_SECONDS", default=60)
 # Content refresh by beat (a periodic task made on migrate): a delta since the last sync.

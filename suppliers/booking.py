@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from .interface import (
@@ -42,6 +45,8 @@ from .registry import supplier_for
 from .search import price
 
 logger = logging.getLogger(__name__)
+#: Cache key prefix of client references whose booking answer was lost and not yet found.
+UNSETTLED = "suppliers:unsettled:"
 
 
 class PriceChanged(SupplierError):
@@ -96,6 +101,14 @@ def book(order: Order, *, api_key=None) -> SupplierBooking:
         return existing  # an earlier attempt of this very request got through
     implementation = supplier_for(supplier)
     rules = list(supplier.markup_rules.all())
+    if cache.get(UNSETTLED + reference):
+        # An earlier attempt's answer was lost and never found: look before booking again.
+        found = settle(supplier, reference, attempts=1)
+        if found is not None:
+            selling, markup = price(rules, order.destination, found.net, found.currency)
+            return _store(
+                supplier, found, order, reference, selling, markup.as_dict(), True, api_key
+            )
     rate_type = order.rate_type
     if rate_type == RECHECK:
         rate = implementation.check_rate(order.rate_key)
@@ -123,10 +136,12 @@ def book(order: Order, *, api_key=None) -> SupplierBooking:
     try:
         result = implementation.book(request)
     except BookingOutcomeUnknown:
+        cache.set(UNSETTLED + reference, True, 7 * 86400)
         result = settle(supplier, reference)
         if result is None:
             raise
         settled = True
+    cache.delete(UNSETTLED + reference)
     selling, markup = price(rules, order.destination, result.net, result.currency)
     if (
         order.expected_selling is not None
@@ -141,16 +156,33 @@ def book(order: Order, *, api_key=None) -> SupplierBooking:
             selling,
             order.expected_selling,
         )
-    return _store(supplier, result, order, selling, markup.as_dict(), settled, api_key)
+    return _store(supplier, result, order, reference, selling, markup.as_dict(), settled, api_key)
 
 
-def settle(supplier: Supplier, reference: str) -> BookingResult | None:
-    """The booking made under ``reference``, looked up after its answer was lost."""
+def settle(
+    supplier: Supplier, reference: str, *, attempts: int | None = None
+) -> BookingResult | None:
+    """The booking made under ``reference``, looked up after its answer was lost.
+
+    The supplier may still be working on the request when Pema gave up on it,
+    so the list is read a few times (``PEMA_SUPPLIER_SETTLE_DELAYS``) before
+    the booking is taken as not made.
+    """
     today = timezone.now().date()
+    delays = list(settings.PEMA_SUPPLIER_SETTLE_DELAYS)
+    tries = attempts or len(delays) + 1
+    implementation = supplier_for(supplier)
     try:
-        return supplier_for(supplier).find_booking(
-            reference, created_from=today - timedelta(days=1), created_to=today + timedelta(days=1)
-        )
+        for attempt in range(tries):
+            found = implementation.find_booking(
+                reference,
+                created_from=today - timedelta(days=1),
+                created_to=today + timedelta(days=1),
+            )
+            if found is not None or attempt == tries - 1:
+                return found
+            time.sleep(delays[min(attempt, len(delays) - 1)])
+        return None
     except SupplierError as exc:
         raise OutcomeUnsettled(
             f"The booking's answer was lost and {supplier.code}'s booking list could not be read "
@@ -158,13 +190,14 @@ def settle(supplier: Supplier, reference: str) -> BookingResult | None:
         ) from exc
 
 
-def _store(supplier, result: BookingResult, order: Order, selling, markup, settled, api_key):
+def _store(
+    supplier, result: BookingResult, order: Order, reference, selling, markup, settled, api_key
+) -> SupplierBooking:
     return SupplierBooking.objects.create(
         supplier=supplier,
         api_key=api_key,
         reference=result.reference,
-        client_reference=result.client_reference
-        or client_reference(order.idempotency_owner, order.idempotency_key),
+        client_reference=reference,
         status=SupplierBooking.Status.CANCELLED
         if result.status == "CANCELLED"
         else SupplierBooking.Status.CONFIRMED,

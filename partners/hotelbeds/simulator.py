@@ -635,7 +635,7 @@ class HotelbedsSimulator(Simulator):
                 rates = []
                 for board, _, _ in BOARDS:
                     for rooms, adults, children, ages in parsed:
-                        recheck = (code + len(board) + len(room_code)) % 3 == 0
+                        recheck = (code // 6 + (board == "BB") + (room_code == "DBL.SU")) % 3 == 0
                         for pay in (
                             ("WEB", "HOTEL")
                             if board == "RO" and room_code == "DBL.ST"

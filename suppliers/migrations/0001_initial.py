@@ -8,112 +8,259 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('bookings', '0006_webhook_outbox'),
+        ("bookings", "0006_webhook_outbox"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Supplier',
+            name="Supplier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text="Pema's name for this account.", max_length=40, unique=True)),
-                ('provider', models.CharField(choices=suppliers.models.supplier_choices, max_length=40)),
-                ('name', models.CharField(max_length=120)),
-                ('enabled', models.BooleanField(default=True)),
-                ('base_url', models.URLField(help_text='e.g. https://api.test.hotelbeds.com')),
-                ('secure_base_url', models.URLField(blank=True, help_text='The card host (unused: no card rates).')),
-                ('credentials', pema.crypto.EncryptedJSONField(blank=True, default=dict, editable=False)),
-                ('settings', models.JSONField(blank=True, default=dict, help_text='Provider options (JSON).')),
-                ('qps', models.PositiveIntegerField(default=4, help_text="Calls a second Pema allows itself (under the contract's QPS).")),
-                ('daily_quota', models.PositiveIntegerField(default=0, help_text='Calls a UTC day the key allows (0: no quota). A test key: 50.')),
-                ('search_timeout_seconds', models.FloatField(default=8.0)),
-                ('booking_timeout_seconds', models.FloatField(default=60.0)),
-                ('content_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('content_sync_started_on', models.DateField(blank=True, help_text="Start date of the last complete sync (the next delta's base).", null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.SlugField(
+                        help_text="Pema's name for this account.", max_length=40, unique=True
+                    ),
+                ),
+                (
+                    "provider",
+                    models.CharField(choices=suppliers.models.supplier_choices, max_length=40),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("enabled", models.BooleanField(default=True)),
+                ("base_url", models.URLField(help_text="e.g. https://api.test.hotelbeds.com")),
+                (
+                    "secure_base_url",
+                    models.URLField(blank=True, help_text="The card host (unused: no card rates)."),
+                ),
+                (
+                    "credentials",
+                    pema.crypto.EncryptedJSONField(blank=True, default=dict, editable=False),
+                ),
+                (
+                    "settings",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Provider options (JSON)."
+                    ),
+                ),
+                (
+                    "qps",
+                    models.PositiveIntegerField(
+                        default=4,
+                        help_text="Calls a second Pema allows itself (under the contract's QPS).",
+                    ),
+                ),
+                (
+                    "daily_quota",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Calls a UTC day the key allows (0: no quota). A test key: 50.",
+                    ),
+                ),
+                ("search_timeout_seconds", models.FloatField(default=8.0)),
+                ("booking_timeout_seconds", models.FloatField(default=60.0)),
+                ("content_synced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "content_sync_started_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="Start date of the last complete sync (the next delta's base).",
+                        null=True,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='MarkupRule',
+            name="MarkupRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('destination', models.CharField(blank=True, help_text='Blank: every destination.', max_length=10)),
-                ('kind', models.CharField(choices=[('percent', 'Percentage'), ('amount', 'Amount')], default='percent', max_length=10)),
-                ('percent', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=6)),
-                ('amount', models.BigIntegerField(default=0, help_text='Minor units, per booking.')),
-                ('currency', models.CharField(blank=True, max_length=3)),
-                ('supplier', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='markup_rules', to='suppliers.supplier')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "destination",
+                    models.CharField(
+                        blank=True, help_text="Blank: every destination.", max_length=10
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("percent", "Percentage"), ("amount", "Amount")],
+                        default="percent",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "percent",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=6),
+                ),
+                (
+                    "amount",
+                    models.BigIntegerField(default=0, help_text="Minor units, per booking."),
+                ),
+                ("currency", models.CharField(blank=True, max_length=3)),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="markup_rules",
+                        to="suppliers.supplier",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['supplier', 'destination'],
-                'constraints': [models.UniqueConstraint(fields=('supplier', 'destination', 'currency'), name='one_markup_per_scope')],
+                "ordering": ["supplier", "destination"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("supplier", "destination", "currency"), name="one_markup_per_scope"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SupplierBooking',
+            name="SupplierBooking",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(help_text="The supplier's booking reference.", max_length=60)),
-                ('client_reference', models.CharField(max_length=20, unique=True)),
-                ('status', models.CharField(choices=[('confirmed', 'Confirmed'), ('cancelled', 'Cancelled')], default='confirmed', max_length=12)),
-                ('holder_name', models.CharField(max_length=50)),
-                ('holder_surname', models.CharField(max_length=50)),
-                ('hotel_code', models.CharField(max_length=40)),
-                ('hotel_name', models.CharField(blank=True, max_length=200)),
-                ('check_in', models.DateField()),
-                ('check_out', models.DateField()),
-                ('rate_type', models.CharField(blank=True, max_length=10)),
-                ('paxes', models.JSONField(blank=True, default=list)),
-                ('net', models.BigIntegerField(help_text='What the supplier charges, minor units.')),
-                ('selling', models.BigIntegerField(help_text='What Pema sells it for, minor units.')),
-                ('currency', models.CharField(max_length=3)),
-                ('markup', models.JSONField(blank=True, default=dict)),
-                ('cancellation_policies', models.JSONField(blank=True, default=list)),
-                ('cancellation_fee', models.BigIntegerField(blank=True, null=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('settled_by_lookup', models.BooleanField(default=False, help_text='The booking answer was lost; found by its client reference.')),
-                ('raw_request', models.JSONField(blank=True, default=dict)),
-                ('raw_response', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('api_key', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='bookings.apikey')),
-                ('supplier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bookings', to='suppliers.supplier')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reference",
+                    models.CharField(help_text="The supplier's booking reference.", max_length=60),
+                ),
+                ("client_reference", models.CharField(max_length=20, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("confirmed", "Confirmed"), ("cancelled", "Cancelled")],
+                        default="confirmed",
+                        max_length=12,
+                    ),
+                ),
+                ("holder_name", models.CharField(max_length=50)),
+                ("holder_surname", models.CharField(max_length=50)),
+                ("hotel_code", models.CharField(max_length=40)),
+                ("hotel_name", models.CharField(blank=True, max_length=200)),
+                ("check_in", models.DateField()),
+                ("check_out", models.DateField()),
+                ("rate_type", models.CharField(blank=True, max_length=10)),
+                ("paxes", models.JSONField(blank=True, default=list)),
+                (
+                    "net",
+                    models.BigIntegerField(help_text="What the supplier charges, minor units."),
+                ),
+                (
+                    "selling",
+                    models.BigIntegerField(help_text="What Pema sells it for, minor units."),
+                ),
+                ("currency", models.CharField(max_length=3)),
+                ("markup", models.JSONField(blank=True, default=dict)),
+                ("cancellation_policies", models.JSONField(blank=True, default=list)),
+                ("cancellation_fee", models.BigIntegerField(blank=True, null=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "settled_by_lookup",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The booking answer was lost; found by its client reference.",
+                    ),
+                ),
+                ("raw_request", models.JSONField(blank=True, default=dict)),
+                ("raw_response", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="bookings.apikey",
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bookings",
+                        to="suppliers.supplier",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('supplier', 'reference'), name='one_booking_per_reference')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("supplier", "reference"), name="one_booking_per_reference"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SupplierHotel',
+            name="SupplierHotel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40)),
-                ('name', models.CharField(max_length=200)),
-                ('category', models.CharField(blank=True, max_length=20)),
-                ('destination', models.CharField(blank=True, db_index=True, max_length=10)),
-                ('country', models.CharField(blank=True, max_length=2)),
-                ('address', models.CharField(blank=True, max_length=300)),
-                ('city', models.CharField(blank=True, max_length=120)),
-                ('latitude', models.FloatField(blank=True, null=True)),
-                ('longitude', models.FloatField(blank=True, null=True)),
-                ('description', models.TextField(blank=True)),
-                ('images', models.JSONField(blank=True, default=list, help_text='Full image URLs, in order.')),
-                ('facilities', models.JSONField(blank=True, default=list)),
-                ('last_update', models.DateField(blank=True, help_text="The supplier's lastUpdate.", null=True)),
-                ('synced_at', models.DateTimeField()),
-                ('supplier', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='hotels', to='suppliers.supplier')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40)),
+                ("name", models.CharField(max_length=200)),
+                ("category", models.CharField(blank=True, max_length=20)),
+                ("destination", models.CharField(blank=True, db_index=True, max_length=10)),
+                ("country", models.CharField(blank=True, max_length=2)),
+                ("address", models.CharField(blank=True, max_length=300)),
+                ("city", models.CharField(blank=True, max_length=120)),
+                ("latitude", models.FloatField(blank=True, null=True)),
+                ("longitude", models.FloatField(blank=True, null=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "images",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Full image URLs, in order."
+                    ),
+                ),
+                ("facilities", models.JSONField(blank=True, default=list)),
+                (
+                    "last_update",
+                    models.DateField(blank=True, help_text="The supplier's lastUpdate.", null=True),
+                ),
+                ("synced_at", models.DateTimeField()),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="hotels",
+                        to="suppliers.supplier",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['supplier', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('supplier', 'code'), name='one_supplier_hotel_per_code')],
+                "ordering": ["supplier", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("supplier", "code"), name="one_supplier_hotel_per_code"
+                    )
+                ],
             },
         ),
     ]

@@ -46,3 +46,23 @@ def make_supplier(
 @pytest.fixture
 def supplier(db, hb_sandbox) -> Supplier:
     return make_supplier(hb_sandbox)
+
+
+@pytest.fixture
+def api(db):
+    """An API client holding a key with the given scopes: ``api("suppliers:read")``."""
+    from rest_framework.test import APIClient
+
+    from bookings.api_keys import issue_key
+    from tests.factories import HotelFactory
+
+    hotel = HotelFactory()
+
+    def make(*scopes: str) -> APIClient:
+        issued = issue_key(name="engine", hotels=[hotel], scopes=scopes)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+        client.api_key = issued.api_key
+        return client
+
+    return make
