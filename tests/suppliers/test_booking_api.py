@@ -15,8 +15,6 @@ from suppliers.content import sync_content
 from suppliers.health import report
 from suppliers.models import SupplierBooking
 
-from .conftest import make_supplier
-
 pytestmark = pytest.mark.django_db
 SAMPLES = Path(__file__).resolve().parents[2] / "partners" / "hotelbeds" / "samples"
 URL = "/api/v1/suppliers/bookings/"
