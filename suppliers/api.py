@@ -182,12 +182,12 @@ class SearchView(APIView):
 # --- Bookings ------------------------------------------------------------------------------
 
 
-class HolderSerializer(JsonTypes):
+class SupplierHolderSerializer(JsonTypes):
     name = serializers.CharField(max_length=50)
     surname = serializers.CharField(max_length=50)
 
 
-class PaxSerializer(JsonTypes):
+class SupplierPaxSerializer(JsonTypes):
     room = serializers.IntegerField(min_value=1, max_value=MAX_ROOMS, default=1)
     type = serializers.ChoiceField(choices=["AD", "CH"])
     name = serializers.CharField(max_length=50)
@@ -195,25 +195,26 @@ class PaxSerializer(JsonTypes):
     age = serializers.IntegerField(min_value=0, max_value=17, required=False)
 
 
-class PriceSerializer(JsonTypes):
+class SupplierPriceSerializer(JsonTypes):
     amount = serializers.IntegerField(min_value=0)
     currency = serializers.RegexField(r"^[A-Z]{3}$")
 
 
-class BookingCreateSerializer(JsonTypes):
+class SupplierBookingCreateSerializer(JsonTypes):
     supplier = serializers.SlugField(max_length=40)
     rate_key = serializers.CharField(max_length=2000)
     rate_type = serializers.ChoiceField(choices=[BOOKABLE, RECHECK])
     destination = serializers.CharField(max_length=10, required=False, default="")
-    holder = HolderSerializer()
-    paxes = PaxSerializer(many=True, allow_empty=False)
-    selling = PriceSerializer(required=False, help_text="The selling price shown to the guest.")
+    holder = SupplierHolderSerializer()
+    paxes = SupplierPaxSerializer(many=True, allow_empty=False)
+    selling = SupplierPriceSerializer(required=False, help_text="The selling price shown to the guest.")
     tolerance_percent = serializers.FloatField(min_value=0, max_value=20, default=0)
     remark = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
 class SupplierBookingSerializer(serializers.ModelSerializer):
     supplier = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    status = serializers.CharField(read_only=True, help_text="confirmed or cancelled")
     net = serializers.SerializerMethodField()
     selling = serializers.SerializerMethodField()
 
@@ -296,7 +297,7 @@ class BookingsView(APIView):
     @extend_schema(
         operation_id="supplier_bookings_create",
         parameters=[IDEMPOTENCY_KEY],
-        request=BookingCreateSerializer,
+        request=SupplierBookingCreateSerializer,
         responses={201: SupplierBookingSerializer, **errors(400, 404, 409, 422, 502, 503)},
         tags=["suppliers"],
     )
@@ -307,7 +308,7 @@ class BookingsView(APIView):
         return run_once(request, payload, lambda: self._create(request, payload))
 
     def _create(self, request: Request, payload) -> Response:
-        data = BookingCreateSerializer(data=payload)
+        data = SupplierBookingCreateSerializer(data=payload)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         supplier = Supplier.objects.filter(code=v["supplier"], enabled=True).first()

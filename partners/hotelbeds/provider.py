@@ -357,6 +357,7 @@ class HotelbedsSupplier(Supplier):
         )
 
     def status(self) -> SupplierStatus:
-        answer = self.client.call("GET", f"{HOTEL_API}/status", operation="status", timeout=10.0)
+        # Short: the health check waits for it (at most once a minute).
+        answer = self.client.call("GET", f"{HOTEL_API}/status", operation="status", timeout=3.0)
         status = str(answer.data.get("status") or "")
         return SupplierStatus(ok=status.upper() == "OK", message=status or "no status")
