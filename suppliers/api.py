@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -45,7 +46,7 @@ from .interface import (
     SupplierUnavailable,
 )
 from .models import Supplier, SupplierBooking
-from .search import search
+from .search import search_rendered
 
 SuppliersRead = staff_or_scope("suppliers:read")
 SuppliersWrite = staff_or_scope("suppliers:write")
@@ -168,7 +169,7 @@ class SearchView(APIView):
         responses={200: dict, **errors(400)},
         tags=["suppliers"],
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         """Rooms at other hotels from every enabled supplier, with net and selling prices.
 
         ``suppliers`` says how each supplier answered: one that failed is listed
@@ -176,7 +177,8 @@ class SearchView(APIView):
         cached for a short time per query (``cached``)."""
         params = SearchParams(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
-        return Response(search(search_query(params.validated_data)))
+        body = search_rendered(search_query(params.validated_data))
+        return HttpResponse(body, content_type="application/json")
 
 
 # --- Bookings ------------------------------------------------------------------------------
@@ -207,7 +209,9 @@ class SupplierBookingCreateSerializer(JsonTypes):
     destination = serializers.CharField(max_length=10, required=False, default="")
     holder = SupplierHolderSerializer()
     paxes = SupplierPaxSerializer(many=True, allow_empty=False)
-    selling = SupplierPriceSerializer(required=False, help_text="The selling price shown to the guest.")
+    selling = SupplierPriceSerializer(
+        required=False, help_text="The selling price shown to the guest."
+    )
     tolerance_percent = serializers.FloatField(min_value=0, max_value=20, default=0)
     remark = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 

@@ -164,13 +164,31 @@ def _ask(supplier: Supplier, query: SearchQuery) -> list[HotelOffer]:
 
 def search(query: SearchQuery) -> dict[str, Any]:
     """The answer to ``query`` from every enabled supplier (cached when all answered)."""
+    return json.loads(search_rendered(query))
+
+
+def search_rendered(query: SearchQuery) -> bytes:
+    """:func:`search`'s answer as JSON bytes: a cached answer is kept rendered, so serving
+    it again costs one cache read and no encoding."""
     suppliers = list(Supplier.objects.filter(enabled=True).prefetch_related("markup_rules"))
     key = cache_key(query, [s.code for s in suppliers])
     seconds = settings.PEMA_SUPPLIER_SEARCH_CACHE_SECONDS
     if seconds > 0:
         cached = cache.get(key)
         if cached is not None:
-            return {**cached, "cached": True}
+            return cached
+    answer, all_ok = _ask_all(query, suppliers)
+    if all_ok and seconds > 0 and suppliers:
+        cache.set(key, _dumps({**answer, "cached": True}), seconds)
+    return _dumps({**answer, "cached": False})
+
+
+def _dumps(answer: dict[str, Any]) -> bytes:
+    return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _ask_all(query: SearchQuery, suppliers: list[Supplier]) -> tuple[dict[str, Any], bool]:
+    """Every supplier asked at once; (the answer, whether every one answered)."""
     started = time.monotonic()
     futures = {s.code: (s, time.monotonic(), pool().submit(_ask, s, query)) for s in suppliers}
     statuses, offers = [], []
@@ -200,8 +218,8 @@ def search(query: SearchQuery) -> dict[str, Any]:
             status.update(ok=True, offers=sum(len(o["rates"]) for o in shaped), hotels=len(shaped))
         status["ms"] = round((time.monotonic() - started) * 1000)
         statuses.append(status)
-    offers.sort(key=lambda o: o["rates"][0]["selling"]["amount"] if o["rates"] else 0)
-    answer = {"query": query.normalised(), "suppliers": statuses, "offers": offers}
-    if all_ok and seconds > 0 and suppliers:
-        cache.set(key, answer, seconds)
-    return {**answer, "cached": False}
+    # Cheapest first within each currency (amounts of two currencies do not compare).
+    offers.sort(
+        key=lambda o: (o["currency"], o["rates"][0]["selling"]["amount"] if o["rates"] else 0)
+    )
+    return {"query": query.normalised(), "suppliers": statuses, "offers": offers}, all_ok
