@@ -449,6 +449,8 @@ PEMA_SUPPLIERS = env.dict(
 )
 # Search answers are cached this long, keyed by the normalised query (0 = never).
 PEMA_SUPPLIER_SEARCH_CACHE_SECONDS = env.int("PEMA_SUPPLIER_SEARCH_CACHE_SECONDS", default=120)
+# Which suppliers are enabled is remembered per process this long (a change shows within it).
+PEMA_SUPPLIER_CONFIG_CACHE_SECONDS = env.float("PEMA_SUPPLIER_CONFIG_CACHE_SECONDS", default=5.0)
 # Suppliers asked at once across all searches of one process (each search waits its turn).
 PEMA_SUPPLIER_SEARCH_WORKERS = env.int("PEMA_SUPPLIER_SEARCH_WORKERS", default=16)
 # A pace wait longer than this refuses the call instead (the caller sees the supplier busy).

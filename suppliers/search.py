@@ -34,6 +34,7 @@ from .registry import supplier_for
 logger = logging.getLogger(__name__)
 CACHE_PREFIX = "suppliers:search:v1:"
 _pool: ThreadPoolExecutor | None = None
+_codes: tuple[float, list[str]] | None = None
 
 
 def pool() -> ThreadPoolExecutor:
@@ -167,16 +168,33 @@ def search(query: SearchQuery) -> dict[str, Any]:
     return json.loads(search_rendered(query))
 
 
+def enabled_codes() -> list[str]:
+    """The enabled suppliers' codes, remembered by this process for a few seconds
+    (``PEMA_SUPPLIER_CONFIG_CACHE_SECONDS``), so a cached answer costs no query."""
+    global _codes
+    now = time.monotonic()
+    if _codes is None or _codes[0] <= now:
+        codes = list(Supplier.objects.filter(enabled=True).values_list("code", flat=True))
+        _codes = (now + settings.PEMA_SUPPLIER_CONFIG_CACHE_SECONDS, codes)
+    return _codes[1]
+
+
+def forget_enabled_codes() -> None:
+    global _codes
+    _codes = None
+
+
 def search_rendered(query: SearchQuery) -> bytes:
     """:func:`search`'s answer as JSON bytes: a cached answer is kept rendered, so serving
-    it again costs one cache read and no encoding."""
-    suppliers = list(Supplier.objects.filter(enabled=True).prefetch_related("markup_rules"))
-    key = cache_key(query, [s.code for s in suppliers])
+    it again costs one cache read, no query and no encoding."""
     seconds = settings.PEMA_SUPPLIER_SEARCH_CACHE_SECONDS
+    key = cache_key(query, enabled_codes())
     if seconds > 0:
         cached = cache.get(key)
         if cached is not None:
             return cached
+    suppliers = list(Supplier.objects.filter(enabled=True).prefetch_related("markup_rules"))
+    key = cache_key(query, [s.code for s in suppliers])
     answer, all_ok = _ask_all(query, suppliers)
     if all_ok and seconds > 0 and suppliers:
         cache.set(key, _dumps({**answer, "cached": True}), seconds)

@@ -656,7 +656,13 @@ class HotelbedsSimulator(Simulator):
                                 "ages": ",".join(str(a) for a in ages),
                             }
                             key = self._rate_key(**p)
-                            full = self._parse_key(key)
+                            full = {
+                                **p,
+                                "key": key,
+                                "check_in": check_in,
+                                "check_out": check_out,
+                                "ages": ages,
+                            }
                             net = self._net(full) + (Decimal("7.00") if pay == "HOTEL" else 0)
                             kind = "RECHECK" if p["type"] == "R" else "BOOKABLE"
                             rates.append(self._rate_json(full, net, kind))
