@@ -149,3 +149,14 @@ def test_admin_cancel_action(admin_client, supplier, hb_sandbox):
     assert b"Nope-1: Hotelbeds answered HTTP 404: No booking nope-1." in answer.content
     booking.refresh_from_db()
     assert booking.status == "confirmed"
+
+
+def test_the_health_report_is_one_query_however_many_suppliers(
+    supplier, hb_sandbox, django_assert_num_queries
+):
+    from .conftest import make_supplier
+
+    make_supplier(hb_sandbox, code="hotelbeds-b", partner="hotelbeds2")
+    report()  # the status answers cached
+    with django_assert_num_queries(1):
+        assert len(report()) == 2
