@@ -270,11 +270,9 @@ def visible_bookings(request: Request):
 
 
 def get_booking(request: Request, booking_id: str) -> SupplierBooking:
-    found = (
-        visible_bookings(request).filter(pk=int(booking_id)).first()
-        if booking_id.isdigit()
-        else None
-    )
+    # Digits only, and few enough to be an id: anything else is a 404, never a 500.
+    wellformed = booking_id.isascii() and booking_id.isdigit() and len(booking_id) <= 18
+    found = visible_bookings(request).filter(pk=int(booking_id)).first() if wellformed else None
     if found is None:
         raise ApiError(
             404, "booking_not_found", f"No supplier booking {booking_id[:20]!r} for this key."

@@ -201,6 +201,8 @@ def test_writing_needs_the_write_scope_and_keys_see_their_own_bookings(hb, api):
     made = post(writer, order(rate)).json()
     other = api("suppliers:write")
     assert other.get(f"{URL}{made['id']}/").status_code == 404
+    assert other.get(f"{URL}{'9' * 40}/").status_code == 404
+    assert other.get(f"{URL}abc/").status_code == 404
     assert other.get(URL).json() == []
 
 
