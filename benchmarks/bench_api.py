@@ -137,20 +137,20 @@ def booking_request_maker(today: date, codes: list[str], plans: list[str]):
     return create
 
 
-def _database_urls() -> tuple[str, str]:
+def _database_urls(name: str = DB_NAME) -> tuple[str, str]:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     if not base.startswith("postgres"):
         base = "postgres://postgres@127.0.0.1:5432/postgres"
     parts = urlsplit(base)
-    return base, urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+    return base, urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def _recreate_database(admin_url: str) -> None:
+def _recreate_database(admin_url: str, name: str = DB_NAME) -> None:
     import psycopg
 
     with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{DB_NAME}"')
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{name}"')
 
 
 def _free_port() -> int:

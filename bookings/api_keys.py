@@ -39,6 +39,8 @@ KNOWN_SCOPES: dict[str, str] = {
     "ids:admin": "Staff endpoints of the IDS Next integration.",
     "channels:admin": "See channel connections and their health; test, sync, pull, reconcile.",
     "backups:admin": "Start and download backups.",
+    "suppliers:read": "Search other hotels' rooms through the suppliers (Hotelbeds).",
+    "suppliers:write": "Book, read and cancel rooms at other hotels through the suppliers.",
 }
 KEY_PREFIX = "pema"
 LAST_USED_RESOLUTION = timedelta(seconds=60)

@@ -60,6 +60,8 @@ SCOPE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "backups.delete_systembackup",
         "backups.restore_systembackup",
     ),
+    "suppliers:read": ("suppliers.view_supplierhotel",),
+    "suppliers:write": ("suppliers.add_supplierbooking", "suppliers.change_supplierbooking"),
 }
 
 

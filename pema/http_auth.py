@@ -314,16 +314,18 @@ def key_secret_signature(
     *,
     key_header: str = "Api-key",
     signature_header: str = "X-Signature",
+    clock: Callable[[], float] | None = None,
 ) -> Callable[[OutgoingRequest], dict[str, str]]:
     """A ``sign`` for ``signature = hex(sha256(api_key + secret + unix seconds))``.
 
     This is Hotelbeds' scheme: the key in ``Api-key``, the signature in
     ``X-Signature``, the time the request is sent in whole seconds (the
-    partner accepts a few minutes of clock difference).
+    partner accepts a few minutes of clock difference). ``clock`` gives the time
+    (``time.time`` unless a test fixes it); it is read for every request.
     """
 
     def sign(request: OutgoingRequest) -> dict[str, str]:
-        now = str(int(time.time()))
+        now = str(int(clock() if clock is not None else time.time()))
         signature = hashlib.sha256(f"{api_key}{secret}{now}".encode()).hexdigest()
         return {key_header: api_key, signature_header: signature}
 

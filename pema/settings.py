@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "pms",
     "sandbox",
     "backups",
+    "suppliers",
 ]
 
 MIDDLEWARE = [
@@ -406,6 +407,9 @@ PEMA_SANDBOX_SIMULATORS = env.dict(
         "booking_com": "partners.booking_com.simulator.BookingSimulator",
         "airbnb": "partners.airbnb.simulator.AirbnbSimulator",
         "expedia": "partners.expedia.simulator.ExpediaSimulator",
+        # Two Hotelbeds accounts, each its own catalogue and state: two suppliers to try.
+        "hotelbeds": "partners.hotelbeds.simulator.HotelbedsSimulator",
+        "hotelbeds2": "partners.hotelbeds.simulator.HotelbedsSimulator",
     },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).
@@ -447,3 +451,39 @@ CELERY_BEAT_SCHEDULE["channels-lease-takeover"] = {
     "schedule": 10.0,
     "options": {"queue": CHANNELS_TASK_QUEUE},
 }
+
+# --- Suppliers (suppliers/, partners/hotelbeds/): other hotels' rooms ----------------------------
+# Supplier registry: key -> dotted path of the class implementing suppliers.interface.Supplier.
+PEMA_SUPPLIERS = env.dict(
+    "PEMA_SUPPLIERS",
+    default={"hotelbeds": "partners.hotelbeds.provider.HotelbedsSupplier"},
+)
+# Search answers are cached this long, keyed by the normalised query (0 = never).
+PEMA_SUPPLIER_SEARCH_CACHE_SECONDS = env.int("PEMA_SUPPLIER_SEARCH_CACHE_SECONDS", default=120)
+# Which suppliers are enabled is remembered per process this long (a change shows within it).
+PEMA_SUPPLIER_CONFIG_CACHE_SECONDS = env.float("PEMA_SUPPLIER_CONFIG_CACHE_SECONDS", default=5.0)
+# Suppliers asked at once across all searches of one process (each search waits its turn).
+PEMA_SUPPLIER_SEARCH_WORKERS = env.int("PEMA_SUPPLIER_SEARCH_WORKERS", default=16)
+# A pace wait longer than this refuses the call instead (the caller sees the supplier busy).
+PEMA_SUPPLIER_MAX_PACE_WAIT_SECONDS = env.float("PEMA_SUPPLIER_MAX_PACE_WAIT_SECONDS", default=2.0)
+# After a 403 "Developer Over QPS" the supplier is left alone this long.
+PEMA_SUPPLIER_QPS_BACKOFF_SECONDS = env.float("PEMA_SUPPLIER_QPS_BACKOFF_SECONDS", default=2.0)
+# A failed request is not sent again within this window (Hotelbeds answers 410 to a repeat).
+PEMA_SUPPLIER_REPEAT_WINDOW_SECONDS = env.int("PEMA_SUPPLIER_REPEAT_WINDOW_SECONDS", default=900)
+# After a booking's answer is lost, the supplier's list is read again after these pauses (s).
+PEMA_SUPPLIER_SETTLE_DELAYS = [
+    float(x) for x in env.list("PEMA_SUPPLIER_SETTLE_DELAYS", default=["1", "2", "4"])
+]
+# The supplier's status endpoint is asked at most once per this many seconds (health check).
+PEMA_SUPPLIER_STATUS_CACHE_SECONDS = env.int("PEMA_SUPPLIER_STATUS_CACHE_SECONDS", default=60)
+# Content refresh by beat (a periodic task made on migrate): a delta since the last sync.
+PEMA_SUPPLIER_CONTENT_SYNC_HOURS = env.int("PEMA_SUPPLIER_CONTENT_SYNC_HOURS", default=24)
+# The Hotelbeds sandbox simulator: its key and secret, and how slowly it answers.
+HOTELBEDS_SANDBOX_API_KEY = env("HOTELBEDS_SANDBOX_API_KEY", default="hb-sandbox-key")
+HOTELBEDS_SANDBOX_SECRET = env("HOTELBEDS_SANDBOX_SECRET", default="hb-sandbox-secret")
+HOTELBEDS_SANDBOX_LATENCY_MS = env.int("HOTELBEDS_SANDBOX_LATENCY_MS", default=300)
+HOTELBEDS_SANDBOX_HOTELS = env.int("HOTELBEDS_SANDBOX_HOTELS", default=300)
+# Extra reports in the health check (name -> dotted path of a callable returning JSON-able data).
+PEMA_HEALTH_REPORTS = env.dict(
+    "PEMA_HEALTH_REPORTS", default={"suppliers": "suppliers.health.report"}
+)

@@ -147,6 +147,8 @@ class Readiness:
     checks: dict[str, CheckResult]
     connections: list[dict[str, Any]] | None
     connections_error: str = ""
+    #: The extra reports of ``PEMA_HEALTH_REPORTS`` (suppliers...): name -> data or an error.
+    reports: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -160,6 +162,7 @@ class Readiness:
         }
         if self.connections_error:
             out["connections_error"] = self.connections_error
+        out.update(self.reports)
         return out
 
 
@@ -169,4 +172,16 @@ def readiness() -> Readiness:
     if checks["database"].ok:
         result = _timed(lambda: {"rows": connection_contacts()})
         contacts, error = result.details.get("rows"), result.error
-    return Readiness(checks, contacts, error)
+    return Readiness(checks, contacts, error, extra_reports() if checks["database"].ok else {})
+
+
+def extra_reports() -> dict[str, Any]:
+    """``PEMA_HEALTH_REPORTS`` run: each reported (or its error), never a reason to be unready."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    out: dict[str, Any] = {}
+    for name, path in getattr(settings, "PEMA_HEALTH_REPORTS", {}).items():
+        result = _timed(lambda path=path: {"rows": import_string(path)()})
+        out[name] = result.details.get("rows") if result.ok else {"error": result.error}
+    return out

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from django.conf import settings
 
 from pema.ota import PingRQ, build_ping_rq, parse_ping_rs
 from sandbox.simulator import CommandError, Request, Response, Simulator
@@ -185,10 +186,11 @@ def test_partner_bodies_are_framed_by_a_plain_content_length(harness, headers, s
 def test_runsandbox_serves_every_simulator_and_ids_next_on_one_port():
     with RunningSandbox() as sandbox:
         base = sandbox.base_url
-        assert requests.get(f"{base}/_control/partners", timeout=5).json() == {
-            "ids_next": "IDS Next",
-            "booking_com": "Booking.com",
-        }
+        partners = requests.get(f"{base}/_control/partners", timeout=5).json()
+        # Every configured simulator, each with the name staff know it by.
+        assert list(partners) == list(settings.PEMA_SANDBOX_SIMULATORS)
+        assert partners["ids_next"] == "IDS Next" and partners["booking_com"] == "Booking.com"
+        assert all(partners.values())
         state = requests.get(f"{base}/_control/booking_com/state", timeout=5).json()
         assert state["reservations"] == []
         # IDS Next is on the harness: its root paths and /ids_next/ are the same partner.
