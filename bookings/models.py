@@ -109,7 +109,12 @@ class Room(models.Model):
         CLEAN = "clean", "Clean"
         DIRTY = "dirty", "Dirty"
         INSPECTED = "inspected", "Inspected"
+        OUT_OF_SERVICE = "out_of_service", "Out of service"
         OUT_OF_ORDER = "out_of_order", "Out of order"
+
+    class Occupancy(models.TextChoices):
+        VACANT = "vacant", "Vacant"
+        OCCUPIED = "occupied", "Occupied"
 
     hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="rooms")
     number = models.CharField(max_length=16)
@@ -119,6 +124,10 @@ class Room(models.Model):
     housekeeping_status = models.CharField(
         max_length=16, choices=Housekeeping.choices, default=Housekeeping.CLEAN
     )
+    occupancy = models.CharField(max_length=8, choices=Occupancy.choices, default=Occupancy.VACANT)
+    # The PMS's own id of the room, once a PMS sync matched it by number.
+    pms_id = models.CharField("PMS id", max_length=64, blank=True)
+    housekeeping_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["hotel", "number"]
@@ -165,6 +174,46 @@ class Room(models.Model):
             f"Room {self.number}: {room_type.code} would have {remaining} rooms, fewer than are "
             f"already sold or blocked on {shown}. Move those reservations or blocks first."
         )
+
+
+class RoomBlock(models.Model):
+    """One room held back from sale for some nights (out of order), with the reason.
+
+    While active it counts one room of the room's type into ``InventoryDay.blocked``
+    on each night in ``nights`` (those it could take: a night already sold out
+    is recorded in ``short_nights`` instead). Released, it gives them back.
+    """
+
+    hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="room_blocks")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="blocks")
+    room_type = models.ForeignKey(RoomType, on_delete=models.CASCADE, related_name="+")
+    start = models.DateField(help_text="First night blocked.")
+    end = models.DateField(help_text="Last night blocked (inclusive).")
+    reason = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=32, blank=True)
+    nights = models.JSONField(default=list, blank=True, help_text="Nights counted as blocked.")
+    short_nights = models.JSONField(
+        default=list, blank=True, help_text="Nights sold out already: not blocked."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room"],
+                condition=Q(released_at__isnull=True),
+                name="room_block_active_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Room {self.room.number} blocked {self.start}..{self.end}"
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None
 
 
 class RatePlan(models.Model):
@@ -320,6 +369,10 @@ class Guest(models.Model):
         validators=[RegexValidator(r"^[A-Z]{2}$", "Two letters, ISO 3166 (e.g. IN).")],
         help_text="ISO 3166 alpha-2.",
     )
+    loyalty_tier = models.CharField(max_length=40, blank=True)
+    total_stays = models.PositiveIntegerField(default=0)
+    # The PMS's own id of the guest profile, once a PMS sync merged it by e-mail.
+    pms_id = models.CharField("PMS id", max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -448,6 +501,8 @@ class ChangeEvent(models.Model):
         RESERVATION_CREATED = "reservation.created", "Reservation created"
         RESERVATION_MODIFIED = "reservation.modified", "Reservation modified"
         RESERVATION_CANCELLED = "reservation.cancelled", "Reservation cancelled"
+        PMS_SYNC_COMPLETED = "pms.sync.completed", "PMS sync completed"
+        PMS_BOOKING_SYNCED = "pms.booking.synced", "PMS booking synced"
 
     hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="change_events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -588,6 +643,8 @@ class WebhookEndpoint(OutboxLane):
         ("booking.created", "booking.created"),
         ("booking.modified", "booking.modified"),
         ("booking.cancelled", "booking.cancelled"),
+        ("pms.sync.completed", "pms.sync.completed"),
+        ("pms.booking.synced", "pms.booking.synced"),
     ]
 
     hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="webhook_endpoints")

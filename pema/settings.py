@@ -350,6 +350,10 @@ PEMA_HTTP_CONNECT_TIMEOUT = env.float("PEMA_HTTP_CONNECT_TIMEOUT", default=5.0)
 PEMA_HTTP_READ_TIMEOUT = env.float("PEMA_HTTP_READ_TIMEOUT", default=30.0)
 # The whole of one call, however slowly the partner drips its answer (pema/http.py).
 PEMA_HTTP_DEADLINE_SECONDS = env.float("PEMA_HTTP_DEADLINE_SECONDS", default=60.0)
+# A 429 is tried again inside the call this many times (after 1 s, 2 s, 4 s, or the
+# partner's Retry-After), each wait capped; then the job goes back to the outbox's backoff.
+PEMA_HTTP_429_RETRIES = env.int("PEMA_HTTP_429_RETRIES", default=3)
+PEMA_HTTP_429_MAX_WAIT = env.float("PEMA_HTTP_429_MAX_WAIT", default=30.0)
 # The outbox (pema/outbox.py: SyncJobs and webhook deliveries): capped exponential backoff
 # with jitter for up to the maximum age (seconds), then `dead`; an unreachable partner or
 # webhook receiver is probed every CHANNELS_PROBE_SECONDS.
@@ -390,6 +394,12 @@ IDS_SYNC_INTERVAL_MINUTES = env.int("IDS_SYNC_INTERVAL_MINUTES", default=15)
 IDS_ENABLE_BACKGROUND_SYNC = env.bool("IDS_ENABLE_BACKGROUND_SYNC", default=True)
 # PMS availability answers are cached this long per room type and stay (0 = never).
 IDS_AVAILABILITY_CACHE_SECONDS = env.float("IDS_AVAILABILITY_CACHE_SECONDS", default=5.0)
+# PMS booking webhooks (/api/v1/pms/<provider>/bookings/): the token a connection without
+# its own webhook secret accepts, per provider (PMS_<PROVIDER>_TOKEN, read from the
+# environment when used) and then for every provider. Empty: only connection secrets.
+PMS_WEBHOOK_TOKEN = env("PMS_WEBHOOK_TOKEN", default="")
+# Seconds `?wait=true` on the PMS sync API waits for the run to end.
+PMS_SYNC_WAIT_SECONDS = env.float("PMS_SYNC_WAIT_SECONDS", default=30.0)
 # The queue channel tasks are sent to (tests give their worker a private one).
 CHANNELS_TASK_QUEUE = env("CHANNELS_TASK_QUEUE", default="celery")
 

@@ -43,3 +43,15 @@ def closed_breakers():
     yield
     for breaker in (broker_breaker, cache_breaker):
         breaker.reset()
+
+
+@pytest.fixture(autouse=True)
+def fake_http_clock(monkeypatch):
+    """The in-call 429 retries of ``pema.http`` wait on a fake clock in tests (never really)."""
+    from pema import http
+
+    from .support.clock import FakeClock
+
+    clock = FakeClock()
+    monkeypatch.setattr(http, "sleep", clock.sleep)
+    return clock

@@ -53,7 +53,11 @@ if TYPE_CHECKING:
         AvailabilityQuery,
         Capabilities,
         DeliveryResult,
+        FetchWindow,
+        HousekeepingStatus,
         InboundReservation,
+        PmsGuest,
+        PmsRoom,
         PullResult,
         RateItem,
         ReservationMessage,
@@ -174,6 +178,27 @@ class Provider:
     def pull_reservations(self) -> PullResult:
         """Read the reservation messages waiting at the partner (pull partners only)."""
         raise NotSupported(f"{type(self).__name__} has no reservations to pull.")
+
+    # ------------------------------------------------------------------ PMS sync
+    #: Which of bookings, rooms and guests this PMS can sync (``pms.sync`` says
+    #: clearly that the others are not supported, rather than failing on a call).
+    pms_entities: ClassVar[frozenset[str]] = frozenset()
+
+    def fetch_reservations(self, window: FetchWindow) -> Iterator[Sequence[InboundReservation]]:
+        """The PMS's reservations changed since ``window.since``, a page at a time."""
+        raise NotSupported(f"{type(self).__name__} has no reservations to fetch.")
+
+    def fetch_rooms(self) -> Iterator[Sequence[PmsRoom]]:
+        """The PMS's rooms with their housekeeping and occupancy, a page at a time."""
+        raise NotSupported(f"{type(self).__name__} does not report rooms.")
+
+    def fetch_guests(self, window: FetchWindow) -> Iterator[Sequence[PmsGuest]]:
+        """The PMS's guest profiles changed since ``window.since``, a page at a time."""
+        raise NotSupported(f"{type(self).__name__} does not report guest profiles.")
+
+    def set_housekeeping(self, pms_room_id: str, status: HousekeepingStatus) -> None:
+        """Set a room's housekeeping state in the PMS (raise NotSupported where it refuses)."""
+        raise NotSupported(f"{type(self).__name__} takes no housekeeping changes.")
 
     def test_connection(self) -> str:
         """Check the partner answers and accepts our credentials; return a short summary."""
