@@ -369,10 +369,11 @@ class Guest(models.Model):
         validators=[RegexValidator(r"^[A-Z]{2}$", "Two letters, ISO 3166 (e.g. IN).")],
         help_text="ISO 3166 alpha-2.",
     )
-    loyalty_tier = models.CharField(max_length=40, blank=True)
-    total_stays = models.PositiveIntegerField(default=0)
+    # Database defaults too: upsert_guest inserts by hand and names only its own columns.
+    loyalty_tier = models.CharField(max_length=40, blank=True, default="", db_default="")
+    total_stays = models.PositiveIntegerField(default=0, db_default=0)
     # The PMS's own id of the guest profile, once a PMS sync merged it by e-mail.
-    pms_id = models.CharField("PMS id", max_length=64, blank=True)
+    pms_id = models.CharField("PMS id", max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -383,6 +383,7 @@ PEMA_PROVIDERS = env.dict(
     default={
         "ids_next": "partners.ids_next.provider.IdsNextProvider",
         "booking_com": "partners.booking_com.provider.BookingComProvider",
+        "mock": "partners.mock.provider.MockProvider",
     },
 )
 # IDS Next (partners/ids_next/): the connection `manage.py ensure_ids_connection` makes.

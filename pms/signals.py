@@ -10,7 +10,10 @@ as the event types ``pms.sync.completed`` and ``pms.booking.synced``.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
+
+from channels.models import Connection
 
 pms_sync_completed = Signal()
 pms_booking_synced = Signal()
@@ -62,3 +65,18 @@ def record_booking_synced(sender, connection, reservation_ids, **kwargs) -> None
             },
             source="pms",
         )
+
+
+@receiver(post_save, sender=Connection)
+def schedule_pms_syncs(sender, instance: Connection, created=False, raw=False, **kwargs) -> None:
+    """A PMS connection gets its cron entries (bookings, rooms, guests) when first saved."""
+    if raw:
+        return
+    try:
+        entities = instance.get_provider().pms_entities
+    except (ImportError, KeyError):
+        return
+    if entities:
+        from .schedules import ensure_pms_schedules
+
+        transaction.on_commit(lambda: ensure_pms_schedules(instance))

@@ -183,6 +183,8 @@ class Provider:
     #: Which of bookings, rooms and guests this PMS can sync (``pms.sync`` says
     #: clearly that the others are not supported, rather than failing on a call).
     pms_entities: ClassVar[frozenset[str]] = frozenset()
+    #: True: the PMS pushes its bookings (webhooks), so no schedule needs to fetch them.
+    pushes_bookings: ClassVar[bool] = False
 
     def fetch_reservations(self, window: FetchWindow) -> Iterator[Sequence[InboundReservation]]:
         """The PMS's reservations changed since ``window.since``, a page at a time."""
