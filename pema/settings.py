@@ -384,6 +384,7 @@ PEMA_PROVIDERS = env.dict(
         "ids_next": "partners.ids_next.provider.IdsNextProvider",
         "booking_com": "partners.booking_com.provider.BookingComProvider",
         "mock": "partners.mock.provider.MockProvider",
+        "cloudbeds": "partners.cloudbeds.provider.CloudbedsProvider",
     },
 )
 # IDS Next (partners/ids_next/): the connection `manage.py ensure_ids_connection` makes.
@@ -399,6 +400,13 @@ IDS_AVAILABILITY_CACHE_SECONDS = env.float("IDS_AVAILABILITY_CACHE_SECONDS", def
 # its own webhook secret accepts, per provider (PMS_<PROVIDER>_TOKEN, read from the
 # environment when used) and then for every provider. Empty: only connection secrets.
 PMS_WEBHOOK_TOKEN = env("PMS_WEBHOOK_TOKEN", default="")
+# Where partners reach Pema (webhook URLs a PMS is subscribed to); the dev server by default.
+PEMA_PUBLIC_URL = env("PEMA_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Cloudbeds (partners/cloudbeds/): what `manage.py ensure_connection cloudbeds` uses by
+# default - the sandbox's simulator and its key. Production sets all three.
+CLOUDBEDS_BASE_URL = env("CLOUDBEDS_BASE_URL", default="http://127.0.0.1:8100/cloudbeds/api/v1.3")
+CLOUDBEDS_API_KEY = env("CLOUDBEDS_API_KEY", default="cbat_sandbox_key")
+CLOUDBEDS_PROPERTY_ID = env("CLOUDBEDS_PROPERTY_ID", default="318267")
 # Seconds `?wait=true` on the PMS sync API waits for the run to end.
 PMS_SYNC_WAIT_SECONDS = env.float("PMS_SYNC_WAIT_SECONDS", default=30.0)
 # The queue channel tasks are sent to (tests give their worker a private one).
@@ -411,6 +419,7 @@ PEMA_SANDBOX_SIMULATORS = env.dict(
     default={
         "ids_next": "partners.ids_next.simulator.IDSNextSimulator",
         "booking_com": "partners.booking_com.simulator.BookingSimulator",
+        "cloudbeds": "partners.cloudbeds.simulator.CloudbedsSimulator",
     },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).
