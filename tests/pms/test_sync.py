@@ -147,3 +147,12 @@ def test_the_scheduled_task_fetches_what_changed_since_the_last_run(hotel, mock)
     assert [r.operation for r in runs] == ["fetch", "fetch"]
     assert runs[1].since == runs[0].started_at
     assert runs[1].processed == 0  # nothing generated changed after the first run
+
+
+@pytest.mark.parametrize("entity", ["bookings", "rooms", "guests"])
+def test_ids_next_says_it_does_not_support_pms_syncs(hotel, entity):
+    from tests.ids_connection import make_connection
+
+    ids = make_connection(hotel)
+    with pytest.raises(sync.NotSyncable, match=f"IDS Next .* does not support syncing {entity}"):
+        sync.start_sync(ids, entity)
