@@ -385,6 +385,7 @@ PEMA_PROVIDERS = env.dict(
         "booking_com": "partners.booking_com.provider.BookingComProvider",
         "mock": "partners.mock.provider.MockProvider",
         "cloudbeds": "partners.cloudbeds.provider.CloudbedsProvider",
+        "mews": "partners.mews.provider.MewsProvider",
     },
 )
 # IDS Next (partners/ids_next/): the connection `manage.py ensure_ids_connection` makes.
@@ -407,6 +408,12 @@ PEMA_PUBLIC_URL = env("PEMA_PUBLIC_URL", default="http://127.0.0.1:8000")
 CLOUDBEDS_BASE_URL = env("CLOUDBEDS_BASE_URL", default="http://127.0.0.1:8100/cloudbeds/api/v1.3")
 CLOUDBEDS_API_KEY = env("CLOUDBEDS_API_KEY", default="cbat_sandbox_key")
 CLOUDBEDS_PROPERTY_ID = env("CLOUDBEDS_PROPERTY_ID", default="318267")
+# Mews (partners/mews/): `manage.py ensure_connection mews` defaults to the sandbox's
+# simulator with Mews' published demo tokens, which are never production's.
+MEWS_BASE_URL = env("MEWS_BASE_URL", default="http://127.0.0.1:8100/mews")
+MEWS_CLIENT_TOKEN = env("MEWS_CLIENT_TOKEN", default="")
+MEWS_ACCESS_TOKEN = env("MEWS_ACCESS_TOKEN", default="")
+MEWS_SERVICE_ID = env("MEWS_SERVICE_ID", default="")
 # Seconds `?wait=true` on the PMS sync API waits for the run to end.
 PMS_SYNC_WAIT_SECONDS = env.float("PMS_SYNC_WAIT_SECONDS", default=30.0)
 # The queue channel tasks are sent to (tests give their worker a private one).
@@ -420,6 +427,7 @@ PEMA_SANDBOX_SIMULATORS = env.dict(
         "ids_next": "partners.ids_next.simulator.IDSNextSimulator",
         "booking_com": "partners.booking_com.simulator.BookingSimulator",
         "cloudbeds": "partners.cloudbeds.simulator.CloudbedsSimulator",
+        "mews": "partners.mews.simulator.MewsSimulator",
     },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).
