@@ -197,3 +197,91 @@ def test_a_room_blocked_in_cloudbeds_blocks_inventory_and_guests_merge_by_email(
     assert guests.count() == 1 and guests.get().first_name == "Tenzin" and guests.get().pms_id
     assert PmsSyncLog.objects.filter(connection=cloudbeds, entity="guest", status="completed")
     assert InboundMessage.objects.filter(connection=cloudbeds).exists()
+
+
+# ---------------------------------------------------------------------- Mews
+
+MEWS = "mews"
+
+
+@pytest.fixture
+def mews(pema, sandbox, live_server) -> Connection:
+    from partners.mews.simulator import DEFAULT_ACCESS_TOKEN, DEFAULT_CLIENT_TOKEN, SERVICE
+
+    secret = uuid.uuid4().hex
+    conn = Connection.objects.create(
+        hotel=pema,
+        provider=MEWS,
+        name="Mews",
+        base_url=f"{sandbox.base_url}/mews",
+        push_ari=False,
+        settings={"service_id": SERVICE},
+        credentials={
+            "client_token": DEFAULT_CLIENT_TOKEN,
+            "access_token": DEFAULT_ACCESS_TOKEN,
+            "webhook_secret": secret,
+        },
+    )
+    # Mews registers the General webhook by hand; the simulator is told it.
+    sandbox.control(
+        MEWS,
+        "configure",
+        {"webhook_url": live_server.url + conn.hook_path, "webhook_token": secret},
+    )
+    return conn
+
+
+def mews_held(sandbox, number: str) -> list[dict]:
+    return [r for r in sandbox.partner_state(MEWS)["reservations"] if r["ChannelNumber"] == number]
+
+
+def test_mews_a_reservation_arrives_by_webhook_and_a_pema_booking_appears_once(
+    pema, sandbox, mews, worker
+):
+    start = pema.today() + timedelta(days=8)
+    made = sandbox.control(
+        MEWS,
+        "create_reservation",
+        {"start": start.isoformat(), "end": (start + timedelta(days=2)).isoformat(),
+         "category": "EXQ", "rate": "BAR",
+         "customer": {"FirstName": "Karma", "LastName": "Lepcha", "Email": "karma@example.com"}},
+    )  # fmt: skip
+    assert made["webhook"] == 200
+    rid = made["reservation"]["Id"]
+    reservation = wait_for(
+        lambda: Reservation.objects.filter(hotel=pema, external_id=rid).first(),
+        timeout=30,
+        what="the Mews webhook applied",
+    )
+    assert (reservation.source, reservation.guest.email) == ("pms", "karma@example.com")
+    sandbox.control(MEWS, "cancel_reservation", {"Id": rid})
+    wait_for(
+        lambda: Reservation.objects.get(pk=reservation.pk).status == "cancelled",
+        timeout=30,
+        what="the Mews cancellation applied",
+    )
+
+    number = api_book(pema, "EXQ", start + timedelta(days=3))["confirmation_number"]
+    wait_for(lambda: mews_held(sandbox, number), timeout=30, what="the booking at Mews")
+    booked = Reservation.objects.get(confirmation_number=number)
+    wait_for(lambda: Reservation.objects.get(pk=booked.pk).pms_reference, what="the Mews id")
+    cancel_reservation(Reservation.objects.get(pk=booked.pk), source="staff", reason="test")
+    wait_for(
+        lambda: mews_held(sandbox, number)[0]["State"] == "Canceled",
+        timeout=30,
+        what="the cancellation at Mews",
+    )
+    assert len(mews_held(sandbox, number)) == 1
+
+
+def test_mews_out_of_order_blocks_inventory_through_the_rooms_sync(pema, sandbox, mews, worker):
+    sandbox.control(MEWS, "resources", {"resources": [{"Name": n} for n in ("201", "202", "203")]})
+    sandbox.control(MEWS, "set_resource", {"Name": "202", "State": "OutOfOrder"})
+    issued = issue_key(name="Ops", hotels=[pema], scopes=["pms:admin"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+    answer = client.post("/api/v1/pms/sync/rooms/?wait=true", {"provider": MEWS}, format="json")
+    assert answer.status_code == 200 and answer.json()["summary"]["processed"] == 3
+    assert RoomBlock.objects.filter(room__number="202", released_at=None).exists()
+    day = InventoryDay.objects.get(room_type__hotel=pema, room_type__code="EXQ", date=pema.today())
+    assert day.blocked == 1
