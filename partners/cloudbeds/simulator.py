@@ -369,8 +369,10 @@ class CloudbedsSimulator(Simulator):
         return _json({"success": True, "data": self._docs("webhook")})
 
     # ------------------------------------------------------------------ PMS side
-    def _make_guest(self, first: str, last: str, email: str, country: str = "") -> dict:
-        for guest in self._docs("guest"):
+    def _make_guest(
+        self, first: str, last: str, email: str, country: str = "", *, dedupe: bool = True
+    ) -> dict:
+        for guest in self._docs("guest") if dedupe else ():
             if email and guest["guestEmail"] == email:
                 return guest
         guest_id = self._next_id("guest", 159926000)
@@ -392,9 +394,20 @@ class CloudbedsSimulator(Simulator):
         return guest
 
     def _make_reservation(
-        self, *, first, last, email, country, start, end, rooms, third_party="", source="pms"
+        self,
+        *,
+        first,
+        last,
+        email,
+        country,
+        start,
+        end,
+        rooms,
+        third_party="",
+        source="pms",
+        dedupe=True,
     ) -> dict:
-        guest = self._make_guest(first, last, email, country)
+        guest = self._make_guest(first, last, email, country, dedupe=dedupe)
         reservation_id = self._next_id("reservation", 7061304400000)
         now = _now()
         reservation = {
@@ -553,7 +566,9 @@ class CloudbedsSimulator(Simulator):
         start = date.fromisoformat(payload.get("start") or date.today().isoformat())
         with self.store.transaction():
             for n in range(int(payload.get("guests", 0))):
-                self._make_guest(f"Guest{n}", "Bench", f"guest{n}@bench.example", "IN")
+                self._make_guest(
+                    f"Guest{n}", "Bench", f"guest{n}@bench.example", "IN", dedupe=False
+                )
             for n in range(int(payload.get("reservations", 0))):
                 check_in = start + timedelta(days=n % 60)
                 self._make_reservation(
@@ -564,6 +579,7 @@ class CloudbedsSimulator(Simulator):
                     start=check_in,
                     end=check_in + timedelta(days=1),
                     rooms=[{"roomTypeID": types[n % len(types)], "adults": 1}],
+                    dedupe=False,
                 )
         return {kind: self.store.count(kind) for kind in KINDS}
 
