@@ -35,6 +35,7 @@ def _hotel():
         ChangeEvent,
         Guest,
         Hotel,
+        InventoryDay,
         RateDay,
         RatePlan,
         Reservation,
@@ -48,6 +49,7 @@ def _hotel():
         Connection.objects.filter(hotel=old).delete()
         Reservation.objects.filter(hotel=old).delete()
         Guest.objects.filter(hotel=old).delete()
+        InventoryDay.objects.filter(room_type__hotel=old).delete()
         Room.objects.filter(hotel=old).delete()
         RatePlan.objects.filter(hotel=old).delete()
         RoomType.objects.filter(hotel=old).delete()

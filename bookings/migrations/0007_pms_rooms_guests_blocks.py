@@ -5,71 +5,138 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bookings', '0006_webhook_outbox'),
+        ("bookings", "0006_webhook_outbox"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='guest',
-            name='loyalty_tier',
-            field=models.CharField(blank=True, db_default='', default='', max_length=40),
+            model_name="guest",
+            name="loyalty_tier",
+            field=models.CharField(blank=True, db_default="", default="", max_length=40),
         ),
         migrations.AddField(
-            model_name='guest',
-            name='pms_id',
-            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='PMS id'),
+            model_name="guest",
+            name="pms_id",
+            field=models.CharField(
+                blank=True, db_default="", default="", max_length=64, verbose_name="PMS id"
+            ),
         ),
         migrations.AddField(
-            model_name='guest',
-            name='total_stays',
+            model_name="guest",
+            name="total_stays",
             field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
-            model_name='room',
-            name='housekeeping_updated_at',
+            model_name="room",
+            name="housekeeping_updated_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='room',
-            name='occupancy',
-            field=models.CharField(choices=[('vacant', 'Vacant'), ('occupied', 'Occupied')], default='vacant', max_length=8),
+            model_name="room",
+            name="occupancy",
+            field=models.CharField(
+                choices=[("vacant", "Vacant"), ("occupied", "Occupied")],
+                default="vacant",
+                max_length=8,
+            ),
         ),
         migrations.AddField(
-            model_name='room',
-            name='pms_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='PMS id'),
+            model_name="room",
+            name="pms_id",
+            field=models.CharField(blank=True, max_length=64, verbose_name="PMS id"),
         ),
         migrations.AlterField(
-            model_name='changeevent',
-            name='kind',
-            field=models.CharField(choices=[('ari.changed', 'ARI changed'), ('reservation.created', 'Reservation created'), ('reservation.modified', 'Reservation modified'), ('reservation.cancelled', 'Reservation cancelled'), ('pms.sync.completed', 'PMS sync completed'), ('pms.booking.synced', 'PMS booking synced')], max_length=32),
+            model_name="changeevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("ari.changed", "ARI changed"),
+                    ("reservation.created", "Reservation created"),
+                    ("reservation.modified", "Reservation modified"),
+                    ("reservation.cancelled", "Reservation cancelled"),
+                    ("pms.sync.completed", "PMS sync completed"),
+                    ("pms.booking.synced", "PMS booking synced"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='room',
-            name='housekeeping_status',
-            field=models.CharField(choices=[('clean', 'Clean'), ('dirty', 'Dirty'), ('inspected', 'Inspected'), ('out_of_service', 'Out of service'), ('out_of_order', 'Out of order')], default='clean', max_length=16),
+            model_name="room",
+            name="housekeeping_status",
+            field=models.CharField(
+                choices=[
+                    ("clean", "Clean"),
+                    ("dirty", "Dirty"),
+                    ("inspected", "Inspected"),
+                    ("out_of_service", "Out of service"),
+                    ("out_of_order", "Out of order"),
+                ],
+                default="clean",
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='RoomBlock',
+            name="RoomBlock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateField(help_text='First night blocked.')),
-                ('end', models.DateField(help_text='Last night blocked (inclusive).')),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('source', models.CharField(blank=True, max_length=32)),
-                ('nights', models.JSONField(blank=True, default=list, help_text='Nights counted as blocked.')),
-                ('short_nights', models.JSONField(blank=True, default=list, help_text='Nights sold out already: not blocked.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('released_at', models.DateTimeField(blank=True, null=True)),
-                ('hotel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='room_blocks', to='bookings.hotel')),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='blocks', to='bookings.room')),
-                ('room_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='bookings.roomtype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.DateField(help_text="First night blocked.")),
+                ("end", models.DateField(help_text="Last night blocked (inclusive).")),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("source", models.CharField(blank=True, max_length=32)),
+                (
+                    "nights",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Nights counted as blocked."
+                    ),
+                ),
+                (
+                    "short_nights",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Nights sold out already: not blocked."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("released_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "hotel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="room_blocks",
+                        to="bookings.hotel",
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="blocks",
+                        to="bookings.room",
+                    ),
+                ),
+                (
+                    "room_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="bookings.roomtype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('released_at__isnull', True)), fields=('room',), name='room_block_active_once')],
+                "ordering": ["-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("released_at__isnull", True)),
+                        fields=("room",),
+                        name="room_block_active_once",
+                    )
+                ],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('channels', '0005_provider_choices_callable'),
+        ("channels", "0005_provider_choices_callable"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='inboundmessage',
-            name='correlation_id',
+            model_name="inboundmessage",
+            name="correlation_id",
             field=models.CharField(blank=True, max_length=64),
         ),
     ]
