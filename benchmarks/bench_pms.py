@@ -89,10 +89,14 @@ def _import(connection, entity: str) -> tuple[float, int, float]:
 
 def _row(name: str, seconds: float, rows: int, peak: float) -> str:
     rate = rows / seconds if seconds else 0.0
-    return f"| {name} | {rows:,} | {seconds:.1f} | {rate:,.0f} | {peak:.0f} |"
+    line = f"| {name} | {rows:,} | {seconds:.1f} | {rate:,.0f} | {peak:.0f} |"
+    print(line, flush=True)  # seen as it is measured, even if a later step is cut short
+    return line
 
 
-def _webhook_latency(hotel, samples: int = 50) -> tuple[float, float]:
+def _webhook_latency(
+    hotel, samples: int = int(os.environ.get("BENCH_PMS_WEBHOOKS", "50"))
+) -> tuple[float, float]:
     """p50 and p95 (ms) from the webhook's arrival to its reservation applied (eager task)."""
     from django.test import Client
 
@@ -212,7 +216,8 @@ def run() -> str:
     p50, p95 = _webhook_latency(hotel)
     lines += [
         "",
-        f"Booking webhook, received to applied (in-process task, 50 calls): "
+        f"Booking webhook, received to applied (in-process eager task, which also runs the "
+        f"channel dispatch it wakes; {os.environ.get('BENCH_PMS_WEBHOOKS', '50')} calls): "
         f"p50 {p50:.0f} ms, p95 {p95:.0f} ms.",
         "",
         "Reservations are applied one by one through the inbound pipeline (stored in one "
