@@ -37,6 +37,7 @@ KNOWN_SCOPES: dict[str, str] = {
     "bookings:read": "Read bookings.",
     "bookings:write": "Create, modify and cancel bookings.",
     "ids:admin": "Staff endpoints of the IDS Next integration.",
+    "pms:admin": "Start PMS syncs of bookings, rooms and guests.",
     "channels:admin": "See channel connections and their health; test, sync, pull, reconcile.",
     "backups:admin": "Start and download backups.",
     "suppliers:read": "Search other hotels' rooms through the suppliers (Hotelbeds).",

@@ -11,6 +11,12 @@ the nights it holds.
 A partner's block (an iCalendar feed's "not available" range) is found again
 by the partner's id (:func:`active_block`); placing, moving and releasing are
 the same calls the inbound pipeline and staff make.
+
+A PMS names the room it takes out of order: :func:`block_room` blocks one room
+of its type for the PMS's dates (first to last night, as a PMS gives them) and
+keeps the room on the block; a room has at most one active block, so blocking
+it again for other dates moves the block, and the same dates change nothing.
+:func:`release_room` gives it back when the PMS clears the room.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from django.utils import timezone
 from .errors import InvalidStay
 from .events import record_event
 from .inventory import ensure_calendar
-from .models import ChangeEvent, Hotel, InventoryDay, RoomBlock, RoomType
+from .models import ChangeEvent, Hotel, InventoryDay, Room, RoomBlock, RoomType
 
 
 def _nights(start: date, end: date) -> list[date]:
@@ -95,6 +101,7 @@ def place_block(
     source_channel: str = "",
     external_id: str = "",
     reason: str = "",
+    room: Room | None = None,
 ) -> RoomBlock:
     """Block one room of ``room_type`` for the nights ``start``..``end`` (end exclusive)."""
     _check(hotel, room_type, start, end)
@@ -103,6 +110,7 @@ def place_block(
         block = RoomBlock(
             hotel=hotel,
             room_type=room_type,
+            room=room,
             start=start,
             end=end,
             source=source,
@@ -131,6 +139,8 @@ def move_block(
         if block.released_at is not None:
             raise InvalidStay("The block was released.", code="block_released")
         old = (block.start, block.end, block.room_type)
+        if block.room_id and block.room.room_type_id != room_type.pk:
+            block.room = None  # the named room is not of the type the block moves to
         _give_back(block)
         block.room_type, block.start, block.end = room_type, start, end
         block.reason = reason or block.reason
@@ -173,3 +183,53 @@ def active_block(hotel: Hotel, source_channel: str, external_id: str) -> RoomBlo
         .order_by("-id")
         .first()
     )
+
+
+def active_room_block(room: Room) -> RoomBlock | None:
+    """The room's unreleased block, if it has one."""
+    return (
+        RoomBlock.objects.filter(room=room, released_at__isnull=True)
+        .select_related("hotel", "room_type", "room")
+        .first()
+    )
+
+
+def block_room(
+    room: Room, start: date, last_night: date, *, reason: str = "", source: str = "pms"
+) -> RoomBlock:
+    """Block ``room`` for the nights ``start``..``last_night`` (inclusive, as a PMS gives
+    out-of-order dates); the room's active block is returned.
+
+    Idempotent: the active block for the same nights is returned as it is (its reason
+    updated); other dates move it.
+    """
+    if last_night < start:
+        raise InvalidStay(
+            f"A block ends before it starts: {start} > {last_night}.", code="invalid_range"
+        )
+    end = last_night + timedelta(days=1)
+    current = active_room_block(room)
+    if current is not None and (current.start, current.end) == (start, end):
+        if reason and current.reason != reason:
+            RoomBlock.objects.filter(pk=current.pk).update(reason=reason)
+            current.reason = reason
+        return current
+    if current is not None:
+        return move_block(
+            current, room_type=room.room_type, start=start, end=end, source=source, reason=reason
+        )
+    return place_block(
+        hotel=room.hotel,
+        room_type=room.room_type,
+        room=room,
+        start=start,
+        end=end,
+        source=source,
+        reason=reason,
+    )
+
+
+def release_room(room: Room, *, source: str = "pms") -> bool:
+    """Release the room's active block, if it has one."""
+    current = active_room_block(room)
+    return release_block(current, source=source) if current else False

@@ -109,7 +109,12 @@ class Room(models.Model):
         CLEAN = "clean", "Clean"
         DIRTY = "dirty", "Dirty"
         INSPECTED = "inspected", "Inspected"
+        OUT_OF_SERVICE = "out_of_service", "Out of service"
         OUT_OF_ORDER = "out_of_order", "Out of order"
+
+    class Occupancy(models.TextChoices):
+        VACANT = "vacant", "Vacant"
+        OCCUPIED = "occupied", "Occupied"
 
     hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="rooms")
     number = models.CharField(max_length=16)
@@ -119,6 +124,10 @@ class Room(models.Model):
     housekeeping_status = models.CharField(
         max_length=16, choices=Housekeeping.choices, default=Housekeeping.CLEAN
     )
+    occupancy = models.CharField(max_length=8, choices=Occupancy.choices, default=Occupancy.VACANT)
+    # The PMS's own id of the room, once a PMS sync matched it by number.
+    pms_id = models.CharField("PMS id", max_length=64, blank=True)
+    housekeeping_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["hotel", "number"]
@@ -320,6 +329,11 @@ class Guest(models.Model):
         validators=[RegexValidator(r"^[A-Z]{2}$", "Two letters, ISO 3166 (e.g. IN).")],
         help_text="ISO 3166 alpha-2.",
     )
+    # Database defaults too: upsert_guest inserts by hand and names only its own columns.
+    loyalty_tier = models.CharField(max_length=40, blank=True, default="", db_default="")
+    total_stays = models.PositiveIntegerField(default=0, db_default=0)
+    # The PMS's own id of the guest profile, once a PMS sync merged it by e-mail.
+    pms_id = models.CharField("PMS id", max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -448,6 +462,8 @@ class ChangeEvent(models.Model):
         RESERVATION_CREATED = "reservation.created", "Reservation created"
         RESERVATION_MODIFIED = "reservation.modified", "Reservation modified"
         RESERVATION_CANCELLED = "reservation.cancelled", "Reservation cancelled"
+        PMS_SYNC_COMPLETED = "pms.sync.completed", "PMS sync completed"
+        PMS_BOOKING_SYNCED = "pms.booking.synced", "PMS booking synced"
 
     hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="change_events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -588,6 +604,8 @@ class WebhookEndpoint(OutboxLane):
         ("booking.created", "booking.created"),
         ("booking.modified", "booking.modified"),
         ("booking.cancelled", "booking.cancelled"),
+        ("pms.sync.completed", "pms.sync.completed"),
+        ("pms.booking.synced", "pms.booking.synced"),
     ]
 
     hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="webhook_endpoints")
@@ -673,16 +691,21 @@ class RoomBlock(models.Model):
     (``InventoryDay.blocked`` counts it); a night with no room free when the
     block was placed is in ``short_nights`` instead: the block is accepted, and
     staff see what it could not hold. A partner's block carries its own id in
-    ``external_id``; ``released_at`` is set when it is freed.
+    ``external_id``; ``released_at`` is set when it is freed. A block of one
+    named room (a PMS's room out of order) has ``room``; a room has at most one
+    active block.
     """
 
     hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="room_blocks")
     room_type = models.ForeignKey(RoomType, on_delete=models.CASCADE, related_name="blocks")
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="blocks", null=True, blank=True
+    )
     start = models.DateField()
     end = models.DateField()
     nights = models.JSONField(default=list, blank=True)
     short_nights = models.JSONField(default=list, blank=True)
-    source = models.CharField(max_length=16)
+    source = models.CharField(max_length=32)
     source_channel = models.CharField(max_length=32, blank=True)
     external_id = models.CharField(max_length=64, blank=True)
     reason = models.TextField(blank=True)
@@ -693,7 +716,12 @@ class RoomBlock(models.Model):
     class Meta:
         ordering = ["hotel", "start"]
         constraints = [
-            models.CheckConstraint(condition=Q(end__gt=F("start")), name="room_block_has_nights")
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="room_block_has_nights"),
+            models.UniqueConstraint(
+                fields=["room"],
+                condition=Q(released_at__isnull=True, room__isnull=False),
+                name="room_block_active_once",
+            ),
         ]
         indexes = [
             models.Index(
@@ -705,4 +733,9 @@ class RoomBlock(models.Model):
 
     def __str__(self) -> str:
         who = self.source_channel or self.source
-        return f"{self.room_type.code} {self.start}..{self.end} ({who})"
+        what = f"Room {self.room.number}" if self.room_id else self.room_type.code
+        return f"{what} {self.start}..{self.end} ({who})"
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None

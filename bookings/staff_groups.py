@@ -1,5 +1,7 @@
 """The staff groups: Front office (reservations), Revenue (rates and calendar), Administrator.
 
+The PMS seed's roles map onto them: Owner is Administrator, Manager is Front office.
+
 Created by a data migration and brought up to date after every migrate, so
 permissions of apps added later reach the Administrator group.
 """
@@ -21,7 +23,11 @@ FRONT_OFFICE = {
         "roomblock": ("view",),
         "rateday": ("view",),
         "hotel": ("view",),
-    }
+        "roomblock": ("view",),
+    },
+    # The seed's Manager: sees the PMS sync log and may start a sync (the Owner is the
+    # Administrator group, which holds every permission).
+    "pms": {"pmssynclog": ("add", "view")},
 }
 REVENUE = {
     "bookings": {

@@ -62,6 +62,14 @@ EVENT_TYPES = {
     ChangeEvent.Kind.RESERVATION_CREATED: "booking.created",
     ChangeEvent.Kind.RESERVATION_MODIFIED: "booking.modified",
     ChangeEvent.Kind.RESERVATION_CANCELLED: "booking.cancelled",
+    # Sent by the pms app (its signals, recorded as events): the booking engine may listen.
+    ChangeEvent.Kind.PMS_SYNC_COMPLETED: "pms.sync.completed",
+    ChangeEvent.Kind.PMS_BOOKING_SYNCED: "pms.booking.synced",
+}
+# Events whose payload is not a booking snapshot.
+PAYLOAD_KEY = {
+    ChangeEvent.Kind.PMS_SYNC_COMPLETED: "sync",
+    ChangeEvent.Kind.PMS_BOOKING_SYNCED: "bookings",
 }
 SWEEP_BATCH = 500
 # Events younger than this are read again by the next sweep (the unique constraint
@@ -104,7 +112,7 @@ def event_body(event: ChangeEvent) -> dict:
         "created_at": event.created_at.isoformat(),
         "hotel": event.hotel.code,
         "source": event.source,
-        "data": {"booking": event.payload},
+        "data": {PAYLOAD_KEY.get(event.kind, "booking"): event.payload},
     }
 
 

@@ -37,6 +37,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from xml.parsers.expat import ExpatError
@@ -76,6 +77,7 @@ logger = logging.getLogger(__name__)
 
 Status = InboundMessage.Status
 OTA = Reservation.Source.OTA
+PMS = Reservation.Source.PMS
 # At equal revision times a cancellation comes after a modification, which comes after
 # the booking: the order a partner makes them in.
 KIND_ORDER = {InboundKind.NEW: 0, InboundKind.MODIFY: 1, InboundKind.CANCEL: 2}
@@ -139,7 +141,9 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def record_inbound(connection: Connection, inbound: InboundReservation) -> InboundMessage:
+def record_inbound(
+    connection: Connection, inbound: InboundReservation, *, correlation_id: str = ""
+) -> InboundMessage:
     """Store a partner's message raw, before anything else; the stored row is returned.
 
     Idempotent on (connection, partner reservation id, revision): a message
@@ -170,6 +174,7 @@ def record_inbound(connection: Connection, inbound: InboundReservation) -> Inbou
                 payload=inbound.to_json(),
                 revised_at=inbound.revised_at or now,
                 ack_token=inbound.ack_token[:200],
+                correlation_id=correlation_id[:64],
                 received_at=now,
             )
     except IntegrityError:
@@ -188,6 +193,98 @@ def record_inbound(connection: Connection, inbound: InboundReservation) -> Inbou
     InboundMessage.objects.filter(pk=existing.pk).update(**updates)
     existing.refresh_from_db()
     return existing
+
+
+def record_many(
+    connection: Connection, inbounds: Sequence[InboundReservation], *, correlation_id: str = ""
+) -> list[InboundMessage]:
+    """Store a page of messages raw, as :func:`record_inbound` does one, in two statements.
+
+    One multi-row INSERT (the same revision sent again hits the unique key and
+    is skipped) and one SELECT that reads every row back; revisions stored
+    before have ``deliveries`` counted up in one UPDATE. A message whose ids are
+    too long to keep is held as malformed, as one recorded alone would be.
+    The rows come back in the order of ``inbounds``.
+    """
+    now = timezone.now()
+    rows, malformed = [], []
+    for inbound in inbounds:
+        if len(inbound.partner_reservation_id) > 64 or len(inbound.revision) > 128:
+            malformed.append(inbound)
+            continue
+        rows.append(
+            InboundMessage(
+                connection=connection,
+                partner_reservation_id=inbound.partner_reservation_id,
+                revision=inbound.revision,
+                kind=inbound.kind,
+                raw_body=_text(inbound.raw),
+                parsed=parsed_view(inbound.raw),
+                payload=inbound.to_json(),
+                revised_at=inbound.revised_at or now,
+                ack_token=inbound.ack_token[:200],
+                correlation_id=correlation_id[:64],
+                received_at=now,
+            )
+        )
+    stored = [
+        record_malformed(
+            connection,
+            bad.raw,
+            "The partner's reservation id (64) or revision (128) is too long to keep.",
+        )
+        for bad in malformed
+    ]
+    if not rows:
+        return stored
+    InboundMessage.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    keys = {(row.partner_reservation_id, row.revision) for row in rows}
+    found = {
+        (m.partner_reservation_id, m.revision): m
+        for m in InboundMessage.objects.filter(
+            connection=connection,
+            partner_reservation_id__in={pid for pid, _ in keys},
+        )
+        if (m.partner_reservation_id, m.revision) in keys
+    }
+    again = [m.pk for m in found.values() if m.received_at != now]
+    if again:
+        InboundMessage.objects.filter(pk__in=again).update(deliveries=F("deliveries") + 1)
+    ordered = [found[(row.partner_reservation_id, row.revision)] for row in rows]
+    return ordered + stored
+
+
+@dataclass
+class BatchReport:
+    """What :func:`record_and_apply` did: outcome -> count, and the reservations applied."""
+
+    outcome: dict[str, int]
+    reservation_ids: list[int]
+
+
+def record_and_apply(
+    connection: Connection, inbounds: Sequence[InboundReservation], *, correlation_id: str = ""
+) -> BatchReport:
+    """Store a page of messages (:func:`record_many`) and apply each; count the outcomes.
+
+    The connection's mapping is read once for the page. Outcomes: ``applied``,
+    ``held`` (held or failed, waiting for staff), ``superseded``, and
+    ``unchanged`` (applied before: delivered again).
+    """
+    messages = record_many(connection, inbounds, correlation_id=correlation_id)
+    products = ProductMap(connection)
+    outcome: dict[str, int] = {}
+    applied: list[int] = []
+    for message in messages:
+        if message.status in APPLICABLE:
+            message = apply_inbound(message.pk, products=products)
+            key = {Status.FAILED: "held"}.get(message.status, str(message.status))
+            if message.status == Status.APPLIED and message.reservation_id:
+                applied.append(message.reservation_id)
+        else:
+            key = "unchanged"
+        outcome[key] = outcome.get(key, 0) + 1
+    return BatchReport(outcome, applied)
 
 
 def record_malformed(
@@ -404,6 +501,7 @@ def _apply_message(
     connection = message.connection
     if inbound.block:
         return _apply_block(connection, inbound, products or ProductMap(connection))
+    source = _source(connection)
     local = _local_reservation(message)
     if inbound.kind == InboundKind.CANCEL:
         if local is None:
@@ -413,7 +511,7 @@ def _apply_message(
                 f"{connection.name} has not sent yet: it is applied when the booking arrives.",
             )
         reservation, cancelled = cancel_reservation(
-            local, source=OTA, reason=f"Cancelled through {connection.name}."
+            local, source=source, reason=f"Cancelled through {connection.name}."
         )
         return Status.APPLIED, reservation, "" if cancelled else "Cancelled already."
     booking = _booking(connection, inbound, products or ProductMap(connection))
@@ -424,18 +522,23 @@ def _apply_message(
             check_out=booking.check_out,
             rooms=booking.rooms,
             guest=booking.guest,
-            source=OTA,
+            source=source,
             source_channel=connection.provider,
             external_id=inbound.partner_reservation_id,
             external_revision=inbound.revision[:64],
             special_requests=booking.special_requests,
             staff_notes=inbound.staff_note,
         )
+        if source == PMS:
+            # The PMS's own id is its reference: the reservation is "already there".
+            reference = inbound.partner_reservation_id[:64]
+            Reservation.objects.filter(pk=reservation.pk).update(pms_reference=reference)
+            reservation.pms_reference = reference
         return Status.APPLIED, reservation, ""
     # The partner's rooms and prices replace the stays; the same ones are no change.
     reservation = modify_reservation(
         local,
-        source=OTA,
+        source=source,
         check_in=booking.check_in,
         check_out=booking.check_out,
         rooms=booking.rooms,
@@ -494,6 +597,11 @@ def _apply_block(
         f"Overbooked: no room of {room_type.code} free on {shown}; the block holds the other "
         "nights. Free a room or move a booking, and staff decide the rest.",
     )
+
+
+def _source(connection: Connection) -> str:
+    """A PMS's reservations are the hotel's own (source PMS); every other partner's are OTA."""
+    return PMS if connection.get_provider().capabilities().exports_reservations else OTA
 
 
 @dataclass(frozen=True)

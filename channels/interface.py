@@ -510,3 +510,77 @@ class Capabilities:
             )
         if self.max_days_per_request is not None and self.max_days_per_request < 1:
             raise ValueError("max_days_per_request is at least 1 (None: no limit).")
+
+
+# ---------------------------------------------------------------------- PMS rooms and guests
+
+
+class HousekeepingStatus(StrEnum):
+    """A room's housekeeping state as Pema names it (each PMS maps its own onto these)."""
+
+    CLEAN = "clean"
+    DIRTY = "dirty"
+    INSPECTED = "inspected"
+    OUT_OF_SERVICE = "out_of_service"
+    OUT_OF_ORDER = "out_of_order"
+
+
+class Occupancy(StrEnum):
+    """Whether a guest is in the room now."""
+
+    VACANT = "vacant"
+    OCCUPIED = "occupied"
+
+
+class SyncEntity(StrEnum):
+    """What a PMS sync reads: reservations, rooms or guest profiles."""
+
+    BOOKINGS = "bookings"
+    ROOMS = "rooms"
+    GUESTS = "guests"
+
+
+@dataclass(frozen=True)
+class PmsRoom:
+    """One room as the PMS reports it.
+
+    ``number`` matches it to Pema's room; ``pms_id`` is the PMS's own id.
+    ``out_of_order_from``/``_to`` (inclusive) are the nights it cannot be sold
+    when ``housekeeping`` is out of order (None: from today, for a night).
+    """
+
+    pms_id: str
+    number: str
+    housekeeping: HousekeepingStatus = HousekeepingStatus.CLEAN
+    occupancy: Occupancy = Occupancy.VACANT
+    partner_room_type: str = ""
+    out_of_order_from: date | None = None
+    out_of_order_to: date | None = None
+    reason: str = ""
+
+    @property
+    def out_of_order(self) -> bool:
+        return self.housekeeping == HousekeepingStatus.OUT_OF_ORDER
+
+
+@dataclass(frozen=True)
+class PmsGuest:
+    """A guest profile as the PMS keeps it (``total_stays`` None: the PMS does not say)."""
+
+    pms_id: str
+    given_name: str = ""
+    surname: str = ""
+    email: str = ""
+    phone: str = ""
+    country: str = ""
+    loyalty_tier: str = ""
+    total_stays: int | None = None
+
+
+@dataclass(frozen=True)
+class FetchWindow:
+    """What a sync asks the PMS for: changes since ``since`` (None: everything), at most
+    ``limit`` items (None: no limit)."""
+
+    since: datetime | None = None
+    limit: int | None = None

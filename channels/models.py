@@ -371,6 +371,8 @@ class InboundMessage(models.Model):
     applied_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     ack_token = models.CharField(max_length=200, blank=True)
+    # The sender's id of the request that carried it (a PMS webhook's x-correlation-id).
+    correlation_id = models.CharField(max_length=64, blank=True)
     ack_result = models.CharField(
         max_length=8, choices=AckResult.choices, default=AckResult.NONE, blank=True
     )

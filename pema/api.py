@@ -50,6 +50,7 @@ SCOPE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "bookings.change_rateday",
         "bookings.change_inventoryday",
     ),
+    "pms:admin": ("channels.change_connection", "pms.add_pmssynclog"),
     "channels:admin": (
         "channels.view_connection",
         "channels.change_connection",

@@ -28,11 +28,20 @@ Every call is bounded twice:
 The deadline covers everything one :func:`request` does: fetching a token for
 its auth hook (itself a request, bounded by what is left) and the one retry
 after a 401.
+
+**HTTP 429 inside the call.** A partner that answers 429 (too many requests)
+is asked again after 1 s, then 2 s, then 4 s (:data:`RETRY_429_DELAYS`), each
+wait its ``Retry-After`` when it sends one, capped at 30 s
+(``PEMA_HTTP_429_MAX_WAIT``), at most ``PEMA_HTTP_429_RETRIES`` (3) times.
+Each try has its own deadline; the waits are not on the wire. A fourth 429
+is returned to the caller, and a job goes back to the outbox's backoff with
+it. The waits go through :data:`sleep`, which tests replace with a fake clock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json as jsonlib
 import re
 import socket
@@ -58,6 +67,39 @@ RequestException = requests.RequestException
 
 class DeadlineExceeded(requests.Timeout):
     """The call as a whole took longer than its deadline."""
+
+
+#: The waits before the first, second and third retry of a 429, in seconds.
+RETRY_429_DELAYS = (1.0, 2.0, 4.0)
+#: How the 429 retries wait (tests put a fake clock's sleep here).
+sleep = time.sleep
+
+
+def retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds (delta-seconds or an HTTP date); None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def wait_before_429_retry(attempt: int, header: str | None) -> float:
+    """Seconds to wait before retry ``attempt`` (0-based) of a 429: its Retry-After or the
+    schedule, capped at ``PEMA_HTTP_429_MAX_WAIT``."""
+    delay = retry_after(header)
+    if delay is None:
+        delay = RETRY_429_DELAYS[min(attempt, len(RETRY_429_DELAYS) - 1)]
+    return min(delay, settings.PEMA_HTTP_429_MAX_WAIT)
 
 
 @dataclass
@@ -262,8 +304,12 @@ def request(
     timeout: tuple[float, float] | None = None,
     deadline: float | None = None,
     max_bytes: int = MAX_BYTES,
+    retry_429: bool = True,
 ) -> HttpResponse:
     """Send one request; raise ``requests`` errors for connection failures and timeouts.
+
+    ``retry_429``: a 429 answer is tried again, as the module says (a request made
+    inside another, a token fetch, never waits: the outer call does).
 
     ``method`` is any HTTP method (GET, POST, PUT, PATCH, DELETE, ...). The body
     is ``body`` as given (XML and other raw bodies, with the caller's
@@ -280,6 +326,33 @@ def request(
     """
     if not _METHOD.fullmatch(method):
         raise ValueError(f"Not an HTTP method: {method!r}.")
+    retries = settings.PEMA_HTTP_429_RETRIES if retry_429 else 0
+    if getattr(_current, "budget", None) is not None:
+        retries = 0
+    attempt = 0
+    while True:
+        answer = _request_once(
+            method, url, body, json, params, headers, auth, timeout, deadline, max_bytes
+        )
+        if answer.status != 429 or attempt >= retries:
+            return answer
+        sleep(wait_before_429_retry(attempt, answer.headers.get("Retry-After")))
+        attempt += 1
+
+
+def _request_once(
+    method: str,
+    url: str,
+    body: bytes | None,
+    json: Any,
+    params: dict[str, str] | None,
+    headers: dict[str, str] | None,
+    auth: Auth | None,
+    timeout: tuple[float, float] | None,
+    deadline: float | None,
+    max_bytes: int,
+) -> HttpResponse:
+    """One try of :func:`request` (a 401 and its one fresh try included)."""
     if json is not None and body is not None:
         raise ValueError("Send a body or json, not both.")
     base_headers = dict(headers or {})

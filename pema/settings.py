@@ -351,6 +351,10 @@ PEMA_HTTP_CONNECT_TIMEOUT = env.float("PEMA_HTTP_CONNECT_TIMEOUT", default=5.0)
 PEMA_HTTP_READ_TIMEOUT = env.float("PEMA_HTTP_READ_TIMEOUT", default=30.0)
 # The whole of one call, however slowly the partner drips its answer (pema/http.py).
 PEMA_HTTP_DEADLINE_SECONDS = env.float("PEMA_HTTP_DEADLINE_SECONDS", default=60.0)
+# A 429 is tried again inside the call this many times (after 1 s, 2 s, 4 s, or the
+# partner's Retry-After), each wait capped; then the job goes back to the outbox's backoff.
+PEMA_HTTP_429_RETRIES = env.int("PEMA_HTTP_429_RETRIES", default=3)
+PEMA_HTTP_429_MAX_WAIT = env.float("PEMA_HTTP_429_MAX_WAIT", default=30.0)
 # The outbox (pema/outbox.py: SyncJobs and webhook deliveries): capped exponential backoff
 # with jitter for up to the maximum age (seconds), then `dead`; an unreachable partner or
 # webhook receiver is probed every CHANNELS_PROBE_SECONDS.
@@ -382,6 +386,9 @@ PEMA_PROVIDERS = env.dict(
         "booking_com": "partners.booking_com.provider.BookingComProvider",
         "airbnb": "partners.airbnb.provider.AirbnbProvider",
         "expedia": "partners.expedia.provider.ExpediaProvider",
+        "mock": "partners.mock.provider.MockProvider",
+        "cloudbeds": "partners.cloudbeds.provider.CloudbedsProvider",
+        "mews": "partners.mews.provider.MewsProvider",
     },
 )
 # Airbnb (partners/airbnb/, iCalendar): seconds between reads of each listing's feed.
@@ -395,6 +402,25 @@ IDS_SYNC_INTERVAL_MINUTES = env.int("IDS_SYNC_INTERVAL_MINUTES", default=15)
 IDS_ENABLE_BACKGROUND_SYNC = env.bool("IDS_ENABLE_BACKGROUND_SYNC", default=True)
 # PMS availability answers are cached this long per room type and stay (0 = never).
 IDS_AVAILABILITY_CACHE_SECONDS = env.float("IDS_AVAILABILITY_CACHE_SECONDS", default=5.0)
+# PMS booking webhooks (/api/v1/pms/<provider>/bookings/): the token a connection without
+# its own webhook secret accepts, per provider (PMS_<PROVIDER>_TOKEN, read from the
+# environment when used) and then for every provider. Empty: only connection secrets.
+PMS_WEBHOOK_TOKEN = env("PMS_WEBHOOK_TOKEN", default="")
+# Where partners reach Pema (webhook URLs a PMS is subscribed to); the dev server by default.
+PEMA_PUBLIC_URL = env("PEMA_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Cloudbeds (partners/cloudbeds/): what `manage.py ensure_connection cloudbeds` uses by
+# default - the sandbox's simulator and its key. Production sets all three.
+CLOUDBEDS_BASE_URL = env("CLOUDBEDS_BASE_URL", default="http://127.0.0.1:8100/cloudbeds/api/v1.3")
+CLOUDBEDS_API_KEY = env("CLOUDBEDS_API_KEY", default="cbat_sandbox_key")
+CLOUDBEDS_PROPERTY_ID = env("CLOUDBEDS_PROPERTY_ID", default="318267")
+# Mews (partners/mews/): `manage.py ensure_connection mews` defaults to the sandbox's
+# simulator with Mews' published demo tokens, which are never production's.
+MEWS_BASE_URL = env("MEWS_BASE_URL", default="http://127.0.0.1:8100/mews")
+MEWS_CLIENT_TOKEN = env("MEWS_CLIENT_TOKEN", default="")
+MEWS_ACCESS_TOKEN = env("MEWS_ACCESS_TOKEN", default="")
+MEWS_SERVICE_ID = env("MEWS_SERVICE_ID", default="")
+# Seconds `?wait=true` on the PMS sync API waits for the run to end.
+PMS_SYNC_WAIT_SECONDS = env.float("PMS_SYNC_WAIT_SECONDS", default=30.0)
 # The queue channel tasks are sent to (tests give their worker a private one).
 CHANNELS_TASK_QUEUE = env("CHANNELS_TASK_QUEUE", default="celery")
 
@@ -410,6 +436,8 @@ PEMA_SANDBOX_SIMULATORS = env.dict(
         # Two Hotelbeds accounts, each its own catalogue and state: two suppliers to try.
         "hotelbeds": "partners.hotelbeds.simulator.HotelbedsSimulator",
         "hotelbeds2": "partners.hotelbeds.simulator.HotelbedsSimulator",
+        "cloudbeds": "partners.cloudbeds.simulator.CloudbedsSimulator",
+        "mews": "partners.mews.simulator.MewsSimulator",
     },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).

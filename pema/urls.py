@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("channels.api_urls")),
     path("api/v1/ids/", include("pms.urls")),
     path("api/v1/suppliers/", include("suppliers.urls")),
+    path("api/v1/pms/", include("pms.pms_urls")),
     path("hooks/", include("channels.urls")),
     path("ical/", include("channels.ical_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

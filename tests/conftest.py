@@ -43,3 +43,17 @@ def closed_breakers():
     yield
     for breaker in (broker_breaker, cache_breaker):
         breaker.reset()
+
+
+@pytest.fixture(autouse=True)
+def fake_http_clock(monkeypatch):
+    """The in-call 429 retries of ``pema.http`` and the pacing of ``pema.pacing`` wait on a
+    fake clock in tests (never really)."""
+    from pema import http, pacing
+
+    from .support.clock import FakeClock
+
+    clock = FakeClock()
+    monkeypatch.setattr(http, "sleep", clock.sleep)
+    monkeypatch.setattr(pacing, "sleep", clock.sleep)  # client-side pacing waits on it too
+    return clock

@@ -55,7 +55,11 @@ if TYPE_CHECKING:
         CalendarExport,
         Capabilities,
         DeliveryResult,
+        FetchWindow,
+        HousekeepingStatus,
         InboundReservation,
+        PmsGuest,
+        PmsRoom,
         PullResult,
         RateItem,
         ReservationMessage,
@@ -202,6 +206,29 @@ class Provider:
         """Read the reservation messages waiting at the partner (pull partners only)."""
         raise NotSupported(f"{type(self).__name__} has no reservations to pull.")
 
+    # ------------------------------------------------------------------ PMS sync
+    #: Which of bookings, rooms and guests this PMS can sync (``pms.sync`` says
+    #: clearly that the others are not supported, rather than failing on a call).
+    pms_entities: ClassVar[frozenset[str]] = frozenset()
+    #: True: the PMS pushes its bookings (webhooks), so no schedule needs to fetch them.
+    pushes_bookings: ClassVar[bool] = False
+
+    def fetch_reservations(self, window: FetchWindow) -> Iterator[Sequence[InboundReservation]]:
+        """The PMS's reservations changed since ``window.since``, a page at a time."""
+        raise NotSupported(f"{type(self).__name__} has no reservations to fetch.")
+
+    def fetch_rooms(self) -> Iterator[Sequence[PmsRoom]]:
+        """The PMS's rooms with their housekeeping and occupancy, a page at a time."""
+        raise NotSupported(f"{type(self).__name__} does not report rooms.")
+
+    def fetch_guests(self, window: FetchWindow) -> Iterator[Sequence[PmsGuest]]:
+        """The PMS's guest profiles changed since ``window.since``, a page at a time."""
+        raise NotSupported(f"{type(self).__name__} does not report guest profiles.")
+
+    def set_housekeeping(self, pms_room_id: str, status: HousekeepingStatus) -> None:
+        """Set a room's housekeeping state in the PMS (raise NotSupported where it refuses)."""
+        raise NotSupported(f"{type(self).__name__} takes no housekeeping changes.")
+
     def test_connection(self) -> str:
         """Check the partner answers and accepts our credentials; return a short summary."""
         raise NotSupported(f"{type(self).__name__} offers no connection test.")
@@ -284,6 +311,11 @@ class Provider:
         its credentials (``pema.http_auth.fingerprint``).
         """
         return None
+
+    def redact(self, body: bytes) -> bytes:
+        """The request body as the sync log keeps it (a partner that puts credentials in
+        the body, Mews, takes them out here)."""
+        return body
 
     def url_for(self, operation: str) -> str:
         return f"{self.connection.base_url.rstrip('/')}/{operation}"
@@ -423,7 +455,7 @@ class Provider:
                 items=items,
                 duration_ms=int((time.monotonic() - started) * 1000),
                 http_status=http_status,
-                request=self._redacted(loggable(body)),
+                request=self._redacted(loggable(self.redact(body))),
                 response=self._redacted(loggable(answer)),
                 error=self._redacted(loggable(error, 2000)),
                 correlation_id=(reference or correlation_id)[:64],

@@ -74,6 +74,9 @@ class IdsNextProvider(Provider):
         "api_secret": "API secret (X-API-Secret)",
     }
     content_type = "text/xml; charset=utf-8"
+    # Its OpenTravel messages carry no rooms, housekeeping or guest profiles: a PMS sync
+    # says clearly that IDS Next does not support them (pms.sync.NotSyncable).
+    pms_entities: ClassVar[frozenset[str]] = frozenset()
     # IDS holds every reservation (we export them all) and subtracts them from the
     # BookingLimit itself, so we send rooms offered, not rooms left.
     limit_nets_reservations = False

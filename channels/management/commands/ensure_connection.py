@@ -38,9 +38,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("provider", help="Provider key, e.g. booking_com.")
         parser.add_argument("--hotel", required=True, help="The hotel's code.")
-        parser.add_argument("--base-url", required=True)
+        parser.add_argument(
+            "--base-url", help="The partner's address (a partner's setup may have a default)."
+        )
         parser.add_argument("--secure-base-url", help="Where reservations are read, if elsewhere.")
-        parser.add_argument("--credentials-json", required=True, help="A JSON object.")
+        parser.add_argument(
+            "--credentials-json",
+            help="A JSON object (a partner's setup may have defaults, e.g. a sandbox's).",
+        )
         parser.add_argument(
             "--settings-json", default="{}", help="Provider settings, a JSON object."
         )
@@ -51,7 +56,11 @@ class Command(BaseCommand):
         provider = options["provider"]
         if provider not in registry():
             raise CommandError(f"Unknown provider {provider!r}; known: {', '.join(registry())}.")
-        credentials = _json_object(options["credentials_json"], "--credentials-json")
+        credentials = (
+            _json_object(options["credentials_json"], "--credentials-json")
+            if options["credentials_json"] is not None
+            else None
+        )
         settings = _json_object(options["settings_json"], "--settings-json")
         try:
             products = read_products_file(options["products"]) if options["products"] else None
@@ -67,6 +76,8 @@ class Command(BaseCommand):
             if connect is not None:
                 conn, created = connect(secure_base_url=options["secure_base_url"], **common)
             else:
+                if not options["base_url"] or credentials is None:
+                    raise CommandError(f"{provider} needs --base-url and --credentials-json.")
                 if options["secure_base_url"]:
                     settings["secure_base_url"] = options["secure_base_url"]
                 conn, created = ensure_connection(provider, **common)

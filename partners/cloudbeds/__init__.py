@@ -1,0 +1,1 @@
+"""Cloudbeds PMS (API v1.3): provider, simulator, setup."""

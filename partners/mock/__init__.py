@@ -1,0 +1,1 @@
+"""The mock PMS: deterministic generated data for development and demos, no HTTP."""
