@@ -23,7 +23,6 @@ FRONT_OFFICE = {
         "roomblock": ("view",),
         "rateday": ("view",),
         "hotel": ("view",),
-        "roomblock": ("view",),
     },
     # The seed's Manager: sees the PMS sync log and may start a sync (the Owner is the
     # Administrator group, which holds every permission).
