@@ -379,6 +379,7 @@ PEMA_PROVIDERS = env.dict(
     default={
         "ids_next": "partners.ids_next.provider.IdsNextProvider",
         "booking_com": "partners.booking_com.provider.BookingComProvider",
+        "agoda": "partners.agoda.provider.AgodaProvider",
     },
 )
 # IDS Next (partners/ids_next/): the connection `manage.py ensure_ids_connection` makes.
@@ -400,6 +401,7 @@ PEMA_SANDBOX_SIMULATORS = env.dict(
     default={
         "ids_next": "partners.ids_next.simulator.IDSNextSimulator",
         "booking_com": "partners.booking_com.simulator.BookingSimulator",
+        "agoda": "partners.agoda.simulator.AgodaSimulator",
     },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).
@@ -414,6 +416,12 @@ BOOKING_SANDBOX_ROOMS = env.list(
     default=["EXT", "EXQ", "SUI", "PES", "STT", "STQ", "PBT", "PBQ", "PGT", "PEV"],
 )
 BOOKING_SANDBOX_RATES = env.list("BOOKING_SANDBOX_RATES", default=["BAR-BB", "NRF-BB"])
+# The Agoda simulator's property and credentials (its products are configured per test).
+AGODA_SANDBOX_PROPERTY_ID = env("AGODA_SANDBOX_PROPERTY_ID", default="1949542")
+AGODA_SANDBOX_API_KEY = env("AGODA_SANDBOX_API_KEY", default="sandbox-agoda-key")
+AGODA_SANDBOX_CLIENT_ID = env("AGODA_SANDBOX_CLIENT_ID", default="sandbox-agoda-client")
+AGODA_SANDBOX_CLIENT_SECRET = env("AGODA_SANDBOX_CLIENT_SECRET", default="sandbox-agoda-secret")
+AGODA_SANDBOX_CURRENCY = env("AGODA_SANDBOX_CURRENCY", default="INR")
 
 # --- Booking-engine webhooks ---------------------------------------------------------------
 # Deliveries go through the one outbox (pema/outbox.py): its lease, backoff, retry window and
