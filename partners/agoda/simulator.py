@@ -140,9 +140,7 @@ def check_update(update: WireUpdate, prop: dict, today: date) -> AgodaError | No
                 return _err("2203", update)
             low, high = Decimal(str(room.get("min_rate", 0))), Decimal(str(room["max_rate"]))
             if not low <= value <= high:
-                return _err(
-                    "2201", update, f"Rate: {text} should be between {low} and {high}"
-                )
+                return _err("2201", update, f"Rate: {text} should be between {low} and {high}")
     for flag in (update.closed, update.cta, update.ctd):
         if flag and not _boolean(flag):
             return _err("2208", update)
@@ -196,7 +194,9 @@ class AgodaSimulator(Simulator):
     # ---------------------------------------------------------------- config
 
     def config(self) -> dict[str, Any]:
+        # By default the property's rooms are Pema's codes (mapped by code), as Booking.com's.
         rooms = settings.BOOKING_SANDBOX_ROOMS
+        limits = {"num_persons": 2, "min_rate": 0, "max_rate": 10_000_000}
         defaults = {
             "property_id": settings.AGODA_SANDBOX_PROPERTY_ID,
             "currency": settings.AGODA_SANDBOX_CURRENCY,
@@ -205,7 +205,7 @@ class AgodaSimulator(Simulator):
             "client_secret": settings.AGODA_SANDBOX_CLIENT_SECRET,
             "api_key_cutoff_passed": False,
             "partial_success": True,
-            "rooms": {room: {"num_persons": 2, "min_rate": 0, "max_rate": 10_000_000} for room in rooms},
+            "rooms": {room: dict(limits) for room in rooms},
             "products": [[room, rate] for room in rooms for rate in settings.BOOKING_SANDBOX_RATES],
             "child_rateplans": [],
             "hook_url": "",
@@ -290,7 +290,9 @@ class AgodaSimulator(Simulator):
         )
         if not ok:
             body = {"success": False, "responseCode": 60, "code": 20, "token": None}
-            return Response(status=401, body=json.dumps(body).encode(), content_type="application/json")
+            return Response(
+                status=401, body=json.dumps(body).encode(), content_type="application/json"
+            )
         token = secrets.token_urlsafe(24)
         self.store.put(TOKENS, token, time.time() + codec.TOKEN_SECONDS)
         self.store.increment(COUNTS, "tokens issued")

@@ -13,7 +13,6 @@ import pytest
 import responses
 from django.test import Client
 
-from channels import outbound
 from channels.interface import (
     AvailabilityItem,
     DateSpan,
@@ -494,7 +493,7 @@ def test_a_hint_without_its_token_is_refused_and_nothing_fetched(agoda, monkeypa
     assert wrong.status_code == 401 and not queued
 
 
-def test_a_hint_of_another_property_or_a_known_revision_fetches_nothing(agoda, monkeypatch):
+def test_a_hint_of_another_property_fetches_nothing(agoda, monkeypatch):
     from pema import tasks as pema_tasks
 
     queued = []
@@ -518,8 +517,3 @@ def test_fetch_hinted_waits_for_the_lease(agoda):
     with responses.RequestsMock():
         assert not fetch_hinted(agoda.pk, ["1"]).claimed
     release(agoda.pk, "someone")
-
-
-def test_outbound_unmapped_items_still_named(agoda):
-    """The engine's own notes stand beside a partial success (no regression)."""
-    assert outbound.ARI_KINDS
