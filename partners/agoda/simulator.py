@@ -19,7 +19,7 @@ rate (2201), the default rate (2101), child rate plans, booleans, min ≤ max
 (22210). The answer is 200 when every update passed, 400 when none did, 207
 ``PartialSuccess`` naming the failed updates otherwise (with the partner's
 "partial success" flag off, 207 with the full-failure body). What passed is
-held per product and day.
+held per product and day (one stored document per product).
 
 Bookings are made through the control API (``new``, ``modify``, ``cancel``)
 and listed (type 3: at most 5 properties, 90-day windows, 740 days back) and
@@ -173,8 +173,8 @@ def held_values(update: WireUpdate) -> dict[str, Any]:
     return values
 
 
-def _key(room: str, rate: str, day: date) -> str:
-    return f"{room}|{rate}|{day.isoformat()}"
+def _product(room: str, rate: str) -> str:
+    return f"{room}|{rate}"
 
 
 def _now() -> datetime:
@@ -319,6 +319,9 @@ class AgodaSimulator(Simulator):
         today = codec.agoda_today()
         failures: list[AgodaError] = []
         with self._ari_lock, self.store.transaction():
+            # One stored document per product (its days by date): a full sync's long
+            # ranges are a few writes, not one per day.
+            held: dict[str, dict] = {}
             for update in document.updates:
                 error = self._forced_failure(update) or check_update(update, cfg, today)
                 if error is not None:
@@ -326,9 +329,15 @@ class AgodaSimulator(Simulator):
                     continue
                 values = held_values(update)
                 rate = update.rateplan_id if update.section == "rate" else ""
+                product = _product(update.room_id, rate)
+                if product not in held:
+                    held[product] = self.store.get(ARI, product, {})
+                days = held[product]
                 for day in update.days():
-                    key = _key(update.room_id, rate, day)
-                    self.store.put(ARI, key, {**self.store.get(ARI, key, {}), **values})
+                    key = day.isoformat()
+                    days[key] = {**days.get(key, {}), **values}
+            for product, days in held.items():
+                self.store.put(ARI, product, days)
         if not failures:
             return self._answer(200, [], cfg)
         self.store.increment(COUNTS, "updates refused", len(failures))
@@ -513,16 +522,17 @@ class AgodaSimulator(Simulator):
         start = date.fromisoformat(payload["start"])
         end = date.fromisoformat(payload.get("end") or payload["start"])
         room, rate = str(payload["room_id"]), str(payload.get("rate_id") or "")
+        held = self.store.get(ARI, _product(room, rate), {})
         days, day = {}, start
         while day <= end:
-            days[day.isoformat()] = self.store.get(ARI, _key(room, rate, day))
+            days[day.isoformat()] = held.get(day.isoformat())
             day += timedelta(days=1)
         return days
 
     def _price(self, room: str, rate: str, day: date, given: Any) -> int:
         if given:
             return int(given)
-        held = self.store.get(ARI, _key(room, rate, day)) or {}
+        held = self.store.get(ARI, _product(room, rate), {}).get(day.isoformat()) or {}
         if "price" in held:
             return codec.minor_units(held["price"], self.config()["currency"])
         return DEFAULT_PRICE
@@ -622,7 +632,7 @@ class AgodaSimulator(Simulator):
         hidden = ("api_key", "client_secret")
         return {
             "property": {k: v for k, v in cfg.items() if k not in hidden},
-            "ari_days": self.store.count(ARI),
+            "ari_days": sum(len(days) for _, days in self.store.items(ARI)),
             "bookings": self._records(),
             "hints": dict(self.store.items(HINTS)),
             "warnings": dict(self.store.items(WARNINGS)),
