@@ -63,7 +63,7 @@ from .delivery import backoff_seconds
 from .interface import Acknowledgement, InboundKind, InboundReservation, WebhookRequest
 from .mapping import ProductMap
 from .models import Connection, InboundMessage
-from .providers.base import PullAgain, SyncError, TransientError
+from .providers.base import PullAgain, SyncError, TransientError, loggable
 
 logger = logging.getLogger(__name__)
 
@@ -276,7 +276,7 @@ def _hinted(connection: Connection, provider, request: WebhookRequest) -> tuple[
         operation="hint",
         status=SyncLog.Status.ERROR if error else SyncLog.Status.SUCCESS,
         items=len(ids),
-        request=_text(request.body)[:4000].replace("\x00", "\\x00"),
+        request=loggable(request.body),
         error=f"Unreadable hint: {error}"[:2000] if error else "",
         correlation_id=",".join(ids)[:64],
     )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -291,8 +291,6 @@ def clamp(item: AriItem, first: date, last: date) -> AriItem | None:
         return None
     if (start, end) == (item.span.start, item.span.end):
         return item
-    from dataclasses import replace
-
     return replace(item, span=DateSpan(start, end, item.span.weekdays))
 
 
@@ -837,7 +835,7 @@ class AgodaBooking:
             currency=self.currency,
             total=self.total,
             guest=self.customer,
-            rooms=tuple(rooms) if head.status != CANCEL else tuple(rooms),
+            rooms=tuple(rooms),
             special_requests="; ".join(self.requests),
             booked_at=head.booking_date,
             revised_at=head.last_action,

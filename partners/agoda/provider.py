@@ -89,7 +89,8 @@ class AgodaProvider(Provider):
     label = "Agoda (OTA, YCS5 API)"
     credential_fields: ClassVar[dict[str, str]] = {
         "property_id": "Agoda property id",
-        "api_key": "API key (auth api_key)",
+        # The admin shows one field per credential name: the same key as IDS Next's, neutrally.
+        "api_key": "API key",
         "client_id": "OAuth client id (auth token)",
         "client_secret": "OAuth client secret (auth token)",
         "hint_token": "Token Agoda's BookingHint URL carries (?token=)",

@@ -517,3 +517,63 @@ def test_fetch_hinted_waits_for_the_lease(agoda):
     with responses.RequestsMock():
         assert not fetch_hinted(agoda.pk, ["1"]).claimed
     release(agoda.pk, "someone")
+
+
+# ---------------------------------------------------------------------- setup
+
+
+def test_ensure_connection_makes_the_connection_its_products_and_its_pull(hotel, tmp_path):
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    from partners.agoda.setup import hint_url
+
+    products = tmp_path / "products.json"
+    products.write_text(
+        json.dumps(
+            [
+                {"room_type": "EXT", "rate_plan": None, "partner_room_id": ROOM,
+                 "partner_rate_id": None},
+                {"room_type": "EXT", "rate_plan": "BAR", "partner_room_id": ROOM,
+                 "partner_rate_id": RATE},
+            ]
+        )
+    )  # fmt: skip
+    call_command(
+        "ensure_connection",
+        "agoda",
+        "--hotel",
+        hotel.code,
+        "--base-url",
+        BASE,
+        "--credentials-json",
+        json.dumps(TOKEN_CREDENTIALS),
+        "--settings-json",
+        '{"auth": "token", "pull_interval_seconds": 60}',
+        "--products",
+        str(products),
+    )
+    conn = Connection.objects.get(hotel=hotel, provider="agoda")
+    assert conn.products.count() == 2 and not conn.export_reservations
+    assert conn.get_provider().auth_mode == "token"
+    task = PeriodicTask.objects.get(name=f"channels-pull-{conn.pk}")
+    assert task.interval.every == 60
+    assert hint_url(conn, "https://pema.example/") == (
+        f"https://pema.example/hooks/{conn.uuid}/?token=h1nt"
+    )
+
+
+def test_ensure_connection_refuses_credentials_agoda_cannot_use(hotel):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="api_key"):
+        call_command(
+            "ensure_connection",
+            "agoda",
+            "--hotel",
+            hotel.code,
+            "--base-url",
+            BASE,
+            "--credentials-json",
+            json.dumps({"property_id": PROPERTY}),
+        )
