@@ -21,7 +21,8 @@ rate (2201), the default rate (2101), child rate plans, booleans, min ≤ max
 "partial success" flag off, 207 with the full-failure body). What passed is
 held per product and day (one stored document per product).
 
-Bookings are made through the control API (``new``, ``modify``, ``cancel``)
+Bookings are made through the control API (``new``, ``modify``, ``cancel``; kept
+as the harness's emitted documents)
 and listed (type 3: at most 5 properties, 90-day windows, 740 days back) and
 read (type 4: one property, at most 50, 90 days retention) as Agoda does,
 times in +07:00. Each change is pushed as a ``BookingHint`` to the
@@ -50,12 +51,13 @@ from django.conf import settings
 from channels.interface import GuestDetails, Night
 from partners.agoda import codec
 from partners.agoda.codec import AgodaError, BookingHead, WireUpdate, error_of
-from sandbox.simulator import CommandError, Request, Response, Simulator
+from sandbox.simulator import EMITTED, CommandError, Request, Response, Simulator
 
 XML = "text/xml; charset=utf-8"
-ARI, BOOKING, CONFIG, TOKENS, HINTS, WARNINGS, COUNTS = (
+# Bookings are the harness's emitted documents (``SimulatorContext.emit``), by booking id.
+BOOKING = EMITTED
+ARI, CONFIG, TOKENS, HINTS, WARNINGS, COUNTS = (
     "ari",
-    "booking",
     "config",
     "tokens",
     "hints",
@@ -359,7 +361,7 @@ class AgodaSimulator(Simulator):
     # -------------------------------------------------------------- bookings
 
     def _records(self) -> list[dict[str, Any]]:
-        return [doc for _, doc in self.store.items(BOOKING)]
+        return [doc for _, doc in self.context.emitted()]
 
     @staticmethod
     def _head(record: dict[str, Any]) -> BookingHead:
@@ -595,7 +597,7 @@ class AgodaSimulator(Simulator):
                 "requests": list(payload.get("requests", [])),
                 **self._stay(payload),
             }
-            self.store.put(BOOKING, bid, record)
+            self.context.emit(bid, record)
         self._hint(record)
         return record
 
@@ -611,7 +613,7 @@ class AgodaSimulator(Simulator):
             # Revisions are whole seconds: a change never shares one with the last.
             moment = max(now, last + timedelta(seconds=1)).replace(microsecond=0)
             record.update(change, last_action=moment.isoformat())
-            self.store.put(BOOKING, bid, record)
+            self.context.emit(bid, record)
         self._hint(record)
         return record
 
