@@ -51,7 +51,14 @@ from django.conf import settings
 from channels.interface import GuestDetails, Night
 from partners.agoda import codec
 from partners.agoda.codec import AgodaError, BookingHead, WireUpdate, error_of
-from sandbox.simulator import EMITTED, CommandError, Request, Response, Simulator
+from sandbox.simulator import (
+    EMITTED,
+    CommandError,
+    Request,
+    Response,
+    Simulator,
+    run_command,
+)
 
 XML = "text/xml; charset=utf-8"
 # Bookings are the harness's emitted documents (``SimulatorContext.emit``), by booking id.
@@ -492,14 +499,7 @@ class AgodaSimulator(Simulator):
             "fail_updates": self._fail_updates,
             "expire_tokens": self._expire_tokens,
         }
-        if name not in handlers:
-            raise CommandError(f"unknown command {name!r}; known: {', '.join(sorted(handlers))}")
-        try:
-            return handlers[name](payload)
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, CommandError):
-                raise
-            raise CommandError(f"{name}: bad payload ({exc!r})") from exc
+        return run_command(handlers, name, payload)
 
     def _configure(self, payload: dict[str, Any]) -> dict[str, Any]:
         unknown = set(payload) - set(self.config())
