@@ -188,6 +188,7 @@ def test_runsandbox_serves_every_simulator_and_ids_next_on_one_port():
         assert requests.get(f"{base}/_control/partners", timeout=5).json() == {
             "ids_next": "IDS Next",
             "booking_com": "Booking.com",
+            "agoda": "Agoda YCS5",
         }
         state = requests.get(f"{base}/_control/booking_com/state", timeout=5).json()
         assert state["reservations"] == []
