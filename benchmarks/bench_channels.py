@@ -14,6 +14,9 @@ private queue):
    seconds, against the naive one message per product per day. The
    calendar is given the shape a revenue manager's has (weekend and
    seasonal prices, weekend minimum stays), not the seed's flat one.
+   **The same for Agoda** (SetAriV2 documents and their updates, against
+   Agoda's limits: 1 MB a request, 730 days), its connection switched off
+   afterwards so the fan-out below is the other two's.
 2. **Fan-out**: one-day price changes with IDS Next and Booking.com both
    connected, from the commit to both simulators holding the new price
    (IDS Next read through ``/_control/state``, Booking.com through its
@@ -65,6 +68,8 @@ AIRBNB_POLLS = int(os.environ.get("BENCH_CHANNELS_AIRBNB_POLLS", "20"))
 CHANGES = int(os.environ.get("BENCH_CHANNELS_CHANGES", "100"))
 DAYS = int(os.environ.get("BENCH_CHANNELS_DAYS", "500"))
 TARGETS = {"inbound_per_second": 200, "fanout_p95_ms": 1000, "fewer_messages": 20}
+AGODA_MAX_BYTES = 1024 * 1024
+AGODA_HORIZON_DAYS = 730
 RESULT_PREFIX = "BENCH-RESULT "
 
 
@@ -146,7 +151,7 @@ def report(f: dict, *, load_before: str, load_after: str) -> str:
     wire_ratio = full["naive_wire"] / max(full["messages"], 1)
     lines = [
         f"PostgreSQL database `{DB_NAME}`, broker {f['broker']}, one Celery worker "
-        "(solo pool), the sandbox process (IDS Next and the Booking.com simulator on one "
+        "(solo pool), the sandbox process (IDS Next, Booking.com and Agoda simulators on one "
         f"port), the Pema hotel ({f['room_types']} room types, {f['rate_plans']} rate plans, "
         f"{f['products']} Booking.com products mapped). The machine's 1-minute load average "
         f"was {load_before} before and {load_after} after.",
@@ -172,6 +177,8 @@ def report(f: dict, *, load_before: str, load_after: str) -> str:
         "",
         f"Jobs not done: {full['not_done']}; days held by the simulator for EXT/BAR-BB: "
         f"{full['held_days']}; simulator warnings: {full['warnings'] or 'none'}.",
+        "",
+        *_agoda_lines(f["agoda"]),
         "",
         f"**Fan-out**: {fan['changes']} one-day price changes (EXT/BAR-BB), commit to held by "
         "both IDS Next and Booking.com, in ms:",
@@ -257,6 +264,39 @@ def _expedia_report(e: dict) -> list[str]:
 
 def _expedia_full_sync(hotel, sandbox, http, room_types, plans) -> dict:
     """A 500-day full sync to the Expedia simulator, delivered here; its figures."""
+def _agoda_lines(a: dict) -> list[str]:
+    ratio = a["naive"] / max(a["messages"], 1)
+    within = (
+        a["max_bytes"] <= AGODA_MAX_BYTES
+        and a["days"] <= AGODA_HORIZON_DAYS
+        and a["max_updates"] <= a["max_updates_limit"]
+    )
+    return [
+        f"**Full sync to Agoda**, {a['days']} days of the same calendar and "
+        f"{a['products']} products (SetAriV2, type 10):",
+        "",
+        "| documents (HTTP calls) | updates | seconds | largest document | most updates in "
+        "one | naive: 1 update per product per day | fewer |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {a['documents']} | {a['messages']} | {a['seconds']:.1f} (planning "
+        f"{a['planning']:.1f}, simulator {a['partner_seconds']:.1f}) | "
+        f"{a['max_bytes'] / 1024:.0f} KiB | {a['max_updates']} | {a['naive']} | {ratio:.1f}x |",
+        "",
+        f"Agoda's limits: 1 MB a request ({_verdict(a['max_bytes'] <= AGODA_MAX_BYTES)}), "
+        f"730 days ahead ({_verdict(a['days'] <= AGODA_HORIZON_DAYS)}); Pema's own cap of "
+        f"{a['max_updates_limit']} updates a document (the smaller of the provider's 2,000 and "
+        f"`CHANNELS_ARI_BATCH_SIZE`): {_verdict(a['max_updates'] <= a['max_updates_limit'])}. "
+        "A product's day is one update of its kind (rooms, restrictions or price), and a "
+        "range with weekday flags (`dow`) carries many days. Jobs not done: "
+        f"{a['not_done']}; updates the simulator refused: {a['refused']}; days it holds: "
+        f"{a['held_days']}. Targets: within the limits: {_verdict(within)}; >= "
+        f"{TARGETS['fewer_messages']}x fewer updates than naive: "
+        f"{_verdict(ratio >= TARGETS['fewer_messages'])}.",
+    ]
+
+
+def _full_sync_agoda(hotel, sandbox, http, room_types, plans, products, days: int) -> dict:
+    """Agoda's 500-day full sync, delivered in this process; the connection switched off after."""
     from django.conf import settings
     from django.db.models import Max, Sum
     from django.utils import timezone
@@ -269,6 +309,15 @@ def _expedia_full_sync(hotel, sandbox, http, room_types, plans) -> dict:
     from partners.expedia.setup import connect
 
     control = f"{sandbox.base_url}/_control/expedia"
+    from channels.delivery import deliver
+    from channels.dispatch import document_size, plan_full_sync
+    from channels.mapping import ProductMap, mapped_ari_items
+    from channels.models import Connection, SyncJob, SyncLog
+    from partners.agoda import codec
+    from partners.agoda.setup import connect
+
+    control = f"{sandbox.base_url}/_control/agoda"
+    codes = [rt.code for rt in room_types]
     http.post(
         f"{control}/configure",
         json={
@@ -318,6 +367,62 @@ def _expedia_full_sync(hotel, sandbox, http, room_types, plans) -> dict:
     }
     Connection.objects.filter(pk=conn.pk).update(enabled=False)
     return figures
+            "rooms": {c: {"num_persons": 2, "min_rate": 0, "max_rate": 10_000_000} for c in codes},
+            "products": [[rt.code, p.code] for rt in room_types for p in plans],
+        },
+        timeout=10,
+    ).raise_for_status()
+    agoda, _ = connect(
+        hotel=hotel.code,
+        base_url=f"{sandbox.base_url}/agoda",
+        credentials={
+            "property_id": settings.AGODA_SANDBOX_PROPERTY_ID,
+            "api_key": settings.AGODA_SANDBOX_API_KEY,
+        },
+        settings={"horizon_days": days},
+        products=products,
+    )
+    Connection.objects.filter(pk=agoda.pk).update(last_full_sync_at=timezone.now())
+    agoda.refresh_from_db()
+    began = time.perf_counter()
+    jobs = plan_full_sync(agoda, days=days)
+    planning = time.perf_counter() - began
+    while deliver(agoda.pk, budget_seconds=600).delivered:
+        pass
+    seconds = time.perf_counter() - began
+    logs = SyncLog.objects.filter(connection=agoda, operation="SetAriV2")
+    # The documents' sizes, built again from the jobs as the provider built them.
+    product_map, sizes = ProductMap(agoda), []
+    for job in SyncJob.objects.filter(connection=agoda):
+        items, _ = mapped_ari_items(product_map, job.payload.get("items") or [])
+        sizes += [
+            len(d.body)
+            for d in codec.build_set_ari(
+                items, property_id=agoda.get_provider().property_id, currency=hotel.currency,
+                horizon_days=days,
+            )
+        ]  # fmt: skip
+    snapshot = http.get(f"{control}/state", timeout=60).json()
+    Connection.objects.filter(pk=agoda.pk).update(enabled=False)
+    return {
+        "days": days,
+        "products": len(products),
+        "jobs": jobs,
+        "documents": logs.count(),
+        "messages": logs.aggregate(n=Sum("items"))["n"] or 0,
+        "max_updates": logs.aggregate(n=Max("items"))["n"] or 0,
+        "max_updates_limit": document_size(agoda.get_provider().capabilities()),
+        "max_bytes": max(sizes, default=0),
+        "seconds": seconds,
+        "planning": planning,
+        "partner_seconds": (logs.aggregate(ms=Sum("duration_ms"))["ms"] or 0) / 1000,
+        "naive": len(products) * days,
+        "not_done": SyncJob.objects.filter(connection=agoda)
+        .exclude(status=SyncJob.Status.DONE)
+        .count(),
+        "refused": snapshot["counts"].get("updates refused", 0),
+        "held_days": snapshot["ari_days"],
+    }
 
 
 # ---------------------------------------------------------------------- the measuring child
@@ -576,6 +681,7 @@ def measure() -> dict:
 
         # 1b. The same full sync to Expedia (disabled afterwards: the fan-out is Booking's).
         expedia_full = _expedia_full_sync(hotel, sandbox, http, room_types, plans)
+        agoda_full = _full_sync_agoda(hotel, sandbox, http, room_types, plans, products, DAYS)
 
         # 2. Fan-out through the worker, IDS Next connected too.
         Connection.objects.create(
@@ -734,6 +840,7 @@ def measure() -> dict:
             "products": len(products),
             "full_sync": full,
             "expedia_full_sync": expedia_full,
+            "agoda": agoda_full,
             "fanout": fanout,
             "inbound": inbound,
         }

@@ -71,7 +71,7 @@ from .interface import (
 )
 from .mapping import ProductMap
 from .models import Connection, InboundMessage
-from .providers.base import PullAgain, SyncError, TransientError
+from .providers.base import PullAgain, SyncError, TransientError, loggable
 
 logger = logging.getLogger(__name__)
 
@@ -332,11 +332,23 @@ def receive_webhook(connection: Connection, request: WebhookRequest) -> list[Inb
 
     Raises the provider's ``WebhookRefused`` (verification failed: nothing is
     stored) or ``NotSupported`` (the provider takes no webhooks).
+
+    A partner with ``reservation_hints`` pushes only the ids of changed
+    reservations: the push is kept in the sync log and the named reservations
+    are fetched at once, after the commit (``channels.pull.fetch_hinted``);
+    nothing is stored as a message until they are read.
     """
-    from .tasks import apply_inbound_message
+    from .tasks import apply_inbound_message, fetch_hinted
 
     provider = connection.get_provider()
     provider.verify_webhook(request)
+    if provider.capabilities().reservation_hints:
+        ids = _hinted(connection, provider, request)
+        if ids:
+            pema_tasks.enqueue_on_commit(
+                fetch_hinted, connection.pk, list(ids), queue=settings.CHANNELS_TASK_QUEUE
+            )
+        return []
     with transaction.atomic():
         try:
             items = provider.parse_webhook(request)
@@ -353,6 +365,40 @@ def receive_webhook(connection: Connection, request: WebhookRequest) -> list[Inb
                     apply_inbound_message, message.pk, queue=settings.CHANNELS_TASK_QUEUE
                 )
     return messages
+
+
+def _hinted(connection: Connection, provider, request: WebhookRequest) -> tuple[str, ...]:
+    """The ids a hint names (an unreadable hint: none), the push kept in the sync log."""
+    from .models import SyncLog
+
+    error, ids = "", ()
+    try:
+        ids = tuple(dict.fromkeys(provider.webhook_hints(request)))
+    except (SyncError, ValueError) as exc:
+        error = exc.message if isinstance(exc, SyncError) else str(exc)
+    SyncLog.objects.create(
+        connection=connection,
+        operation="hint",
+        status=SyncLog.Status.ERROR if error else SyncLog.Status.SUCCESS,
+        items=len(ids),
+        request=loggable(request.body),
+        error=f"Unreadable hint: {error}"[:2000] if error else "",
+        correlation_id=",".join(ids)[:64],
+    )
+    return ids
+
+
+def stored_revisions(connection: Connection, partner_reservation_ids) -> set[tuple[str, str]]:
+    """(partner reservation id, revision) of these reservations' messages stored already.
+
+    A partner that lists changes without a queue (Agoda) reads only details
+    it does not hold yet; the pipeline would pass over the others anyway.
+    """
+    return set(
+        InboundMessage.objects.filter(
+            connection=connection, partner_reservation_id__in=list(partner_reservation_ids)
+        ).values_list("partner_reservation_id", "revision")
+    )
 
 
 # ---------------------------------------------------------------------- applying

@@ -186,12 +186,16 @@ class DeliveryResult:
     ``partner_references`` maps what was sent (a confirmation number) to the
     partner's own id; ``skipped`` says why nothing was sent (the job ends
     ``skipped`` with that reason); ``warnings`` are kept in the sync log.
+    ``failed_updates``: what a partial success refused for good (the rest applied).
     """
 
     partner_references: dict[str, str] = field(default_factory=dict)
     skipped: str = ""
     warnings: tuple[str, ...] = ()
     messages: int = 0
+    #: Updates the partner refused while applying the rest (a partial success), each
+    #: described for staff; kept on the job's payload as ``failed_updates``.
+    failed_updates: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------- inbound
@@ -380,6 +384,15 @@ class WebhookRequest:
 
 
 @dataclass(frozen=True)
+class WebhookReply:
+    """The answer a partner expects to its push, when it is not Pema's JSON (Agoda's XML)."""
+
+    body: bytes
+    content_type: str
+    status: int = 200
+
+
+@dataclass(frozen=True)
 class UnreadableMessage:
     """A pulled message the provider could not read: kept raw and held for staff."""
 
@@ -487,6 +500,10 @@ class Capabilities:
     prices) or per occupancy (extra adult and child prices too).
     ``exports_reservations``: the partner takes Pema's reservations (a PMS);
     one that does not (an OTA, where they come from) gets no reservation jobs.
+    ``reservation_hints``: a pull partner that also pushes hints to the hook
+    ("these bookings changed", Agoda's BookingHint); the hook fetches the
+    named bookings at once (``Provider.fetch_reservations``), the pull stays
+    the backstop.
     """
 
     nets_reservations: bool = True
@@ -501,6 +518,7 @@ class Capabilities:
     exports_reservations: bool = False
     answers_availability: bool = False
     pull_interval_seconds: int | None = None
+    reservation_hints: bool = False
 
     def __post_init__(self) -> None:
         if self.max_items_per_request < 1 or self.horizon_days < 1 or self.past_days < 0:

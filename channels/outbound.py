@@ -24,6 +24,12 @@ module reads what a call needs, hands the provider the values of
 
 Failure is the provider raising the outbox's ``TransientError`` or
 ``PermanentError``; the outbox retries or gives up as for any job.
+
+A partial success (the partner applied part of a document) is the provider's
+``failed_updates`` on a result (refused for good: the job ends done, the
+failures kept on its payload and its log), or ``PartiallyApplied`` when some
+refused updates may pass later: the job's items are narrowed to those, the
+failures kept, and the job retried with only them.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from .interface import (
 )
 from .mapping import ProductMap, mapped_ari_items
 from .models import SyncJob, SyncLog
-from .providers.base import Provider
+from .providers.base import PartiallyApplied, Provider
 
 ARI_KINDS = (SyncJob.Kind.AVAILABILITY, SyncJob.Kind.RATES)
 
@@ -70,9 +76,32 @@ def _send_ari(provider: Provider, job: SyncJob) -> tuple[DeliveryResult, tuple[s
     notes = (f"Not mapped on this connection, not sent: {', '.join(unmapped)}.",) * bool(unmapped)
     if not items:
         return DeliveryResult(skipped=notes[0] if notes else "Nothing to send."), ()
-    if job.kind == SyncJob.Kind.AVAILABILITY:
-        return provider.push_availability(items, message_id=job.message_id), notes
-    return provider.push_rates(items, message_id=job.message_id), notes
+    try:
+        if job.kind == SyncJob.Kind.AVAILABILITY:
+            return provider.push_availability(items, message_id=job.message_id), notes
+        return provider.push_rates(items, message_id=job.message_id), notes
+    except PartiallyApplied as partial:
+        _narrow_to_retry(job, partial)
+        raise
+
+
+def _narrow_to_retry(job: SyncJob, partial: PartiallyApplied) -> None:
+    """Keep on the job only the items the partner may take on a retry, and what failed.
+
+    The outbox saves the payload with the failed attempt, so the retry sends
+    only those items (the rest is applied at the partner already).
+    """
+    products = ProductMap(job.connection)
+    wanted = set(partial.retry_items)
+    kept = [
+        item
+        for item in job.payload.get("items") or []
+        if any(typed in wanted for typed in mapped_ari_items(products, [item])[0])
+    ]
+    payload = dict(job.payload)
+    payload["items"] = kept
+    payload["failed_updates"] = [*payload.get("failed_updates", []), *partial.failed]
+    job.payload = payload
 
 
 def _send_reservation(provider: Provider, job: SyncJob) -> DeliveryResult:
@@ -176,6 +205,8 @@ def record(
     payload = dict(job.payload)
     if result.partner_references:
         payload["partner_references"] = dict(result.partner_references)
+    if result.failed_updates:
+        payload["failed_updates"] = [*payload.get("failed_updates", []), *result.failed_updates]
     warnings = [*notes, *result.warnings]
     if warnings:
         payload["warnings"] = warnings

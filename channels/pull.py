@@ -83,12 +83,13 @@ class PullReport:
         }
 
 
-def _pull_once(connection: Connection, report: PullReport) -> bool:
-    """Read, store and apply; False when the partner could not be read."""
+def _pull_once(connection: Connection, report: PullReport, read=None) -> bool:
+    """Read (``read``: the provider's pull unless given), store and apply; False when
+    the partner could not be read."""
     provider = connection.get_provider()
     report.pulls += 1
     try:
-        result = provider.pull_reservations()
+        result = (read or provider.pull_reservations)()
     except SyncError as exc:
         report.error = exc.message
         return False
@@ -151,6 +152,32 @@ def pull_connection(connection_id: int) -> PullReport:
             time.sleep(connection.get_provider().wait_after_ack_seconds)
             if _pull_once(connection, report):
                 _acknowledge_owed(connection, report)
+    finally:
+        keeper.stop()
+        release(connection_id, owner)
+    return report
+
+
+def fetch_hinted(connection_id: int, partner_reservation_ids: list[str]) -> PullReport:
+    """Read the reservations a partner's hint named, now: store, apply, acknowledge.
+
+    The same path as a pull, under the same lease; when the lease is taken
+    (a pull or a delivery is running) the report is unclaimed and the caller
+    tries again shortly.
+    """
+    report = PullReport()
+    owner = f"hint-{uuid.uuid4().hex}"
+    if not partner_reservation_ids or not claim(connection_id, owner):
+        return report
+    report.claimed = True
+    keeper = lease_keeper(connection_id, owner)
+    keeper.start()
+    try:
+        connection = Connection.objects.select_related("hotel").get(pk=connection_id)
+        provider = connection.get_provider()
+        ids = list(partner_reservation_ids)
+        if _pull_once(connection, report, lambda: provider.fetch_reservations(ids)):
+            _acknowledge_owed(connection, report)
     finally:
         keeper.stop()
         release(connection_id, owner)

@@ -19,6 +19,7 @@ from .delivery import abandoned_connections, deliver, next_due_in
 from .dispatch import dispatch, plan_full_sync
 from .inbound import apply_inbound, waiting_message_ids
 from .models import Connection
+from .pull import fetch_hinted as fetch_hinted_now
 from .pull import pull_connection as pull_one
 
 logger = logging.getLogger(__name__)
@@ -115,5 +116,31 @@ def pull_connection(connection_id: int) -> dict:
     """
     report = pull_one(connection_id)
     if report.claimed and next_due_in(connection_id) is not None:
+        enqueue(deliver_connection, connection_id)
+    return report.as_dict()
+
+
+#: Seconds between tries of a hinted fetch that found the connection busy, and how many.
+HINT_RETRY_SECONDS = 1.0
+HINT_TRIES = 30
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def fetch_hinted(connection_id: int, partner_reservation_ids: list[str], tries: int = 1) -> dict:
+    """A partner's hint named changed reservations: read them now (``channels.pull``).
+
+    A connection busy with a pull or a delivery is tried again a second later
+    (a pull would read them too, but only at its next beat).
+    """
+    report = fetch_hinted_now(connection_id, partner_reservation_ids)
+    if not report.claimed and tries < HINT_TRIES:
+        enqueue(
+            fetch_hinted,
+            connection_id,
+            partner_reservation_ids,
+            tries + 1,
+            countdown=HINT_RETRY_SECONDS,
+        )
+    elif report.claimed and next_due_in(connection_id) is not None:
         enqueue(deliver_connection, connection_id)
     return report.as_dict()

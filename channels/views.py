@@ -48,7 +48,7 @@ def _webhook_request(request: HttpRequest) -> WebhookRequest:
 
 @csrf_exempt  # partners sign their pushes; there is no browser session to protect
 @require_POST
-def inbound_hook(request: HttpRequest, connection_uuid: uuid.UUID) -> JsonResponse:
+def inbound_hook(request: HttpRequest, connection_uuid: uuid.UUID) -> HttpResponse:
     connection = Connection.objects.select_related("hotel").filter(uuid=connection_uuid).first()
     if connection is None:
         return JsonResponse(error_body("not_found", "No such hook."), status=404)
@@ -70,6 +70,9 @@ def inbound_hook(request: HttpRequest, connection_uuid: uuid.UUID) -> JsonRespon
         )
         status = refused.http_status if refused.http_status in (401, 403) else 401
         return JsonResponse(error_body("unauthorized", refused.message), status=status)
+    reply = connection.get_provider().webhook_reply(len(messages))
+    if reply is not None:  # the partner's own answer shape (Agoda's <result><success/>)
+        return HttpResponse(reply.body, status=reply.status, content_type=reply.content_type)
     return JsonResponse({"received": len(messages)}, status=200)
 
 

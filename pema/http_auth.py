@@ -6,9 +6,12 @@ Each hook adds its headers to a request just before :mod:`pema.http` sends it:
   machine account);
 - :class:`BearerTokenAuth`: ``Authorization: Bearer`` with a token fetched by a
   callable (:func:`client_credentials` builds one for an OAuth 2.0
-  client-credentials token endpoint), cached until shortly before it expires,
+  client-credentials token endpoint, :func:`json_token_exchange` for a partner's
+  own JSON exchange), cached until shortly before it expires,
   fetched again then, and once more when the partner answers 401 (a token
   revoked before its time);
+- :class:`QueryKeyAuth`: a key as a query parameter (Agoda's ``?apiKey=``),
+  added to the URL just before sending;
 - :class:`SignedHeadersAuth`: headers a callable computes for each request
   from its method, URL and body; :func:`key_secret_signature` is the common
   ``X-Signature = sha256(key + secret + unix seconds)`` scheme (Hotelbeds).
@@ -48,12 +51,14 @@ __all__ = [
     "BasicAuth",
     "BearerTokenAuth",
     "OutgoingRequest",
+    "QueryKeyAuth",
     "SignedHeadersAuth",
     "Token",
     "TokenError",
     "TokenRefused",
     "client_credentials",
     "fingerprint",
+    "json_token_exchange",
     "key_secret_signature",
 ]
 
@@ -105,6 +110,27 @@ class BasicAuth(Auth):
 
     def apply(self, request: OutgoingRequest) -> None:
         request.headers["Authorization"] = self._header
+
+
+# ---------------------------------------------------------------------- query key
+class QueryKeyAuth(Auth):
+    """A key sent as a query parameter (``?apiKey=...``), added to the final URL on send.
+
+    The URL is the one place the key is: callers log bodies, never URLs, and a
+    provider whose partner wants its key in the query redacts it from error texts
+    (``Provider.redact``), since a connection error names the URL.
+    """
+
+    def __init__(self, name: str, value: str) -> None:
+        self._name = name
+        self._value = value
+
+    def __repr__(self) -> str:
+        return f"QueryKeyAuth({self._name}=***)"
+
+    def apply(self, request: OutgoingRequest) -> None:
+        joiner = "&" if "?" in request.url else "?"
+        request.url = f"{request.url}{joiner}{urlencode({self._name: self._value})}"
 
 
 # ---------------------------------------------------------------------- bearer
@@ -242,6 +268,51 @@ def client_credentials(
             max_bytes=TOKEN_ANSWER_MAX_BYTES,
         )
         return parse_token_answer(answer, default_lifetime=default_lifetime)
+
+    return fetch
+
+
+def json_token_exchange(
+    token_url: str,
+    payload: dict[str, str],
+    *,
+    read_token: Callable[[object], str],
+    lifetime: float,
+    headers: dict[str, str] | None = None,
+) -> Callable[[], Token]:
+    """A ``fetch_token`` for a partner's own JSON token exchange (not OAuth's form POST).
+
+    It POSTs ``payload`` as JSON; ``read_token`` takes the parsed answer and
+    returns the token, or raises ``ValueError`` when the partner refused (an
+    answer like ``{"success": false, ...}``), which becomes ``TokenRefused``.
+    The token is trusted for ``lifetime`` seconds (the partner's documented
+    life: Agoda's exchange answers no expiry). Errors name the status only.
+    """
+
+    def fetch() -> Token:
+        answer = http.request(
+            "POST",
+            token_url,
+            json=payload,
+            headers={"Accept": "application/json", **(headers or {})},
+            max_bytes=TOKEN_ANSWER_MAX_BYTES,
+        )
+        if answer.status in (400, 401, 403):
+            raise TokenRefused(
+                f"The token exchange refused the client credentials: HTTP {answer.status}.",
+                http_status=answer.status,
+            )
+        if answer.status != 200 or len(answer.body) > TOKEN_ANSWER_MAX_BYTES:
+            raise TokenError(f"The token exchange answered HTTP {answer.status}.")
+        try:
+            data = answer.json()
+        except ValueError:
+            raise TokenError("The token exchange's answer is not JSON.") from None
+        try:
+            token = read_token(data)
+        except ValueError as exc:
+            raise TokenRefused(f"The token exchange refused: {exc}", http_status=401) from None
+        return Token.lasting(token, lifetime)
 
     return fetch
 

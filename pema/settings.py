@@ -389,6 +389,7 @@ PEMA_PROVIDERS = env.dict(
         "mock": "partners.mock.provider.MockProvider",
         "cloudbeds": "partners.cloudbeds.provider.CloudbedsProvider",
         "mews": "partners.mews.provider.MewsProvider",
+        "agoda": "partners.agoda.provider.AgodaProvider",
     },
 )
 # Airbnb (partners/airbnb/, iCalendar): seconds between reads of each listing's feed.
@@ -438,6 +439,7 @@ PEMA_SANDBOX_SIMULATORS = env.dict(
         "hotelbeds2": "partners.hotelbeds.simulator.HotelbedsSimulator",
         "cloudbeds": "partners.cloudbeds.simulator.CloudbedsSimulator",
         "mews": "partners.mews.simulator.MewsSimulator",
+        "agoda": "partners.agoda.simulator.AgodaSimulator",
     },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).
@@ -457,6 +459,12 @@ EXPEDIA_SANDBOX_USERNAME = env("EXPEDIA_SANDBOX_USERNAME", default="sandbox-eqc"
 EXPEDIA_SANDBOX_PASSWORD = env("EXPEDIA_SANDBOX_PASSWORD", default="sandbox-eqc-password")
 EXPEDIA_SANDBOX_HOTEL_ID = env("EXPEDIA_SANDBOX_HOTEL_ID", default="35499")
 EXPEDIA_SANDBOX_CURRENCY = env("EXPEDIA_SANDBOX_CURRENCY", default="INR")
+# The Agoda simulator's property and credentials (its products are configured per test).
+AGODA_SANDBOX_PROPERTY_ID = env("AGODA_SANDBOX_PROPERTY_ID", default="1949542")
+AGODA_SANDBOX_API_KEY = env("AGODA_SANDBOX_API_KEY", default="sandbox-agoda-key")
+AGODA_SANDBOX_CLIENT_ID = env("AGODA_SANDBOX_CLIENT_ID", default="sandbox-agoda-client")
+AGODA_SANDBOX_CLIENT_SECRET = env("AGODA_SANDBOX_CLIENT_SECRET", default="sandbox-agoda-secret")
+AGODA_SANDBOX_CURRENCY = env("AGODA_SANDBOX_CURRENCY", default="INR")
 
 # --- Booking-engine webhooks ---------------------------------------------------------------
 # Deliveries go through the one outbox (pema/outbox.py): its lease, backoff, retry window and

@@ -185,6 +185,21 @@ class Simulator:
         return Response(status=200, body=b'<?xml version="1.0" encoding="UTF-8"?>\n<Broken xmlns="')
 
 
+def run_command(
+    handlers: Mapping[str, Callable[[dict[str, Any]], Any]], name: str, payload: dict[str, Any]
+) -> Any:
+    """A simulator's :meth:`Simulator.command` by table: an unknown name or a payload its
+    handler cannot read is a :class:`CommandError` (answered 400) saying so."""
+    if name not in handlers:
+        raise CommandError(f"unknown command {name!r}; known: {', '.join(sorted(handlers))}")
+    try:
+        return handlers[name](payload)
+    except CommandError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CommandError(f"{name}: bad payload ({exc!r})") from exc
+
+
 def json_payload(body: bytes) -> dict[str, Any]:
     """A control request's JSON object (empty body: ``{}``)."""
     try:

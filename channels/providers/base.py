@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         RateItem,
         ReservationMessage,
         RestrictionItem,
+        WebhookReply,
         WebhookRequest,
     )
     from channels.models import Connection, SyncJob
@@ -80,6 +81,22 @@ class Unauthorised(PermanentError):
 class PullAgain(TransientError):
     """Pulled messages changed at the partner since they were read: read them again
     before acknowledging (Booking.com's 409)."""
+
+
+class PartiallyApplied(TransientError):
+    """The partner applied part of a document and refused updates that may pass later.
+
+    ``retry_items`` are those updates (of the items the provider was handed):
+    the engine narrows the job to them and retries it. ``failed`` describes
+    every update refused, the permanent ones too, for the job's record.
+    """
+
+    def __init__(
+        self, message: str, *, retry_items: Sequence = (), failed: Sequence[str] = (), **kwargs
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_items = tuple(retry_items)
+        self.failed = tuple(failed)
 
 
 class BadResponse(SyncError):
@@ -271,6 +288,19 @@ class Provider:
         """The reservation messages of a verified push (none for a ping)."""
         raise NotSupported(f"{type(self).__name__} does not accept webhooks.")
 
+    def webhook_hints(self, request: WebhookRequest) -> tuple[str, ...]:
+        """(Partners with ``reservation_hints``.) The partner reservation ids a verified
+        push names as changed; their details are fetched at once."""
+        raise NotSupported(f"{type(self).__name__} sends no reservation hints.")
+
+    def fetch_reservations(self, partner_reservation_ids: Sequence[str]) -> PullResult:
+        """(Partners with ``reservation_hints``.) Read these reservations now."""
+        raise NotSupported(f"{type(self).__name__} sends no reservation hints.")
+
+    def webhook_reply(self, received: int) -> WebhookReply | None:
+        """The partner's own answer to an accepted push (None: Pema's JSON answer)."""
+        return None
+
     def acknowledge(self, ack: Acknowledgement) -> AckOutcome | None:
         """Tell the partner which pulled messages are applied or rejected; raise SyncError.
 
@@ -316,6 +346,11 @@ class Provider:
         """The request body as the sync log keeps it (a partner that puts credentials in
         the body, Mews, takes them out here)."""
         return body
+
+    def redact_text(self, text: str) -> str:
+        """``text`` without secrets, before it is logged (a key the partner wants in the
+        URL appears in connection errors); as is by default."""
+        return text
 
     def url_for(self, operation: str) -> str:
         return f"{self.connection.base_url.rstrip('/')}/{operation}"
@@ -396,9 +431,13 @@ class Provider:
                     f"Could not get an access token: {exc}", unreachable=True
                 ) from exc
             except http.Timeout as exc:
-                raise TransientError(f"Timed out: {exc}", unreachable=True) from exc
+                raise TransientError(
+                    self.redact_text(f"Timed out: {exc}"), unreachable=True
+                ) from exc
             except http.RequestException as exc:
-                raise TransientError(f"Could not connect: {exc}", unreachable=True) from exc
+                raise TransientError(
+                    self.redact_text(f"Could not connect: {exc}"), unreachable=True
+                ) from exc
             http_status, answer = response.status, response.body
             if response.status == 429 or response.status >= 500:
                 raise TransientError(

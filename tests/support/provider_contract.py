@@ -20,7 +20,11 @@ without a call); ARI pushes work against the fake (``fake_ari``), carry the
 job's message id (so a retry is recognisable) and are logged against the job
 the engine binds; an outage is transient, refused credentials permanent.
 Providers that take reservations answer ``fake_reservation``, pull partners
-``fake_pull`` and ``fake_ack``, push partners ``fake_webhook``.
+``fake_pull`` and ``fake_ack`` (``acknowledges = False``: a partner with no
+acknowledgement, Agoda, offers none and its messages carry no ack token),
+push partners ``fake_webhook``; a pull partner with ``reservation_hints``
+offers ``verify_webhook``, ``webhook_hints`` and ``fetch_reservations`` and
+answers ``fake_webhook`` with a hint.
 """
 
 from __future__ import annotations
@@ -74,6 +78,9 @@ OPERATIONS = (
     "acknowledge",
     "verify_webhook",
     "parse_webhook",
+    "webhook_hints",
+    "fetch_reservations",
+    "webhook_reply",
     "test_connection",
 )
 ANY_URL = re.compile(r".*")
@@ -96,6 +103,7 @@ class ProviderContract:
     takes_ari: ClassVar[bool] = True
     #: A pull partner expects acknowledgements (a feed partner, such as Airbnb's iCalendar,
     #: expects none: its messages carry no ack token, so ``acknowledge`` is never called).
+    #: (Pull partners.) The partner is told which pulled messages were applied.
     acknowledges: ClassVar[bool] = True
 
     def fake_partner(self, rsps: responses.RequestsMock, connection: Connection) -> None:
@@ -206,10 +214,12 @@ class ProviderContract:
                 caps.reservations == ReservationFlow.PULL and self.acknowledges,
                 ("acknowledge",),
             ),
-            "push": (
-                caps.reservations == ReservationFlow.PUSH,
-                ("verify_webhook", "parse_webhook"),
+            "push": (caps.reservations == ReservationFlow.PUSH, ("parse_webhook",)),
+            "verify": (
+                caps.reservations == ReservationFlow.PUSH or caps.reservation_hints,
+                ("verify_webhook",),
             ),
+            "hints": (caps.reservation_hints, ("webhook_hints", "fetch_reservations")),
         }
         for what, (offered, operations) in pairs.items():
             for operation in operations:
@@ -377,6 +387,21 @@ class ProviderContract:
                 Acknowledgement(applied=result.reservations, confirmation_numbers=numbers)
             )
             assert rsps.calls, "the acknowledgement reached the partner"
+
+    def test_hints_are_verified_then_name_what_to_fetch(self, connection) -> None:
+        provider = connection.get_provider()
+        if not provider.capabilities().reservation_hints:
+            pytest.skip("this partner sends no hints")
+        request = self.fake_webhook(connection)
+        provider.verify_webhook(request)
+        named = provider.webhook_hints(request)
+        assert named and all(isinstance(i, str) and i for i in named)
+        with pytest.raises(WebhookRefused):  # without its token or signature
+            provider.verify_webhook(replace(request, headers={}, query={}))
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+            self.fake_pull(rsps, connection)
+            fetched = provider.fetch_reservations(named)
+        assert isinstance(fetched, PullResult) and fetched.reservations
 
     def test_webhooks_are_verified_then_parsed(self, connection) -> None:
         provider = connection.get_provider()

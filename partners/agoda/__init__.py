@@ -1,0 +1,1 @@
+"""Agoda YCS5: provider, codec, simulator and setup."""
