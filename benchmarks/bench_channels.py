@@ -264,39 +264,6 @@ def _expedia_report(e: dict) -> list[str]:
 
 def _expedia_full_sync(hotel, sandbox, http, room_types, plans) -> dict:
     """A 500-day full sync to the Expedia simulator, delivered here; its figures."""
-def _agoda_lines(a: dict) -> list[str]:
-    ratio = a["naive"] / max(a["messages"], 1)
-    within = (
-        a["max_bytes"] <= AGODA_MAX_BYTES
-        and a["days"] <= AGODA_HORIZON_DAYS
-        and a["max_updates"] <= a["max_updates_limit"]
-    )
-    return [
-        f"**Full sync to Agoda**, {a['days']} days of the same calendar and "
-        f"{a['products']} products (SetAriV2, type 10):",
-        "",
-        "| documents (HTTP calls) | updates | seconds | largest document | most updates in "
-        "one | naive: 1 update per product per day | fewer |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {a['documents']} | {a['messages']} | {a['seconds']:.1f} (planning "
-        f"{a['planning']:.1f}, simulator {a['partner_seconds']:.1f}) | "
-        f"{a['max_bytes'] / 1024:.0f} KiB | {a['max_updates']} | {a['naive']} | {ratio:.1f}x |",
-        "",
-        f"Agoda's limits: 1 MB a request ({_verdict(a['max_bytes'] <= AGODA_MAX_BYTES)}), "
-        f"730 days ahead ({_verdict(a['days'] <= AGODA_HORIZON_DAYS)}); Pema's own cap of "
-        f"{a['max_updates_limit']} updates a document (the smaller of the provider's 2,000 and "
-        f"`CHANNELS_ARI_BATCH_SIZE`): {_verdict(a['max_updates'] <= a['max_updates_limit'])}. "
-        "A product's day is one update of its kind (rooms, restrictions or price), and a "
-        "range with weekday flags (`dow`) carries many days. Jobs not done: "
-        f"{a['not_done']}; updates the simulator refused: {a['refused']}; days it holds: "
-        f"{a['held_days']}. Targets: within the limits: {_verdict(within)}; >= "
-        f"{TARGETS['fewer_messages']}x fewer updates than naive: "
-        f"{_verdict(ratio >= TARGETS['fewer_messages'])}.",
-    ]
-
-
-def _full_sync_agoda(hotel, sandbox, http, room_types, plans, products, days: int) -> dict:
-    """Agoda's 500-day full sync, delivered in this process; the connection switched off after."""
     from django.conf import settings
     from django.db.models import Max, Sum
     from django.utils import timezone
@@ -309,15 +276,6 @@ def _full_sync_agoda(hotel, sandbox, http, room_types, plans, products, days: in
     from partners.expedia.setup import connect
 
     control = f"{sandbox.base_url}/_control/expedia"
-    from channels.delivery import deliver
-    from channels.dispatch import document_size, plan_full_sync
-    from channels.mapping import ProductMap, mapped_ari_items
-    from channels.models import Connection, SyncJob, SyncLog
-    from partners.agoda import codec
-    from partners.agoda.setup import connect
-
-    control = f"{sandbox.base_url}/_control/agoda"
-    codes = [rt.code for rt in room_types]
     http.post(
         f"{control}/configure",
         json={
@@ -367,6 +325,58 @@ def _full_sync_agoda(hotel, sandbox, http, room_types, plans, products, days: in
     }
     Connection.objects.filter(pk=conn.pk).update(enabled=False)
     return figures
+
+
+def _agoda_lines(a: dict) -> list[str]:
+    ratio = a["naive"] / max(a["messages"], 1)
+    within = (
+        a["max_bytes"] <= AGODA_MAX_BYTES
+        and a["days"] <= AGODA_HORIZON_DAYS
+        and a["max_updates"] <= a["max_updates_limit"]
+    )
+    return [
+        f"**Full sync to Agoda**, {a['days']} days of the same calendar and "
+        f"{a['products']} products (SetAriV2, type 10):",
+        "",
+        "| documents (HTTP calls) | updates | seconds | largest document | most updates in "
+        "one | naive: 1 update per product per day | fewer |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {a['documents']} | {a['messages']} | {a['seconds']:.1f} (planning "
+        f"{a['planning']:.1f}, simulator {a['partner_seconds']:.1f}) | "
+        f"{a['max_bytes'] / 1024:.0f} KiB | {a['max_updates']} | {a['naive']} | {ratio:.1f}x |",
+        "",
+        f"Agoda's limits: 1 MB a request ({_verdict(a['max_bytes'] <= AGODA_MAX_BYTES)}), "
+        f"730 days ahead ({_verdict(a['days'] <= AGODA_HORIZON_DAYS)}); Pema's own cap of "
+        f"{a['max_updates_limit']} updates a document (the smaller of the provider's 2,000 and "
+        f"`CHANNELS_ARI_BATCH_SIZE`): {_verdict(a['max_updates'] <= a['max_updates_limit'])}. "
+        "A product's day is one update of its kind (rooms, restrictions or price), and a "
+        "range with weekday flags (`dow`) carries many days. Jobs not done: "
+        f"{a['not_done']}; updates the simulator refused: {a['refused']}; days it holds: "
+        f"{a['held_days']}. Targets: within the limits: {_verdict(within)}; >= "
+        f"{TARGETS['fewer_messages']}x fewer updates than naive: "
+        f"{_verdict(ratio >= TARGETS['fewer_messages'])}.",
+    ]
+
+
+def _full_sync_agoda(hotel, sandbox, http, room_types, plans, products, days: int) -> dict:
+    """Agoda's 500-day full sync, delivered in this process; the connection switched off after."""
+    from django.conf import settings
+    from django.db.models import Max, Sum
+    from django.utils import timezone
+
+    from channels.delivery import deliver
+    from channels.dispatch import document_size, plan_full_sync
+    from channels.mapping import ProductMap, mapped_ari_items
+    from channels.models import Connection, SyncJob, SyncLog
+    from partners.agoda import codec
+    from partners.agoda.setup import connect
+
+    control = f"{sandbox.base_url}/_control/agoda"
+    codes = [rt.code for rt in room_types]
+    http.post(
+        f"{control}/configure",
+        json={
+            "currency": hotel.currency,
             "rooms": {c: {"num_persons": 2, "min_rate": 0, "max_rate": 10_000_000} for c in codes},
             "products": [[rt.code, p.code] for rt in room_types for p in plans],
         },
@@ -681,6 +691,7 @@ def measure() -> dict:
 
         # 1b. The same full sync to Expedia (disabled afterwards: the fan-out is Booking's).
         expedia_full = _expedia_full_sync(hotel, sandbox, http, room_types, plans)
+
         agoda_full = _full_sync_agoda(hotel, sandbox, http, room_types, plans, products, DAYS)
 
         # 2. Fan-out through the worker, IDS Next connected too.

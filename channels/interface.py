@@ -502,7 +502,7 @@ class Capabilities:
     one that does not (an OTA, where they come from) gets no reservation jobs.
     ``reservation_hints``: a pull partner that also pushes hints to the hook
     ("these bookings changed", Agoda's BookingHint); the hook fetches the
-    named bookings at once (``Provider.fetch_reservations``), the pull stays
+    named bookings at once (``Provider.fetch_hinted_reservations``), the pull stays
     the backstop.
     """
 

@@ -176,7 +176,7 @@ def fetch_hinted(connection_id: int, partner_reservation_ids: list[str]) -> Pull
         connection = Connection.objects.select_related("hotel").get(pk=connection_id)
         provider = connection.get_provider()
         ids = list(partner_reservation_ids)
-        if _pull_once(connection, report, lambda: provider.fetch_reservations(ids)):
+        if _pull_once(connection, report, lambda: provider.fetch_hinted_reservations(ids)):
             _acknowledge_owed(connection, report)
     finally:
         keeper.stop()

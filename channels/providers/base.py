@@ -293,7 +293,7 @@ class Provider:
         push names as changed; their details are fetched at once."""
         raise NotSupported(f"{type(self).__name__} sends no reservation hints.")
 
-    def fetch_reservations(self, partner_reservation_ids: Sequence[str]) -> PullResult:
+    def fetch_hinted_reservations(self, partner_reservation_ids: Sequence[str]) -> PullResult:
         """(Partners with ``reservation_hints``.) Read these reservations now."""
         raise NotSupported(f"{type(self).__name__} sends no reservation hints.")
 

@@ -19,7 +19,7 @@ It speaks through :mod:`partners.agoda.codec` and sends through
   whose revision Pema does not hold yet. Agoda has no acknowledgement call, so
   nothing is acknowledged. A ``BookingHint`` push (``/hooks/<uuid>/?token=``)
   names bookings; :meth:`webhook_hints` returns them and the engine fetches
-  their details at once (:meth:`fetch_reservations`); the answer is
+  their details at once (:meth:`fetch_hinted_reservations`); the answer is
   ``<result><success/></result>``.
 - **Auth**, per connection (setting ``auth``): ``api_key`` (``?apiKey=`` on
   every call; Agoda ends API keys with 2026) or ``token`` (the exchange's 1 h
@@ -368,7 +368,7 @@ class AgodaProvider(Provider):
         wanted = self._new_heads(self._list(now - self.lookback, now))
         return self._details(wanted) if wanted else PullResult()
 
-    def fetch_reservations(self, partner_reservation_ids: Sequence[str]) -> PullResult:
+    def fetch_hinted_reservations(self, partner_reservation_ids: Sequence[str]) -> PullResult:
         return self._details(partner_reservation_ids)
 
     def verify_webhook(self, request: WebhookRequest) -> None:

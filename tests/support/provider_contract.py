@@ -23,7 +23,7 @@ Providers that take reservations answer ``fake_reservation``, pull partners
 ``fake_pull`` and ``fake_ack`` (``acknowledges = False``: a partner with no
 acknowledgement, Agoda, offers none and its messages carry no ack token),
 push partners ``fake_webhook``; a pull partner with ``reservation_hints``
-offers ``verify_webhook``, ``webhook_hints`` and ``fetch_reservations`` and
+offers ``verify_webhook``, ``webhook_hints`` and ``fetch_hinted_reservations`` and
 answers ``fake_webhook`` with a hint.
 """
 
@@ -79,7 +79,7 @@ OPERATIONS = (
     "verify_webhook",
     "parse_webhook",
     "webhook_hints",
-    "fetch_reservations",
+    "fetch_hinted_reservations",
     "webhook_reply",
     "test_connection",
 )
@@ -219,7 +219,7 @@ class ProviderContract:
                 caps.reservations == ReservationFlow.PUSH or caps.reservation_hints,
                 ("verify_webhook",),
             ),
-            "hints": (caps.reservation_hints, ("webhook_hints", "fetch_reservations")),
+            "hints": (caps.reservation_hints, ("webhook_hints", "fetch_hinted_reservations")),
         }
         for what, (offered, operations) in pairs.items():
             for operation in operations:
@@ -400,7 +400,7 @@ class ProviderContract:
             provider.verify_webhook(replace(request, headers={}, query={}))
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             self.fake_pull(rsps, connection)
-            fetched = provider.fetch_reservations(named)
+            fetched = provider.fetch_hinted_reservations(named)
         assert isinstance(fetched, PullResult) and fetched.reservations
 
     def test_webhooks_are_verified_then_parsed(self, connection) -> None:
