@@ -7,8 +7,6 @@ here and changed through the ARI bulk-update form.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
@@ -21,7 +19,7 @@ from django.utils.html import format_html
 
 from pema.money import format_money
 
-from .calendar_grid import calendar_grid
+from .admin_grid import RateGridAdminMixin
 from .forms import AriUpdateForm, ReservationAdminForm, room_field_name
 from .models import (
     ChangeEvent,
@@ -52,7 +50,7 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(Hotel)
-class HotelAdmin(admin.ModelAdmin):
+class HotelAdmin(RateGridAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "timezone", "currency", "availability_master", "tools")
     search_fields = ("code", "name")
     list_filter = ("availability_master",)
@@ -66,12 +64,7 @@ class HotelAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self):
-        own = [
-            path(
-                "<int:hotel_id>/calendar/",
-                self.admin_site.admin_view(self.calendar_view),
-                name="bookings_hotel_calendar",
-            ),
+        own = self.grid_urls() + [
             path(
                 "<int:hotel_id>/ari/",
                 self.admin_site.admin_view(self.ari_view),
@@ -79,46 +72,6 @@ class HotelAdmin(admin.ModelAdmin):
             ),
         ]
         return own + super().get_urls()
-
-    def calendar_view(self, request, hotel_id: int):
-        if not request.user.has_perm("bookings.view_inventoryday"):
-            raise PermissionDenied
-        hotel = get_object_or_404(Hotel, pk=hotel_id)
-        today = hotel.today()
-        try:
-            start = date.fromisoformat(request.GET.get("start", ""))
-        except ValueError:
-            start = today
-        # Keep paging within dates the calendar can hold (and date arithmetic can reach).
-        start = min(max(start, today - timedelta(days=366)), today + timedelta(days=3 * 366))
-        days, rows = calendar_grid(hotel, start, 30)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Calendar · {hotel.name}",
-            "hotel": hotel,
-            "days": days,
-            "rows": [
-                {
-                    "code": row.code,
-                    "name": row.name,
-                    "cells": [
-                        {
-                            "cell": cell,
-                            "price": format_money(cell.price, hotel.currency).split(" ")[0]
-                            if cell.price is not None
-                            else "—",
-                        }
-                        for cell in row.cells
-                    ],
-                }
-                for row in rows
-            ],
-            "previous": (start - timedelta(days=30)).isoformat(),
-            "next": (start + timedelta(days=30)).isoformat(),
-            "can_update": request.user.has_perm("bookings.change_rateday"),
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/bookings/calendar.html", context)
 
     def ari_view(self, request, hotel_id: int):
         if not (

@@ -11,10 +11,18 @@ from django.db import models
 
 from pema.money import currency_exponent, to_major, to_minor
 
-from .ari import LIMITS, WEEKDAY_NAMES, AriChanges, apply_ari_update
+from .ari import (
+    LIMITS,
+    RATE_CELL_FIELDS,
+    WEEKDAY_NAMES,
+    AriChanges,
+    apply_ari_update,
+    edit_inventory_cell,
+    edit_rate_cell,
+)
 from .errors import BookingError
 from .frontdesk import assign_room, set_staff_notes
-from .models import Hotel, RatePlan, Reservation, Room, RoomType
+from .models import Hotel, InventoryDay, RateDay, RatePlan, Reservation, Room, RoomType
 from .reservations import GuestDetails, modify_reservation, reserve_stay
 
 TRI_STATE = [("", "Leave as it is"), ("close", "Close"), ("open", "Open")]
@@ -334,3 +342,117 @@ class AriUpdateForm(forms.Form):
         except BookingError as error:
             _field_errors(self, error)
         return data
+
+
+class RateCellForm(forms.Form):
+    """One plan's price and restrictions for one room type and day, edited in the grid."""
+
+    price = forms.DecimalField(min_value=0, required=False)
+    stop_sell = forms.BooleanField(required=False)
+    closed_to_arrival = forms.BooleanField(required=False, label="Closed to arrival (CTA)")
+    closed_to_departure = forms.BooleanField(required=False, label="Closed to departure (CTD)")
+    min_stay_arrival = forms.IntegerField(min_value=1, max_value=365, label="Min stay on arrival")
+    min_stay_through = forms.IntegerField(min_value=1, max_value=365, label="Min stay through")
+    max_stay = forms.IntegerField(
+        min_value=1, max_value=365, required=False, help_text="Empty: no maximum."
+    )
+    break_derivation = forms.BooleanField(required=False)
+
+    def __init__(self, rate_plan: RatePlan, room_type: RoomType, day, *args, **kwargs):
+        self.rate_plan, self.room_type, self.day = rate_plan, room_type, day
+        self.row = RateDay.objects.filter(
+            rate_plan=rate_plan, room_type=room_type, date=day
+        ).first()
+        if self.row is not None and "data" not in kwargs and not args:
+            kwargs["initial"] = {
+                "price": None
+                if self.row.price is None
+                else to_major(self.row.price, rate_plan.currency),
+                **{name: getattr(self.row, name) for name in RATE_CELL_FIELDS if name != "price"},
+            }
+        super().__init__(*args, **kwargs)
+        places = currency_exponent(rate_plan.currency)
+        self.fields["price"] = forms.DecimalField(
+            min_value=0,
+            max_value=to_major(LIMITS["price"][1], rate_plan.currency),
+            max_digits=12,
+            decimal_places=places,
+            required=False,
+            label=f"Price ({rate_plan.currency})",
+        )
+        if rate_plan.parent_id:
+            parent = rate_plan.parent
+            self.fields["price"].help_text = f"Derived from {parent.code}."
+            self.fields[
+                "break_derivation"
+            ].label = f"Break the derivation: {rate_plan.code} stops following {parent.code}"
+        else:
+            del self.fields["break_derivation"]
+        self.result = None
+
+    def clean(self):
+        data = super().clean()
+        if self.row is None:
+            raise ValidationError("This day has no calendar row for the plan and room type.")
+        return data
+
+    def save(self):
+        """Write through the ARI domain; a refusal becomes a form error (returns False)."""
+        data = self.cleaned_data
+        values = {name: data.get(name) for name in RATE_CELL_FIELDS}
+        if values["price"] is not None:
+            values["price"] = to_minor(values["price"], self.rate_plan.currency)
+        else:
+            values.pop("price")
+        try:
+            self.result = edit_rate_cell(
+                self.rate_plan, self.room_type, self.day, values,
+                break_derived=bool(data.get("break_derivation")), source="staff",
+            )  # fmt: skip
+        except BookingError as error:
+            _field_errors(self, error)
+            return False
+        return True
+
+
+class InventoryCellForm(forms.Form):
+    """One room type's rooms to sell, blocked rooms and stop sell for one day."""
+
+    rooms_to_sell = forms.IntegerField(
+        min_value=0,
+        max_value=LIMITS["availability_override"][1],
+        required=False,
+        help_text="Empty: sell the active rooms.",
+    )
+    blocked = forms.IntegerField(min_value=0, max_value=LIMITS["blocked"][1])
+    stop_sell = forms.BooleanField(required=False, help_text="Every plan of this room type.")
+
+    def __init__(self, room_type: RoomType, day, *args, **kwargs):
+        self.room_type, self.day = room_type, day
+        self.row = InventoryDay.objects.filter(room_type=room_type, date=day).first()
+        if self.row is not None and "data" not in kwargs and not args:
+            kwargs["initial"] = {
+                "rooms_to_sell": self.row.total_override,
+                "blocked": self.row.blocked,
+                "stop_sell": self.row.stop_sell,
+            }
+        super().__init__(*args, **kwargs)
+        self.result = None
+
+    def clean(self):
+        data = super().clean()
+        if self.row is None:
+            raise ValidationError("This day has no calendar row for the room type.")
+        return data
+
+    def save(self) -> bool:
+        data = self.cleaned_data
+        try:
+            self.result = edit_inventory_cell(
+                self.room_type, self.day, rooms_to_sell=data.get("rooms_to_sell"),
+                blocked=data["blocked"], stop_sell=bool(data.get("stop_sell")), source="staff",
+            )  # fmt: skip
+        except BookingError as error:
+            _field_errors(self, error)
+            return False
+        return True
