@@ -19,7 +19,7 @@ from django.utils.html import format_html
 
 from pema.money import format_money
 
-from .admin_grid import RateGridAdminMixin
+from .admin_grid import RateGridAdminMixin, bulk_initial
 from .forms import AriUpdateForm, ReservationAdminForm, room_field_name
 from .models import (
     ChangeEvent,
@@ -82,7 +82,7 @@ class HotelAdmin(RateGridAdminMixin, admin.ModelAdmin):
         hotel = get_object_or_404(Hotel, pk=hotel_id)
         if request.method == "POST":
             form = AriUpdateForm(hotel, request.POST)
-            if form.is_valid():
+            if form.is_valid() and "apply" in request.POST and form.apply():
                 result = form.result
                 messages.success(
                     request,
@@ -92,8 +92,7 @@ class HotelAdmin(RateGridAdminMixin, admin.ModelAdmin):
                 url = reverse("admin:bookings_hotel_calendar", args=[hotel.pk])
                 return redirect(f"{url}?start={form.cleaned_data['start'].isoformat()}")
         else:
-            today = hotel.today()
-            form = AriUpdateForm(hotel, initial={"start": today, "end": today})
+            form = AriUpdateForm(hotel, initial=bulk_initial(hotel, request.GET))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Update availability, rates and restrictions · {hotel.name}",

@@ -10,6 +10,7 @@ a derived plan's cell shows its new price beside its parent's.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied
@@ -132,3 +133,17 @@ class RateGridAdminMixin:
             return self._cell_response(request, hotel, room_type, form, heading, saved)
         form = InventoryCellForm(room_type, the_day)
         return self._cell_response(request, hotel, room_type, form, heading, False)
+
+
+def bulk_initial(hotel: Hotel, query) -> dict:
+    """The bulk form's starting values: a range selected in the grid, else today."""
+    today = hotel.today()
+    initial: dict = {"start": today, "end": today}
+    for name in ("start", "end"):
+        with contextlib.suppress(ValueError):
+            initial[name] = date.fromisoformat(query.get(name, ""))
+    for name in ("room_types", "rate_plans"):
+        ids = [int(v) for v in query.getlist(name) if v.isdigit()]
+        if ids:
+            initial[name] = ids
+    return initial

@@ -586,7 +586,7 @@ def _warnings(targets: _Targets, changes: AriChanges, other: dict) -> list[str]:
         if targets.followers:
             out.append(
                 f"Not ticked but changed: {codes(p.code for p in targets.followers)} "
-                f"derive their price from "
+                f"{'derives its' if len(targets.followers) == 1 else 'derive their'} price from "
                 f"{codes(sorted({p.parent.code for p in targets.followers}))} and follow it."
             )
     if not targets.plans_chosen and (other or changes_price(changes)):

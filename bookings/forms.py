@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django import forms
@@ -19,6 +20,7 @@ from .ari import (
     apply_ari_update,
     edit_inventory_cell,
     edit_rate_cell,
+    preview_ari_update,
 )
 from .errors import BookingError
 from .frontdesk import assign_room, set_staff_notes
@@ -233,20 +235,63 @@ class ReservationAdminForm(forms.ModelForm):
         pass
 
 
+PRICE_INPUT = re.compile(r"^\s*(?P<sign>[+\-−])?\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<percent>%)?\s*$")
+
+
+def parse_price_change(text: str, currency: str) -> dict:
+    """``12000`` sets the price; ``+10 %``, ``-5%`` move it by a percentage; ``+500``, ``-500``
+    by an amount in ``currency``. Returns the ``AriChanges`` keyword it stands for."""
+    match = PRICE_INPUT.match(text.replace(",", ""))
+    if not match:
+        raise ValidationError(
+            "Write a price (12000), a percentage (+10 %, -5 %) or an amount (-500)."
+        )
+    sign, number, percent = match["sign"], Decimal(match["number"]), match["percent"]
+    negative = sign in ("-", "−")
+    if percent:
+        if not sign:
+            raise ValidationError("Give a percentage with its sign: +10 % or -10 %.")
+        if number.as_tuple().exponent < -2:
+            raise ValidationError("At most two decimals in a percentage.")
+        return {"price_percent": -number if negative else number}
+    if number.as_tuple().exponent < -currency_exponent(currency):
+        raise ValidationError(f"At most {currency_exponent(currency)} decimals in {currency}.")
+    if number > to_major(LIMITS["price"][1], currency):
+        raise ValidationError("That is more than the calendar holds.")
+    minor = to_minor(number, currency)
+    if sign:
+        return {"price_amount": -minor if negative else minor}
+    return {"price": minor}
+
+
 class AriUpdateForm(forms.Form):
-    """Set availability, rates and restrictions over a date range and weekdays."""
+    """Set availability, rates and restrictions over a date range and weekdays.
+
+    In three sections: what changes, when, and which room types and plans.
+    ``clean`` validates and computes the preview (cells changed, a sample
+    before and after, warnings); ``apply`` writes through ``bookings.ari``. A
+    change with warnings is applied only once they are acknowledged.
+    """
+
+    WHAT_ROOMS = ("availability_override", "clear_availability_override", "blocked", "stop_sell")
+    WHAT_PRICES = ("price", "extra_adult_price", "extra_child_price")
+    WHAT_RESTRICTIONS = ("min_stay_arrival", "min_stay_through", "max_stay", "clear_max_stay",
+                         "closed_to_arrival", "closed_to_departure")  # fmt: skip
+    WHEN = ("start", "end", "weekdays")
+    WHICH = ("room_types", "rate_plans")
 
     room_types = forms.ModelMultipleChoiceField(
         queryset=RoomType.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None chosen: every room type (of the chosen rate plans).",
+        help_text="None ticked: every room type (of the ticked rate plans).",
     )
     rate_plans = forms.ModelMultipleChoiceField(
         queryset=RatePlan.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Needed for rate fields; none chosen: every active rate plan.",
+        help_text="None ticked: restrictions go to every active plan; a price to the plans that "
+        "derive from no other, and derived plans follow.",
     )
     start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), help_text="Inclusive.")
@@ -254,34 +299,44 @@ class AriUpdateForm(forms.Form):
         choices=list(enumerate(WEEKDAY_NAMES)),
         coerce=int,
         initial=list(range(7)),
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "weekday-toggles"}),
     )
     availability_override = forms.IntegerField(
-        min_value=0, required=False, help_text="Rooms to sell instead of the active room count."
-    )
+        min_value=0, required=False, label="Rooms to sell",
+        help_text="Instead of the active room count.",
+    )  # fmt: skip
     clear_availability_override = forms.BooleanField(
-        required=False, help_text="Follow the active room count again."
+        required=False, label="Sell the active rooms again", help_text="Clears rooms to sell."
     )
     blocked = forms.IntegerField(min_value=0, required=False, help_text="Rooms held back.")
     stop_sell = forms.ChoiceField(choices=TRI_STATE, required=False)
-    price = forms.DecimalField(min_value=0, required=False, help_text="Per night, e.g. 12000.00")
+    price = forms.CharField(
+        required=False,
+        max_length=40,
+        help_text="12000 sets the price; +10 % or -5 % and +500 or -500 change each day's price.",
+    )
     extra_adult_price = forms.DecimalField(min_value=0, required=False)
     extra_child_price = forms.DecimalField(min_value=0, required=False)
-    min_stay_arrival = forms.IntegerField(min_value=1, required=False)
-    min_stay_through = forms.IntegerField(min_value=1, required=False)
+    min_stay_arrival = forms.IntegerField(min_value=1, required=False, label="Min stay on arrival")
+    min_stay_through = forms.IntegerField(min_value=1, required=False, label="Min stay through")
     max_stay = forms.IntegerField(min_value=1, required=False)
-    clear_max_stay = forms.BooleanField(required=False)
-    closed_to_arrival = forms.ChoiceField(choices=TRI_STATE, required=False)
-    closed_to_departure = forms.ChoiceField(choices=TRI_STATE, required=False)
+    clear_max_stay = forms.BooleanField(required=False, label="No maximum stay")
+    closed_to_arrival = forms.ChoiceField(choices=TRI_STATE, required=False, label="CTA")
+    closed_to_departure = forms.ChoiceField(choices=TRI_STATE, required=False, label="CTD")
+    confirm_warnings = forms.BooleanField(
+        required=False, label="I have read the warnings: apply anyway"
+    )
 
     def __init__(self, hotel: Hotel, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.hotel = hotel
         self.result = None
+        self.preview = None
         self.fields["room_types"].queryset = hotel.room_types.all()
         self.fields["rate_plans"].queryset = hotel.rate_plans.filter(is_active=True)
+        self.fields["price"].label = f"Price ({hotel.currency})"
         places = currency_exponent(hotel.currency)
-        for name in ("price", "extra_adult_price", "extra_child_price"):
+        for name in ("extra_adult_price", "extra_child_price"):
             # Built per hotel: the currency decides the decimals, and the column the maximum.
             old_field = self.fields[name]
             self.fields[name] = forms.DecimalField(
@@ -291,13 +346,30 @@ class AriUpdateForm(forms.Form):
                 decimal_places=places,
                 required=False,
                 label=old_field.label,
-                help_text=f"In {hotel.currency}. {old_field.help_text}".strip(),
+                help_text=f"In {hotel.currency}.",
             )
         for name in ("availability_override", "blocked", "min_stay_arrival", "min_stay_through",
                      "max_stay"):  # fmt: skip
             self.fields[name].max_value = LIMITS[name][1]
             self.fields[name].validators.append(MaxValueValidator(LIMITS[name][1]))
             self.fields[name].widget.attrs["max"] = LIMITS[name][1]
+
+    def sections(self) -> list[tuple[str, list]]:
+        """The form's fields grouped as the page shows them."""
+        return [
+            (title, [self[name] for name in names])
+            for title, names in (
+                ("When", self.WHEN),
+                ("Which", self.WHICH),
+                ("What: rooms", self.WHAT_ROOMS),
+                ("What: prices", self.WHAT_PRICES),
+                ("What: restrictions", self.WHAT_RESTRICTIONS),
+            )
+        ]
+
+    def clean_price(self):
+        text = (self.cleaned_data.get("price") or "").strip()
+        return parse_price_change(text, self.hotel.currency) if text else {}
 
     def _money(self, value: Decimal | None) -> int | None:
         return None if value is None else to_minor(value, self.hotel.currency)
@@ -313,7 +385,7 @@ class AriUpdateForm(forms.Form):
             clear_availability_override=bool(data.get("clear_availability_override")),
             blocked=data.get("blocked"),
             stop_sell=tri("stop_sell"),
-            price=self._money(data.get("price")),
+            **(data.get("price") or {}),
             extra_adult_price=self._money(data.get("extra_adult_price")),
             extra_child_price=self._money(data.get("extra_child_price")),
             min_stay_arrival=data.get("min_stay_arrival"),
@@ -324,24 +396,38 @@ class AriUpdateForm(forms.Form):
             closed_to_departure=tri("closed_to_departure"),
         )
 
+    def _arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "start": data["start"],
+            "end": data["end"],
+            "weekdays": set(data["weekdays"]),
+            "room_types": list(data["room_types"]),
+            "rate_plans": list(data["rate_plans"]),
+            "changes": self.changes(),
+        }
+
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
         try:
-            self.result = apply_ari_update(
-                self.hotel,
-                start=data["start"],
-                end=data["end"],
-                weekdays=set(data["weekdays"]),
-                room_types=list(data["room_types"]),
-                rate_plans=list(data["rate_plans"]),
-                changes=self.changes(),
-                source="staff",
-            )
+            self.preview = preview_ari_update(self.hotel, **self._arguments())
         except BookingError as error:
             _field_errors(self, error)
         return data
+
+    def apply(self) -> bool:
+        """Write the change (the form must be valid); a refusal becomes a form error."""
+        if self.preview and self.preview.warnings and not self.cleaned_data.get("confirm_warnings"):
+            self.add_error("confirm_warnings", "Read the warnings and tick this to apply.")
+            return False
+        try:
+            self.result = apply_ari_update(self.hotel, source="staff", **self._arguments())
+        except BookingError as error:
+            _field_errors(self, error)
+            return False
+        return True
 
 
 class RateCellForm(forms.Form):
