@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from pema.money import format_money
 
+from .admin_desk import ReservationDeskMixin
 from .admin_grid import RateGridAdminMixin, bulk_initial
 from .forms import AriUpdateForm, ReservationAdminForm, room_field_name
 from .models import (
@@ -272,7 +273,7 @@ def cancel_selected(modeladmin, request, queryset):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(ReservationDeskMixin, admin.ModelAdmin):
     form = ReservationAdminForm
     list_display = (
         "confirmation_number", "guest", "check_in", "check_out", "status_shown", "source",
@@ -289,7 +290,8 @@ class ReservationAdmin(admin.ModelAdmin):
     actions = [cancel_selected]
     readonly_fields = (
         "confirmation_number", "status", "source", "source_channel", "external_id",
-        "pms_reference", "guest", "total_shown", "is_overbooked", "version", "created_at",
+        "pms_reference", "guest", "guest_contact", "total_shown", "overbooked_shown", "version",
+        "created_at",
         "updated_at", "cancelled_at", "cancel_link",
     )  # fmt: skip
 
@@ -305,6 +307,7 @@ class ReservationAdmin(admin.ModelAdmin):
                     "Guest",
                     {
                         "fields": (
+                            "existing_guest",
                             "guest_first_name",
                             "guest_last_name",
                             "guest_email",
@@ -315,14 +318,20 @@ class ReservationAdmin(admin.ModelAdmin):
                 ),
             ]
         if obj.status == Reservation.Status.CANCELLED:
-            return [(None, {"fields": self.readonly_fields})]
+            return [
+                (None, {"fields": [n for n in self.readonly_fields if n != "overbooked_shown"]})
+            ]
         rooms = tuple(room_field_name(n) for n in range(1, obj.rooms.count() + 1))
         if obj.source == Reservation.Source.OTA:
             stay_title = f"The stay, as {obj.source_channel or 'the OTA'} booked it"
         else:
             stay_title = "Change the stay"
+        shown = tuple(
+            name for name in self.readonly_fields
+            if name != "overbooked_shown" or obj.is_overbooked
+        )  # fmt: skip
         return [
-            ("Reservation", {"fields": self.readonly_fields}),
+            ("Reservation", {"fields": shown}),
             (stay_title, {"fields": stay + ("special_requests",)}),
             ("Rooms and notes", {"fields": rooms + ("staff_notes",)}),
         ]
@@ -375,6 +384,35 @@ class ReservationAdmin(admin.ModelAdmin):
             )
         return obj.get_status_display()
 
+    @admin.display(description="Overbooked")
+    def overbooked_shown(self, obj: Reservation) -> str:
+        # Shown on overbooked reservations only (the fieldsets leave it out elsewhere).
+        if not obj.is_overbooked:
+            return "—"
+        return format_html(
+            '<strong class="overbooked">OVERBOOKED</strong> Taken from {} past availability: '
+            "rehouse the guest or free a room.",
+            obj.source_channel or "an OTA",
+        )
+
+    @admin.display(description="Guest contact")
+    def guest_contact(self, obj: Reservation) -> str:
+        guest = obj.guest
+        email = (
+            format_html('<a href="mailto:{}">{}</a>', guest.email, guest.email)
+            if guest.email else "no e-mail"
+        )  # fmt: skip
+        phone = (
+            format_html('<a href="tel:{}">{}</a>', guest.phone, guest.phone)
+            if guest.phone else "no phone"
+        )  # fmt: skip
+        return format_html(
+            '<span id="guest-contact"><a href="{}">{}</a> · {} · {}{}</span>',
+            reverse("admin:bookings_guest_change", args=[guest.pk]),
+            guest, email, phone,
+            f" · {guest.country}" if guest.country else "",
+        )  # fmt: skip
+
     @admin.display(description="Total")
     def total_shown(self, obj: Reservation) -> str:
         return format_money(obj.total_amount, obj.currency)
@@ -395,7 +433,7 @@ class ReservationAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.cancel_view),
                 name="bookings_reservation_cancel",
             )
-        ]
+        ] + self.desk_urls()
         return own + super().get_urls()
 
     def cancel_view(self, request, reservation_id: int):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
@@ -22,9 +23,10 @@ from .ari import (
     edit_rate_cell,
     preview_ari_update,
 )
+from .availability import Quote, quote_stay
 from .errors import BookingError
 from .frontdesk import assign_room, set_staff_notes
-from .models import Hotel, InventoryDay, RateDay, RatePlan, Reservation, Room, RoomType
+from .models import Guest, Hotel, InventoryDay, RateDay, RatePlan, Reservation, Room, RoomType
 from .reservations import GuestDetails, modify_reservation, reserve_stay
 
 TRI_STATE = [("", "Leave as it is"), ("close", "Close"), ("open", "Open")]
@@ -70,6 +72,9 @@ class ReservationAdminForm(forms.ModelForm):
     adults = forms.IntegerField(min_value=1, initial=2)
     children = forms.IntegerField(min_value=0, initial=0)
     rooms = forms.IntegerField(min_value=1, max_value=9, initial=1)
+    existing_guest = forms.ModelChoiceField(
+        queryset=Guest.objects.all(), required=False, widget=forms.HiddenInput
+    )
     guest_first_name = forms.CharField(max_length=100)
     guest_last_name = forms.CharField(max_length=100)
     guest_email = forms.EmailField(required=False)
@@ -96,7 +101,8 @@ class ReservationAdminForm(forms.ModelForm):
         self.request_user = None
         if self.instance.pk:
             # On change the hotel, rooms and guest are fixed: only the stay moves.
-            for name in [n for n in self.fields if n.startswith("guest_")] + ["hotel", "rooms"]:
+            fixed = [n for n in self.fields if n.startswith("guest_")]
+            for name in fixed + ["hotel", "rooms", "existing_guest"]:
                 del self.fields[name]
             first = self.instance.rooms.select_related("room_type", "rate_plan").first()
             hotel = self.instance.hotel
@@ -182,13 +188,7 @@ class ReservationAdminForm(forms.ModelForm):
                     adults=data["adults"],
                     children=data["children"],
                     rooms=data["rooms"],
-                    guest=GuestDetails(
-                        data["guest_first_name"],
-                        data["guest_last_name"],
-                        data.get("guest_email", ""),
-                        data.get("guest_phone", ""),
-                        data.get("guest_country", ""),
-                    ),
+                    guest=self._guest(data),
                     source=Reservation.Source.STAFF,
                     special_requests=data.get("special_requests", ""),
                 )
@@ -200,6 +200,21 @@ class ReservationAdminForm(forms.ModelForm):
         else:
             set_staff_notes(self.instance, data.get("staff_notes", ""))
         return data
+
+    def _guest(self, data: dict) -> GuestDetails | Guest:
+        """The guest looked up and chosen (reused as is), else the details typed in."""
+        existing = data.get("existing_guest")
+        if existing is not None:
+            if existing.hotel_id != data["hotel"].id:
+                raise ValidationError({"existing_guest": "That guest belongs to another hotel."})
+            return existing
+        return GuestDetails(
+            data["guest_first_name"],
+            data["guest_last_name"],
+            data.get("guest_email", ""),
+            data.get("guest_phone", ""),
+            data.get("guest_country", ""),
+        )
 
     def _changed(self, name: str, data: dict) -> bool:
         before, after = self.initial.get(name), data.get(name)
@@ -542,3 +557,36 @@ class InventoryCellForm(forms.Form):
             _field_errors(self, error)
             return False
         return True
+
+
+class QuoteForm(forms.Form):
+    """The reservation form's stay fields, read leniently for a live quote."""
+
+    hotel = forms.ModelChoiceField(queryset=Hotel.objects.all(), required=False)
+    room_type = forms.ModelChoiceField(queryset=RoomType.objects.all())
+    rate_plan = forms.ModelChoiceField(queryset=RatePlan.objects.select_related("hotel"))
+    check_in = forms.DateField()
+    check_out = forms.DateField()
+    adults = forms.IntegerField(min_value=1, max_value=99)
+    children = forms.IntegerField(min_value=0, max_value=99, required=False)
+    rooms = forms.IntegerField(min_value=1, max_value=9, required=False)
+
+    def quote(self, reservation: Reservation | None = None) -> Quote:
+        """Priced by the same evaluators as a search and a booking (``quote_stay``)."""
+        data = self.cleaned_data
+        hotel = reservation.hotel if reservation else data.get("hotel") or data["room_type"].hotel
+        holding: list[tuple[int, object, int]] = []
+        rooms = data.get("rooms") or 1
+        if reservation is not None:
+            stays = list(reservation.rooms.all())
+            rooms = len(stays) or 1
+            holding = [
+                (stay.room_type_id, night, 1)
+                for stay in stays
+                for night in (reservation.check_in + timedelta(days=i)
+                              for i in range(reservation.nights))
+            ]  # fmt: skip
+        return quote_stay(
+            hotel, data["room_type"], data["rate_plan"], data["check_in"], data["check_out"],
+            data["adults"], data.get("children") or 0, rooms, holding=holding,
+        )  # fmt: skip

@@ -119,3 +119,11 @@ def rate_cell(
         _price(cell.price, plan.currency),
         format_html_join("", '<span class="b">{}</span>', ((b,) for b in cell.badges)),
     )
+
+
+@register.filter
+def money(minor: int | None, currency: str) -> str:
+    """``12,500.00 INR`` from minor units."""
+    from pema.money import format_money
+
+    return format_money(minor, currency)
