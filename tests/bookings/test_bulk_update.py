@@ -139,4 +139,3 @@ def test_the_bulk_form_is_prefilled_from_a_grid_selection(staff, hotel):
     assert f'value="{dbl.pk}" id="id_room_types_0" checked' in page or (
         f'value="{dbl.pk}"' in page and "checked" in page
     )
-
