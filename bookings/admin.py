@@ -7,8 +7,6 @@ here and changed through the ARI bulk-update form.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
@@ -21,7 +19,8 @@ from django.utils.html import format_html
 
 from pema.money import format_money
 
-from .calendar_grid import calendar_grid
+from .admin_desk import ReservationDeskMixin
+from .admin_grid import RateGridAdminMixin, bulk_initial
 from .forms import AriUpdateForm, ReservationAdminForm, room_field_name
 from .models import (
     ChangeEvent,
@@ -53,7 +52,7 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(Hotel)
-class HotelAdmin(admin.ModelAdmin):
+class HotelAdmin(RateGridAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "timezone", "currency", "availability_master", "tools")
     search_fields = ("code", "name")
     list_filter = ("availability_master",)
@@ -67,12 +66,7 @@ class HotelAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self):
-        own = [
-            path(
-                "<int:hotel_id>/calendar/",
-                self.admin_site.admin_view(self.calendar_view),
-                name="bookings_hotel_calendar",
-            ),
+        own = self.grid_urls() + [
             path(
                 "<int:hotel_id>/ari/",
                 self.admin_site.admin_view(self.ari_view),
@@ -80,46 +74,6 @@ class HotelAdmin(admin.ModelAdmin):
             ),
         ]
         return own + super().get_urls()
-
-    def calendar_view(self, request, hotel_id: int):
-        if not request.user.has_perm("bookings.view_inventoryday"):
-            raise PermissionDenied
-        hotel = get_object_or_404(Hotel, pk=hotel_id)
-        today = hotel.today()
-        try:
-            start = date.fromisoformat(request.GET.get("start", ""))
-        except ValueError:
-            start = today
-        # Keep paging within dates the calendar can hold (and date arithmetic can reach).
-        start = min(max(start, today - timedelta(days=366)), today + timedelta(days=3 * 366))
-        days, rows = calendar_grid(hotel, start, 30)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Calendar · {hotel.name}",
-            "hotel": hotel,
-            "days": days,
-            "rows": [
-                {
-                    "code": row.code,
-                    "name": row.name,
-                    "cells": [
-                        {
-                            "cell": cell,
-                            "price": format_money(cell.price, hotel.currency).split(" ")[0]
-                            if cell.price is not None
-                            else "—",
-                        }
-                        for cell in row.cells
-                    ],
-                }
-                for row in rows
-            ],
-            "previous": (start - timedelta(days=30)).isoformat(),
-            "next": (start + timedelta(days=30)).isoformat(),
-            "can_update": request.user.has_perm("bookings.change_rateday"),
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/bookings/calendar.html", context)
 
     def ari_view(self, request, hotel_id: int):
         if not (
@@ -130,7 +84,7 @@ class HotelAdmin(admin.ModelAdmin):
         hotel = get_object_or_404(Hotel, pk=hotel_id)
         if request.method == "POST":
             form = AriUpdateForm(hotel, request.POST)
-            if form.is_valid():
+            if form.is_valid() and "apply" in request.POST and form.apply():
                 result = form.result
                 messages.success(
                     request,
@@ -140,8 +94,7 @@ class HotelAdmin(admin.ModelAdmin):
                 url = reverse("admin:bookings_hotel_calendar", args=[hotel.pk])
                 return redirect(f"{url}?start={form.cleaned_data['start'].isoformat()}")
         else:
-            today = hotel.today()
-            form = AriUpdateForm(hotel, initial={"start": today, "end": today})
+            form = AriUpdateForm(hotel, initial=bulk_initial(hotel, request.GET))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Update availability, rates and restrictions · {hotel.name}",
@@ -329,7 +282,7 @@ def cancel_selected(modeladmin, request, queryset):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(ReservationDeskMixin, admin.ModelAdmin):
     form = ReservationAdminForm
     list_display = (
         "confirmation_number", "guest", "check_in", "check_out", "status_shown", "source",
@@ -346,7 +299,8 @@ class ReservationAdmin(admin.ModelAdmin):
     actions = [cancel_selected]
     readonly_fields = (
         "confirmation_number", "status", "source", "source_channel", "external_id",
-        "pms_reference", "guest", "total_shown", "is_overbooked", "version", "created_at",
+        "pms_reference", "guest", "guest_contact", "total_shown", "overbooked_shown", "version",
+        "created_at",
         "updated_at", "cancelled_at", "cancel_link",
     )  # fmt: skip
 
@@ -362,6 +316,7 @@ class ReservationAdmin(admin.ModelAdmin):
                     "Guest",
                     {
                         "fields": (
+                            "existing_guest",
                             "guest_first_name",
                             "guest_last_name",
                             "guest_email",
@@ -372,14 +327,20 @@ class ReservationAdmin(admin.ModelAdmin):
                 ),
             ]
         if obj.status == Reservation.Status.CANCELLED:
-            return [(None, {"fields": self.readonly_fields})]
+            return [
+                (None, {"fields": [n for n in self.readonly_fields if n != "overbooked_shown"]})
+            ]
         rooms = tuple(room_field_name(n) for n in range(1, obj.rooms.count() + 1))
         if obj.source == Reservation.Source.OTA:
             stay_title = f"The stay, as {obj.source_channel or 'the OTA'} booked it"
         else:
             stay_title = "Change the stay"
+        shown = tuple(
+            name for name in self.readonly_fields
+            if name != "overbooked_shown" or obj.is_overbooked
+        )  # fmt: skip
         return [
-            ("Reservation", {"fields": self.readonly_fields}),
+            ("Reservation", {"fields": shown}),
             (stay_title, {"fields": stay + ("special_requests",)}),
             ("Rooms and notes", {"fields": rooms + ("staff_notes",)}),
         ]
@@ -432,6 +393,35 @@ class ReservationAdmin(admin.ModelAdmin):
             )
         return obj.get_status_display()
 
+    @admin.display(description="Overbooked")
+    def overbooked_shown(self, obj: Reservation) -> str:
+        # Shown on overbooked reservations only (the fieldsets leave it out elsewhere).
+        if not obj.is_overbooked:
+            return "—"
+        return format_html(
+            '<strong class="overbooked">OVERBOOKED</strong> Taken from {} past availability: '
+            "rehouse the guest or free a room.",
+            obj.source_channel or "an OTA",
+        )
+
+    @admin.display(description="Guest contact")
+    def guest_contact(self, obj: Reservation) -> str:
+        guest = obj.guest
+        email = (
+            format_html('<a href="mailto:{}">{}</a>', guest.email, guest.email)
+            if guest.email else "no e-mail"
+        )  # fmt: skip
+        phone = (
+            format_html('<a href="tel:{}">{}</a>', guest.phone, guest.phone)
+            if guest.phone else "no phone"
+        )  # fmt: skip
+        return format_html(
+            '<span id="guest-contact"><a href="{}">{}</a> · {} · {}{}</span>',
+            reverse("admin:bookings_guest_change", args=[guest.pk]),
+            guest, email, phone,
+            f" · {guest.country}" if guest.country else "",
+        )  # fmt: skip
+
     @admin.display(description="Total")
     def total_shown(self, obj: Reservation) -> str:
         return format_money(obj.total_amount, obj.currency)
@@ -452,7 +442,7 @@ class ReservationAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.cancel_view),
                 name="bookings_reservation_cancel",
             )
-        ]
+        ] + self.desk_urls()
         return own + super().get_urls()
 
     def cancel_view(self, request, reservation_id: int):

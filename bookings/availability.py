@@ -405,3 +405,73 @@ def search_availability(
             result.unavailable.append(Unsellable(room_type, plan_reasons))
     result.offers.sort(key=lambda o: (o.room_type.sort_order, o.room_type.code, o.total))
     return result
+
+
+@dataclass
+class Quote:
+    """What a stay of one room type and plan would cost, night by night, or why it can't be sold."""
+
+    stay: Stay | None
+    currency: str
+    nights: list[NightPrice] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    rooms_left: int | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(n.amount for n in self.nights)
+
+    @property
+    def sellable(self) -> bool:
+        return self.stay is not None and not self.reasons
+
+
+def quote_stay(
+    hotel: Hotel,
+    room_type: RoomType,
+    rate_plan: RatePlan,
+    check_in: date,
+    check_out: date,
+    adults: int,
+    children: int = 0,
+    rooms: int = 1,
+    *,
+    holding: Iterable[tuple[int, date, int]] = (),
+) -> Quote:
+    """Price a stay with the evaluators a search and a booking use, and say why it can't be sold.
+
+    ``holding``: (room type id, night, rooms) a reservation being changed holds
+    already; they count as free, since the change gives them back. A quote
+    with reasons still prices the nights that have a price, so staff see both.
+    """
+    try:
+        stay = validate_stay(hotel, check_in, check_out, adults, children, rooms)
+    except InvalidStay as error:
+        return Quote(None, rate_plan.currency, reasons=[Reason(error.code, error.message)])
+    quote = Quote(stay, rate_plan.currency)
+    if rate_plan.hotel_id != hotel.id or room_type.hotel_id != hotel.id:
+        quote.reasons = [Reason("wrong_hotel", "Choose a room type and rate plan of the hotel.")]
+        return quote
+    if room_type.id not in _room_types_sold_by([rate_plan]).get(rate_plan.id, set()):
+        quote.reasons = [
+            Reason("no_rate_plan", f"{rate_plan.code} does not sell {room_type.code}.")
+        ]
+        return quote
+    inventory = load_inventory([room_type], stay).get(room_type.id, {})
+    for type_id, night, count in holding:
+        if type_id == room_type.id and night in inventory:
+            row = inventory[night]
+            inventory[night] = row._replace(sold=max(row.sold - count, 0))
+    rates = load_rates([room_type], [rate_plan], stay).get((rate_plan.id, room_type.id), {})
+    quote.reasons = (
+        occupancy_reasons(room_type, stay)
+        + inventory_reasons(stay, inventory)
+        + restriction_reasons(stay, rates)
+    )
+    quote.rooms_left = rooms_left(stay, inventory) if inventory else 0
+    quote.nights = [
+        NightPrice(d, night_price(room_type, rates[d], adults, children) * rooms)
+        for d in stay.dates
+        if d in rates and rates[d].price is not None
+    ]
+    return quote

@@ -562,7 +562,7 @@ def reserve_stay(
     adults: int,
     children: int = 0,
     rooms: int = 1,
-    guest: GuestDetails,
+    guest: GuestDetails | Guest,
     source: str,
     source_channel: str = "",
     external_id: str = "",
@@ -623,7 +623,7 @@ def reserve_rooms(
     check_in: date,
     check_out: date,
     rooms: Sequence[RoomRequest],
-    guest: GuestDetails,
+    guest: GuestDetails | Guest,
     source: str,
     source_channel: str = "",
     external_id: str = "",
@@ -639,8 +639,11 @@ def reserve_rooms(
     As :func:`reserve_stay`, of which it is the general form; ``expected_total``
     is the total of every line; ``staff_notes`` are for staff only (what a
     partner's message lacks, say). The reservation's ``adults`` and ``children``
-    are the largest room's; each room stay keeps its own.
+    are the largest room's; each room stay keeps its own. ``guest`` is the
+    details to file the guest under, or a ``Guest`` of the hotel to book for as is.
     """
+    if isinstance(guest, Guest) and guest.hotel_id != hotel.id:
+        raise InvalidStay("The guest belongs to another hotel.", code="wrong_hotel")
     from_partner = source in (Source.OTA, Source.PMS)
     lines = _validated_lines(
         hotel, check_in, check_out, rooms, enforce_booking_window=not from_partner
@@ -656,7 +659,7 @@ def reserve_rooms(
         sold = _sell_lines(lines, source, expected_total)
         reservation = _create_reservation_row(
             hotel=hotel,
-            guest=upsert_guest(hotel, guest),
+            guest=guest if isinstance(guest, Guest) else upsert_guest(hotel, guest),
             stay=_summary(lines),
             total=sum(sum(line.nightly) for line in sold),
             currency=sold[0].rate_plan.currency,
