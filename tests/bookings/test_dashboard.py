@@ -75,8 +75,9 @@ def test_occupancy_revenue_and_pickup(hotel):
 
 
 def test_the_index_shows_front_office_tomorrows_arrival_and_no_channel_health(client, hotel):
-    from bookings.staff_groups import sync_staff_groups
     from django.contrib.auth.models import Group
+
+    from bookings.staff_groups import sync_staff_groups
 
     sync_staff_groups()
     guest = GuestFactory(hotel=hotel, first_name="Mira", last_name="Rao")
