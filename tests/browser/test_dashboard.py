@@ -100,3 +100,7 @@ def test_the_progress_bar_follows_a_backup_to_done(
     expect(page.locator(".pema-progress progress")).to_have_attribute("value", "100")
     assert page.evaluate("window.notReloaded") is True
     screenshot(page, "backup-progress-done")
+    # The finished backup's links are in sight at 1440 px, not scrolled off in the table.
+    page.reload()
+    expect(page.get_by_role("link", name="Download")).to_be_in_viewport()
+    expect(page.get_by_role("link", name="Restore…")).to_be_in_viewport()

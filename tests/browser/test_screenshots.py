@@ -7,7 +7,6 @@ taken too). Pages that act (delete, download, run, back up now) are left out."""
 
 from __future__ import annotations
 
-
 import pytest
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
@@ -68,6 +67,8 @@ def test_every_admin_page_fits_at_1440_and_1024_px(
         page.set_viewport_size(viewport)
         for name, url in pages:
             response = page.goto(f"{live_server.url}{url}")
+            if response.status == 403 and name.endswith("_add"):
+                continue  # rows only the domain writes: the admin offers no add page
             assert response.status < 400, f"{url}: HTTP {response.status}"
             screenshot(page, f"{width_name}-{name}")
             found = overflowing_elements(page)
