@@ -213,7 +213,10 @@ def _guest_lists(hotel: Hotel, today: date) -> dict[str, GuestList]:
         .select_related("guest")
         .order_by("check_in", "guest__last_name", "id")
     )
+    # One reverse for every row: reversing per reservation is most of a long list's cost.
+    change_url = reverse("admin:bookings_reservation_change", args=[0]).replace("/0/", "/{}/")
     for res in stays:
+        res.admin_url = change_url.format(res.pk)
         for day, when in ((today, "today"), (tomorrow, "tomorrow")):
             kinds = []
             if res.check_in == day:

@@ -257,6 +257,7 @@ class ConnectionAdmin(admin.ModelAdmin):
             "activity": activity(conn),
             "operations": [(name, label) for name, (label, _) in PAGE_OPERATIONS.items()],
             "can_run": self.has_change_permission(request, conn),
+            "synclog_url": reverse("admin:channels_synclog_changelist"),
             "progress": following,
         }
         return TemplateResponse(request, "channels/connection_overview.html", context)
