@@ -125,6 +125,18 @@ def overbooked_reservations(hotel: Hotel) -> list[Attention]:
 # ------------------------------------------------------------------ figures
 
 
+@dataclass(frozen=True)
+class ListedStay:
+    """One reservation as a dashboard list shows it."""
+
+    pk: int
+    confirmation_number: str
+    guest_name: str
+    check_in: date
+    check_out: date
+    admin_url: str
+
+
 @dataclass
 class GuestList:
     """Reservations of one kind on one day (arrivals, departures or in-house)."""
@@ -132,7 +144,7 @@ class GuestList:
     kind: str
     day: date
     count: int = 0
-    reservations: list[Reservation] = field(default_factory=list)
+    reservations: list[ListedStay] = field(default_factory=list)
     url: str = ""
 
     @property
@@ -202,7 +214,8 @@ def _guest_lists(hotel: Hotel, today: date) -> dict[str, GuestList]:
         lists[f"in_house_{when}"] = GuestList(
             "in_house", day, url=f"{base}&check_in__lte={day}&check_out__gt={day}"
         )
-    # One query: every confirmed stay touching today or tomorrow.
+    # One query: every confirmed stay touching today or tomorrow, as plain values (a
+    # busy hotel has hundreds in house; model instances would cost most of the page).
     stays = (
         Reservation.objects.filter(
             hotel=hotel,
@@ -210,26 +223,33 @@ def _guest_lists(hotel: Hotel, today: date) -> dict[str, GuestList]:
             check_in__lte=tomorrow,
             check_out__gte=today,
         )
-        .select_related("guest")
         .order_by("check_in", "guest__last_name", "id")
-    )
+        .values_list(
+            "pk", "confirmation_number", "guest__first_name", "guest__last_name",
+            "check_in", "check_out",
+        )
+    )  # fmt: skip
     # One reverse for every row: reversing per reservation is most of a long list's cost.
     change_url = reverse("admin:bookings_reservation_change", args=[0]).replace("/0/", "/{}/")
-    for res in stays:
-        res.admin_url = change_url.format(res.pk)
+    for pk, number, first, last, check_in, check_out in stays:
+        listed = None
         for day, when in ((today, "today"), (tomorrow, "tomorrow")):
             kinds = []
-            if res.check_in == day:
+            if check_in == day:
                 kinds.append("arrivals")
-            if res.check_out == day:
+            if check_out == day:
                 kinds.append("departures")
-            if res.check_in <= day < res.check_out:
+            if check_in <= day < check_out:
                 kinds.append("in_house")
             for kind in kinds:
                 entry = lists[f"{kind}_{when}"]
                 entry.count += 1
                 if len(entry.reservations) < LIST_LIMIT:
-                    entry.reservations.append(res)
+                    listed = listed or ListedStay(
+                        pk, number, f"{first} {last}", check_in, check_out,
+                        change_url.format(pk),
+                    )  # fmt: skip
+                    entry.reservations.append(listed)
     return lists
 
 
