@@ -9,24 +9,54 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from pema import progress
+
 from . import service
 from .models import SystemBackup
 
 
 @shared_task(name="backups.run_backup", acks_late=True)
-def run_backup(backup_id: int) -> str:
-    """Make the file of a recorded backup; nothing to do if it already succeeded."""
+def run_backup(backup_id: int, progress_token: str | None = None) -> str:
+    """Make the file of a recorded backup; nothing to do if it already succeeded.
+
+    ``progress_token`` names the ``pema.progress`` record the admin page follows."""
     try:
         backup = SystemBackup.objects.get(pk=backup_id)
     except SystemBackup.DoesNotExist:
+        progress.fail(progress_token, f"Backup #{backup_id} no longer exists.")
         return "missing"
     if backup.status == SystemBackup.Status.SUCCEEDED:
+        progress.finish(progress_token, f"{backup} was already made.")
         return "already done"
     try:
-        service.run_backup(backup)
+        service.run_backup(backup, progress_factory=progress.reporter(progress_token))
     except service.BackupError as exc:
         # Recorded on the SystemBackup; retrying a full backup blindly would not help.
+        progress.fail(progress_token, str(exc))
         return f"failed: {exc}"
+    progress.finish(progress_token, f"{backup} is made: {backup.rows:,} rows.")
+    return "succeeded"
+
+
+@shared_task(name="backups.restore_backup", acks_late=False)
+def restore_backup(backup_id: int, mode: str, progress_token: str | None = None) -> str:
+    """Restore a backup started from the admin. Not acknowledged late: a restore lost
+    with its worker is rolled back by the database, and must not run again unasked."""
+    try:
+        backup = SystemBackup.objects.get(pk=backup_id, status=SystemBackup.Status.SUCCEEDED)
+    except SystemBackup.DoesNotExist:
+        progress.fail(progress_token, f"Backup #{backup_id} is not a finished backup.")
+        return "missing"
+    try:
+        report = service.restore(
+            backup, mode=mode, progress_factory=progress.reporter(progress_token)
+        )
+    except service.BackupError as exc:
+        progress.fail(progress_token, str(exc))
+        return f"failed: {exc}"
+    progress.finish(
+        progress_token, f"Restored {backup} ({mode}): {report.rows_written:,} rows written."
+    )
     return "succeeded"
 
 

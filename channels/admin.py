@@ -16,14 +16,23 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from bookings.models import RatePlan, RoomType
+from pema import progress
 
 from . import operations
 from .delivery import retry_job
-from .health import connection_health
+from .health import activity, connection_health
 from .inbound import retry_messages
 from .models import ChannelProduct, Connection, InboundMessage, SyncJob, SyncLog
 from .providers import provider_class, registry
-from .tasks import deliver_connection, enqueue
+from .tasks import deliver_connection, enqueue, run_from_admin
+
+# The buttons of a connection's page: (operation, label, runs in a worker with a bar).
+PAGE_OPERATIONS = {
+    "test": ("Test the connection", False),
+    "sync": ("Sync now", False),
+    "full_sync": ("Full sync", True),
+    "pull": ("Pull reservations", True),
+}
 
 
 def _credential_fields() -> dict[str, str]:
@@ -133,6 +142,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "export_reservations",
         "check_availability",
         "last_full_sync_at",
+        "overview_link",
     ]
     list_filter = ["provider", "enabled", "hotel"]
     readonly_fields = [
@@ -146,6 +156,13 @@ class ConnectionAdmin(admin.ModelAdmin):
         "lease_until",
     ]
     actions = ["test_connection", "run_full_sync", "deliver_now", "pull_now", "reconcile"]
+
+    @admin.display(description="")
+    def overview_link(self, obj: Connection) -> str:
+        return format_html(
+            '<a href="{}">Health and traffic</a>',
+            reverse("admin:channels_connection_overview", args=[obj.pk]),
+        )
 
     @admin.display(description="Webhook address")
     def hook_url(self, obj: Connection) -> str:
@@ -240,9 +257,82 @@ class ConnectionAdmin(admin.ModelAdmin):
                 "health/",
                 self.admin_site.admin_view(self.health_view),
                 name="channels_connection_health",
-            )
+            ),
+            path(
+                "<int:pk>/overview/",
+                self.admin_site.admin_view(self.overview_view),
+                name="channels_connection_overview",
+            ),
+            path(
+                "<int:pk>/run/<slug:operation>/",
+                self.admin_site.admin_view(self.run_view),
+                name="channels_connection_run",
+            ),
         ]
         return extra + super().get_urls()
+
+    def overview_view(self, request, pk: int):
+        """One connection: its health row, the sync-log timeline, error rate, messages per
+        hour, and the buttons (test, sync, full sync, pull)."""
+        conn = self.get_object(request, str(pk))
+        if conn is None or not self.has_view_permission(request, conn):
+            raise PermissionDenied
+        following = progress.from_request(request)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{conn.name} · health and traffic",
+            "connection": conn,
+            "health": connection_health(Connection.objects.filter(pk=conn.pk)),
+            "activity": activity(conn),
+            "operations": [(name, label) for name, (label, _) in PAGE_OPERATIONS.items()],
+            "can_run": self.has_change_permission(request, conn),
+            "synclog_url": reverse("admin:channels_synclog_changelist"),
+            "progress": following,
+        }
+        return TemplateResponse(request, "channels/connection_overview.html", context)
+
+    def run_view(self, request, pk: int, operation: str):
+        """A button of the connection's page: the quick ones answer here, full sync and
+        pull run in a worker and the page follows them with a progress bar."""
+        conn = self.get_object(request, str(pk))
+        if (
+            request.method != "POST"
+            or conn is None
+            or operation not in PAGE_OPERATIONS
+            or not self.has_change_permission(request, conn)
+        ):
+            raise PermissionDenied
+        page = reverse("admin:channels_connection_overview", args=[conn.pk])
+        label, in_worker = PAGE_OPERATIONS[operation]
+        if in_worker:
+            record = progress.start(
+                operation, f"{label} · {conn.name}", owner_id=request.user.pk, link=page
+            )
+            if not enqueue(run_from_admin, conn.pk, operation, record.token):
+                progress.fail(record.token, "No worker could be reached (the broker is down).")
+            return HttpResponseRedirect(f"{page}?progress={record.token}")
+        if operation == "test":
+            outcome = operations.test_connection(conn)
+            level = messages.SUCCESS if outcome.ok else messages.ERROR
+            self.message_user(request, f"{conn}: {outcome.message}", level)
+        else:
+            try:
+                report = operations.sync(conn)
+            except operations.OperationError as refused:
+                self.message_user(request, f"{conn}: {refused.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{conn}: {report.queued} job(s) queued, {report.pending} pending; "
+                    + (
+                        "a worker sends them."
+                        if report.delivery_queued
+                        else "the sweep sends them."
+                    ),
+                    messages.SUCCESS,
+                )
+        return HttpResponseRedirect(page)
 
     def health_view(self, request):
         if not self.has_view_permission(request):

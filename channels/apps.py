@@ -9,4 +9,10 @@ class ChannelsConfig(AppConfig):
     verbose_name = "Channels and sync"
 
     def ready(self) -> None:
+        from bookings.dashboard import register_attention
+
         from . import signals  # noqa: F401
+        from .attention import SOURCES
+
+        for source in SOURCES:
+            register_attention(source)

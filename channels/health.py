@@ -8,19 +8,20 @@ unacknowledged past its alert age."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from pema.outbox import DeadJobs, LaneCounts, lane_counts
 
 from .delivery import OUTBOX
-from .models import Connection, InboundMessage, SyncLog
+from .models import Connection, InboundMessage, SyncJob, SyncLog
 from .providers import registry
 
-__all__ = ["ConnectionHealth", "DeadJobs", "connection_health"]
+__all__ = ["ConnectionActivity", "ConnectionHealth", "DeadJobs", "activity", "connection_health"]
 
 
 #: Sync log operations named so are reads of a feed (``feed:<listing>``).
@@ -75,6 +76,27 @@ class ConnectionHealth:
     @property
     def unconfirmed_after_minutes(self) -> int:
         return (self.unconfirmed_after_seconds or 0) // 60
+
+    # When the oldest job still waiting to go out was made (None: nothing waits).
+    oldest_pending: datetime | None = None
+
+    @property
+    def lag(self) -> timedelta | None:
+        """How far behind the partner is: the age of the oldest job waiting to go out."""
+        if self.oldest_pending is None:
+            return None
+        return max(timezone.now() - self.oldest_pending, timedelta(0))
+
+    @property
+    def light(self) -> str:
+        """The traffic light: ``grey`` disabled, ``red`` the partner refuses us, cannot be
+        reached or the last call failed, ``amber`` dead jobs or held messages wait for
+        staff, ``green`` otherwise."""
+        if not self.connection.enabled:
+            return "grey"
+        if self.unauthorised or self.unreachable or self.failing:
+            return "red"
+        return "green" if self.ok else "amber"
 
     @property
     def unauthorised(self) -> bool:
@@ -136,6 +158,15 @@ def connection_health(connections: QuerySet[Connection] | None = None) -> list[C
         .annotate(n=Count("id"))
         .values_list("connection_id", "n")
     )
+    oldest = dict(
+        SyncJob.objects.filter(
+            status=SyncJob.Status.PENDING, connection_id__in=connections.order_by().values("pk")
+        )
+        .values("connection_id")
+        .annotate(first=Min("created_at"))
+        .order_by()
+        .values_list("connection_id", "first")
+    )
     out = []
     for conn in connections.select_related("hotel"):
         logs = SyncLog.objects.filter(connection=conn)
@@ -180,6 +211,7 @@ def connection_health(connections: QuerySet[Connection] | None = None) -> list[C
                 feeds=feeds,
                 unconfirmed=_unconfirmed(conn, alert) if alert else 0,
                 unconfirmed_after_seconds=alert,
+                oldest_pending=oldest.get(conn.pk),
             )
         )
     return out
@@ -202,4 +234,58 @@ def _unconfirmed(conn: Connection, alert_seconds: int) -> int:
         )
         .exclude(ack_token="")
         .count()
+    )
+
+
+@dataclass
+class ConnectionActivity:
+    """One connection's recent traffic, for its page: the log, error rate, messages per hour."""
+
+    hours: int
+    timeline: list[SyncLog]
+    calls: int
+    errors: int
+    per_hour: list[tuple[datetime, int, int]]  # (hour, calls to the partner, messages in)
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.calls if self.calls else 0.0
+
+    @property
+    def busiest_hour(self) -> int:
+        return max((out + inbound for _, out, inbound in self.per_hour), default=0)
+
+
+def activity(connection: Connection, *, hours: int = 24, timeline: int = 50) -> ConnectionActivity:
+    """The connection's last ``timeline`` calls, and over the last ``hours`` hours its
+    error rate and the calls and inbound messages of each hour (four queries)."""
+    now = timezone.now()
+    first_hour = (now - timedelta(hours=hours - 1)).replace(minute=0, second=0, microsecond=0)
+    logs = SyncLog.objects.filter(connection=connection)
+    recent = logs.filter(created_at__gte=first_hour)
+    totals = recent.aggregate(
+        calls=Count("id"), errors=Count("id", filter=Q(status=SyncLog.Status.ERROR))
+    )
+    out_per_hour = dict(
+        recent.annotate(hour=TruncHour("created_at", tzinfo=UTC))
+        .values("hour")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("hour", "n")
+    )
+    in_per_hour = dict(
+        InboundMessage.objects.filter(connection=connection, received_at__gte=first_hour)
+        .annotate(hour=TruncHour("received_at", tzinfo=UTC))
+        .values("hour")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("hour", "n")
+    )
+    hours_list = [first_hour + timedelta(hours=i) for i in range(hours)]
+    return ConnectionActivity(
+        hours=hours,
+        timeline=list(logs.order_by("-id")[:timeline]),
+        calls=totals["calls"],
+        errors=totals["errors"],
+        per_hour=[(h, out_per_hour.get(h, 0), in_per_hour.get(h, 0)) for h in hours_list],
     )

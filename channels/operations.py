@@ -23,6 +23,7 @@ with and whose message a command prints.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -204,12 +205,22 @@ def _pending(connection: Connection) -> int:
     return SyncJob.objects.filter(connection=connection, status=SyncJob.Status.PENDING).count()
 
 
-def sync(connection: Connection, *, full: bool = False, inline: bool = False) -> SyncReport:
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+def sync(
+    connection: Connection,
+    *,
+    full: bool = False,
+    inline: bool = False,
+    progress: ProgressFactory | None = None,
+) -> SyncReport:
     """Turn the connection's pending changes into jobs now and send them.
 
     ``inline`` delivers here, round after round, until nothing more goes out
     (a command); otherwise a worker is woken to deliver (the API). ``full``
-    queues the whole calendar first.
+    queues the whole calendar first. ``progress`` (inline only) hears the jobs
+    to send, then the jobs each round delivered (the admin's progress bar).
     """
     _require_enabled(connection, "sync it")
     if full and not connection.push_ari:
@@ -223,10 +234,13 @@ def sync(connection: Connection, *, full: bool = False, inline: bool = False) ->
     if full:
         report.full_sync_jobs = plan_full_sync(connection)
     if inline:
+        step = progress("Sending", _pending(connection)) if progress else None
         while True:
             result = deliver(connection.pk, budget_seconds=INLINE_BUDGET_SECONDS)
             report.failed += result.failed
             report.dead += result.dead
+            if step:
+                step(result.delivered + result.dead)
             if not result.claimed or not result.delivered:
                 break
             report.delivered_rounds.append(result.delivered)
@@ -236,9 +250,11 @@ def sync(connection: Connection, *, full: bool = False, inline: bool = False) ->
     return report
 
 
-def full_sync(connection: Connection, *, inline: bool = False) -> SyncReport:
+def full_sync(
+    connection: Connection, *, inline: bool = False, progress: ProgressFactory | None = None
+) -> SyncReport:
     """Queue the whole calendar for the connection (and the changes pending) and send it."""
-    return sync(connection, full=True, inline=inline)
+    return sync(connection, full=True, inline=inline, progress=progress)
 
 
 # ------------------------------------------------------------------ pull

@@ -144,3 +144,41 @@ def fetch_hinted(connection_id: int, partner_reservation_ids: list[str], tries: 
     elif report.claimed and next_due_in(connection_id) is not None:
         enqueue(deliver_connection, connection_id)
     return report.as_dict()
+
+
+@shared_task(ignore_result=True)
+def run_from_admin(connection_id: int, operation: str, progress_token: str) -> str:
+    """A full sync or a pull started from the admin, reported to its progress bar.
+
+    Not acknowledged late: the work itself is idempotent, but a bar whose worker
+    was lost says so rather than starting again unasked."""
+    from pema import progress
+
+    from . import operations
+
+    conn = Connection.objects.select_related("hotel").filter(pk=connection_id).first()
+    if conn is None:
+        progress.fail(progress_token, f"Connection #{connection_id} no longer exists.")
+        return "missing"
+    try:
+        if operation == "full_sync":
+            report = operations.full_sync(
+                conn, inline=True, progress=progress.reporter(progress_token)
+            )
+            text = f"{report.queued} job(s) queued, {report.delivered} delivered"
+            text += f", {report.dead} dead, {report.pending} still pending."
+        elif operation == "pull":
+            progress.update(progress_token, step="Reading the partner")
+            pulled = operations.pull_now(conn)
+            if pulled.error:
+                progress.fail(progress_token, pulled.error)
+                return "failed"
+            text = f"{pulled.received} received, {pulled.applied} applied, {pulled.held} held."
+        else:
+            progress.fail(progress_token, f"Unknown operation {operation!r}.")
+            return "unknown"
+    except operations.OperationError as refused:
+        progress.fail(progress_token, refused.message)
+        return refused.code
+    progress.finish(progress_token, text)
+    return "done"

@@ -4,7 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .admin_views import progress_view
+
 urlpatterns = [
+    path(
+        "admin/progress/<slug:token>/",
+        admin.site.admin_view(progress_view),
+        name="pema_progress",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("bookings.api.urls")),
     path("api/v1/", include("backups.urls")),

@@ -75,7 +75,9 @@ def test_download_needs_the_download_permission(client, staff):
     assert backup.file_name in response["Content-Disposition"]
 
 
-def test_restore_page_shows_manifest_and_needs_confirmation(client, staff):
+def test_restore_page_shows_manifest_and_needs_confirmation(
+    client, staff, eager, django_capture_on_commit_callbacks
+):
     make_hotel()
     backup = service.create_backup(apps=["bookings"])
     url = reverse("admin:backups_systembackup_restore", args=[backup.pk])
@@ -95,10 +97,41 @@ def test_restore_page_shows_manifest_and_needs_confirmation(client, staff):
     # Without the confirmation box nothing happens.
     page = client.post(url, {"mode": "replace"})
     assert Reservation.objects.filter(special_requests="changed").count() == 3
-    # Confirmed.
-    response = client.post(url, {"mode": "replace", "confirm": "yes"})
+    # Confirmed: a worker restores (eager here), the changelist follows it to the end.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"mode": "replace", "confirm": "yes"})
     assert response.status_code == 302
     assert not Reservation.objects.filter(special_requests="changed").exists()
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert 'data-status="done"' in page.text
+    assert "rows written" in page.text
+
+
+def test_back_up_now_shows_a_bar_that_only_its_starter_follows(
+    client, staff, django_capture_on_commit_callbacks
+):
+    from pema import progress
+
+    make_hotel()
+    client.force_login(grant(staff, "add_systembackup"))
+    response = client.post(reverse("admin:backups_systembackup_backup_now"))
+    token = response.url.split("progress=")[1]
+    page = client.get(response.url)
+    assert 'data-status="queued"' in page.text and "waiting for a worker" in page.text
+    status_url = reverse("pema_progress", args=[token])
+    assert f'hx-get="{status_url}"' in page.text
+
+    from backups.tasks import run_backup
+
+    run_backup(SystemBackup.objects.get().pk, token)
+    fragment = client.get(status_url)
+    assert 'data-status="done"' in fragment.text and "hx-get" not in fragment.text
+    assert progress.get(token).percent == 100
+
+    other = User.objects.create_user("other", password="pw", is_staff=True)
+    client.force_login(other)
+    assert client.get(status_url).status_code == 404
 
 
 def test_admin_delete_action_removes_files(client, staff, django_capture_on_commit_callbacks):

@@ -117,3 +117,27 @@ def test_a_403_is_one_log_line(settings):
     assert printed.count("Forbidden (Permission denied): " + BACKUP_NOW) == 1, printed
     assert "Traceback" not in printed
     assert len(printed.strip().splitlines()) == 1, printed
+
+
+def test_a_connections_page_and_buttons_need_channel_permissions():
+    conn = make_connection(sellable_hotel(code="PAGE"))
+    page = reverse("admin:channels_connection_overview", args=[conn.pk])
+    run = reverse("admin:channels_connection_run", args=[conn.pk, "sync"])
+    front = staff("bookings.view_reservation", username="front")
+    assert front.get(page).status_code == 403
+    assert front.post(run).status_code == 403
+    viewer = staff("channels.view_connection", username="viewer")
+    assert viewer.get(page).status_code == 200
+    assert viewer.post(run).status_code == 403
+    assert Client().get(page).status_code == 302  # to the login page
+
+
+def test_a_progress_bar_is_seen_only_by_who_started_the_work():
+    from pema import progress
+
+    owner = staff(username="owner")
+    record = progress.start("backup", "Backup #1", owner_id=User.objects.get(username="owner").pk)
+    url = reverse("pema_progress", args=[record.token])
+    assert owner.get(url).status_code == 200
+    assert staff(username="other").get(url).status_code == 404
+    assert Client().get(url).status_code == 302
