@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "pms",
     "sandbox",
     "backups",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -400,6 +401,7 @@ PEMA_SANDBOX_SIMULATORS = env.dict(
     default={
         "ids_next": "partners.ids_next.simulator.IDSNextSimulator",
         "booking_com": "partners.booking_com.simulator.BookingSimulator",
+        "payu": "payments.gateways.payu.simulator.PayUSimulator",
     },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).
@@ -434,5 +436,38 @@ CELERY_BEAT_SCHEDULE["bookings-webhook-lease-takeover"] = {
 CELERY_BEAT_SCHEDULE["channels-lease-takeover"] = {
     "task": "channels.tasks.take_over_abandoned",
     "schedule": 10.0,
+    "options": {"queue": CHANNELS_TASK_QUEUE},
+}
+
+# --- Payments (payments/) ------------------------------------------------------------------
+# Apps that add to the booking flow (bookings/extensions.py), by dotted path.
+PEMA_BOOKING_EXTENSIONS = env.list(
+    "PEMA_BOOKING_EXTENSIONS", default=["payments.hooks.PaymentsExtension"]
+)
+# How long a booking awaiting payment holds its rooms.
+PAYMENT_HOLD_MINUTES = env.int("PAYMENT_HOLD_MINUTES", default=15)
+# A payment still pending this long is verified with the gateway by the reconciliation.
+PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=10)
+# PayU for the hotel PAYU_HOTEL (`manage.py ensure_payu_config`): key and salt from the
+# environment only. PAYU_MODE test|production picks PayU's URLs; PAYU_BASE_URL overrides both
+# (the simulator: http://127.0.0.1:8100/payu).
+PAYU_KEY = env("PAYU_KEY", default="")
+PAYU_SALT = env("PAYU_SALT", default="")
+PAYU_MODE = env("PAYU_MODE", default="test")
+PAYU_BASE_URL = env("PAYU_BASE_URL", default="")
+PAYU_HOTEL = env("PAYU_HOTEL", default="PEMA")
+# Where PayU sends the guest back and its webhook: this site's public address.
+PEMA_PUBLIC_URL = env("PEMA_PUBLIC_URL", default="http://127.0.0.1:8000")
+# The PayU simulator's merchant (runsandbox): the same key and salt as Pema's test config.
+PAYU_SANDBOX_KEY = env("PAYU_SANDBOX_KEY", default="sandboxkey")
+PAYU_SANDBOX_SALT = env("PAYU_SANDBOX_SALT", default="sandboxsalt")
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.tasks.reconcile_payments",
+    "schedule": 60.0,
+    "options": {"queue": CHANNELS_TASK_QUEUE},
+}
+CELERY_BEAT_SCHEDULE["payments-expire-holds"] = {
+    "task": "payments.tasks.expire_holds",
+    "schedule": 60.0,
     "options": {"queue": CHANNELS_TASK_QUEUE},
 }

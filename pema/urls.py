@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("channels.api_urls")),
     path("api/v1/ids/", include("pms.urls")),
     path("hooks/", include("channels.urls")),
+    path("payments/", include("payments.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
