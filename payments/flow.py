@@ -127,7 +127,9 @@ def payment_data(payment: Payment, *, with_form: bool = True) -> dict:
         "txnid": payment.txnid,
         "amount": payment.amount,
         "currency": payment.currency,
-        "expires_at": reservation.hold_expires_at,
+        "expires_at": (
+            reservation.hold_expires_at.isoformat() if reservation.hold_expires_at else None
+        ),
         "start_url": public_url(reverse("payment-start", args=[payment.public_id])),
         "webhook_url": public_url(reverse("payu-webhook")),
     }

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("bookings", "0007_alter_reservation_options_and_more"),
+        ("bookings", "0007_payment_hold_and_cancellation_fee"),
     ]
 
     operations = [

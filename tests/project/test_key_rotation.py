@@ -46,7 +46,8 @@ def old_conn(settings):
 
 def test_the_registry_finds_every_encrypted_field():
     assert [(m._meta.label, f.name) for m, f in encrypted_fields()] == [
-        ("channels.Connection", "credentials")
+        ("channels.Connection", "credentials"),
+        ("payments.GatewayConfig", "credentials"),
     ]
 
 
