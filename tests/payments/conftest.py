@@ -110,8 +110,13 @@ class FakePayU:
                 details = {"mihpayid": "Not Found", "status": "Not Found"}
             else:
                 status, amount = self.txns[txnid]
-                details = {"txnid": txnid, "status": status, "amt": amount,
-                           "mihpayid": "403993715521889530", "unmappedstatus": "captured"}  # fmt: skip
+                details = {
+                    "txnid": txnid,
+                    "status": status,
+                    "amt": amount,
+                    "mihpayid": "403993715521889530",
+                    "unmappedstatus": "captured",
+                }
             body = {"status": 1, "msg": "fetched", "transaction_details": {txnid: details}}
         elif command == "cancel_refund_transaction":
             request_id = f"R{len(self.refunds) + 1}"

@@ -70,8 +70,8 @@ def test_a_bad_checkout_request_is_refused(sim, change, reason):
 
 def test_paying_posts_the_result_to_surl_with_the_reverse_hash(sim):
     post_form(sim, "/payu/_payment", checkout_fields())
-    page = post_form(sim, "/payu/_payment/decide",
-                     {"txnid": "PMtest0001", "action": "pay", "card": "5123456789012346"})  # fmt: skip
+    choice = {"txnid": "PMtest0001", "action": "pay", "card": "5123456789012346"}
+    page = post_form(sim, "/payu/_payment/decide", choice)
     assert "action='http://pema.test/ok'" in page.text
     fields = dict(re.findall(r"name='([^']+)' value='([^']*)'", page.text))
     assert fields["status"] == "success" and fields["unmappedstatus"] == "captured"
