@@ -14,7 +14,8 @@ import responses
 from rest_framework.test import APIClient
 
 from bookings.api_keys import issue_key
-from bookings.models import RatePlan
+from bookings.inventory import ensure_calendar
+from bookings.models import ChangeEvent, RateDay
 from payments.gateways.payu.hashes import command_hash, response_hash
 from payments.models import GatewayConfig
 from tests.factories import RatePlanFactory, sellable_hotel
@@ -26,20 +27,14 @@ PAYU = "https://payu.test"
 @pytest.fixture
 def hotel(db):
     hotel = sellable_hotel(code="PAYH", rooms={"DBL": 1, "TWN": 2}, price=750_000)
-    base = RatePlan.objects.get(hotel=hotel, code="BAR")
-    RatePlanFactory(
+    plan = RatePlanFactory(
         hotel=hotel, code="NRF", name="Non-refundable", refundable=False,
         room_types=list(hotel.room_types.all()),
     )  # fmt: skip
-    from bookings.models import RateDay
-
-    for day in RateDay.objects.filter(rate_plan=base):
-        RateDay.objects.get_or_create(
-            rate_plan=RatePlan.objects.get(hotel=hotel, code="NRF"),
-            room_type=day.room_type,
-            date=day.date,
-            defaults={"price": 700_000},
-        )
+    today = hotel.today()
+    ensure_calendar(hotel, today, today + timedelta(days=60))
+    RateDay.objects.filter(rate_plan=plan).update(price=700_000)
+    ChangeEvent.objects.filter(hotel=hotel).delete()
     GatewayConfig.objects.create(hotel=hotel, base_url=PAYU, credentials={"key": KEY, "salt": SALT})
     return hotel
 
@@ -129,12 +124,16 @@ class FakePayU:
 
 
 @pytest.fixture
-def payu(monkeypatch):
+def payu():
     """The fake command API; tasks run in the test (eagerly) when their commit happens."""
     from pema.celery import app
 
-    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
     fake = FakePayU()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_callback(responses.POST, f"{PAYU}/merchant/postservice.php", callback=fake)
-        yield fake
+    try:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            mock.add_callback(responses.POST, f"{PAYU}/merchant/postservice.php", callback=fake)
+            yield fake
+    finally:
+        app.conf.task_always_eager = eager
