@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from bookings.admin import ReservationAdmin
 from pema.money import exact_minor, format_money
@@ -29,41 +29,37 @@ def attention_marker(obj: Payment) -> str:
     )
 
 
-class PaymentInline(admin.TabularInline):
-    model = Payment
-    extra = 0
-    can_delete = False
-    fields = ("txnid", "status", "amount_shown", "refunded_shown", "mihpayid", "created_at",
-              "settled_at", "marker", "link")  # fmt: skip
-    readonly_fields = fields
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Amount")
-    def amount_shown(self, obj: Payment) -> str:
-        return format_money(obj.amount, obj.currency)
-
-    @admin.display(description="Refunded")
-    def refunded_shown(self, obj: Payment) -> str:
-        return format_money(obj.refunded_amount, obj.currency)
-
-    @admin.display(description="Disagreement")
-    def marker(self, obj: Payment) -> str:
-        return attention_marker(obj)
-
-    @admin.display(description="")
-    def link(self, obj: Payment) -> str:
-        return format_html(
-            '<a href="{}">Open</a>', reverse("admin:payments_payment_change", args=[obj.pk])
-        )
+@admin.display(description="Payments")
+def reservation_payments(admin_self, obj) -> str:
+    """The reservation's payments, inline on its page (read-only: nothing to post)."""
+    rows = format_html_join(
+        "",
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                reverse("admin:payments_payment_change", args=[p.pk]),
+                p.txnid,
+                p.get_status_display(),
+                format_money(p.amount, p.currency),
+                format_money(p.refunded_amount, p.currency),
+                attention_marker(p),
+            )
+            for p in obj.payments.order_by("id")
+        ),
+    )
+    if not rows:
+        return "—"
+    return format_html(
+        "<table><tr><th>Payment</th><th>Status</th><th>Amount</th><th>Refunded</th>"
+        "<th>Gateway and Pema</th></tr>{}</table>",
+        rows,
+    )
 
 
 # The reservation shows its payments; bookings itself knows nothing of them.
-ReservationAdmin.inlines = [*ReservationAdmin.inlines, PaymentInline]
+ReservationAdmin.reservation_payments = reservation_payments
 ReservationAdmin.readonly_fields = (*ReservationAdmin.readonly_fields, "hold_expires_at",
-                                    "cancellation_fee")  # fmt: skip
+                                    "cancellation_fee", "reservation_payments")  # fmt: skip
 
 
 class PaymentEventInline(admin.TabularInline):
