@@ -9,6 +9,8 @@ PYTHON ?= python3
 # The local Booking.com simulator (the Procfile's sandbox on port 8100) and its machine
 # account, as the simulator's own settings have them (BOOKING_SANDBOX_*).
 BOOKING_SANDBOX_URL ?= http://127.0.0.1:8100/booking_com
+# The local PayU simulator (same sandbox process); `make run` points the seeded hotel at it.
+PAYU_SANDBOX_URL ?= http://127.0.0.1:8100/payu
 BOOKING_CREDENTIALS = {"username": "$${BOOKING_SANDBOX_USERNAME:-sandbox-user}", \
 	"password": "$${BOOKING_SANDBOX_PASSWORD:-sandbox-password}", \
 	"hotel_id": "$${BOOKING_SANDBOX_HOTEL_ID:-1000001}"}
@@ -30,6 +32,8 @@ run: migrate
 	$(PY) manage.py ensure_ids_connection
 	@# The seeded hotel on the Booking.com simulator, mapped by code (kept as it is on a re-run).
 	$(PY) manage.py ensure_connection booking_com --hotel PEMA --base-url $(BOOKING_SANDBOX_URL) --secure-base-url $(BOOKING_SANDBOX_URL)/secure --credentials-json "$(subst ",\",$(BOOKING_CREDENTIALS))" --products partners/booking_com/sandbox_products.json
+	@# Online payments on the local PayU simulator, unless PAYU_KEY and PAYU_SALT say otherwise.
+	$(PY) manage.py ensure_payu_config --sandbox $(PAYU_SANDBOX_URL)
 	@# Last before the processes' output starts, so the login does not scroll away.
 	$(PY) manage.py show_admin_login
 	$(VENV)/bin/honcho -f Procfile start

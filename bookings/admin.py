@@ -19,8 +19,10 @@ from django.utils.html import format_html
 
 from pema.money import format_money
 
+from . import extensions
 from .admin_desk import ReservationDeskMixin
 from .admin_grid import RateGridAdminMixin, bulk_initial
+from .cancellation import cancellation_fee
 from .forms import AriUpdateForm, ReservationAdminForm, room_field_name
 from .models import (
     ChangeEvent,
@@ -450,14 +452,21 @@ class ReservationAdmin(ReservationDeskMixin, admin.ModelAdmin):
         if not super().has_change_permission(request, reservation):
             raise PermissionDenied
         if request.method == "POST":
-            _, cancelled = cancel_reservation(reservation, source=Reservation.Source.STAFF)
+            done, cancelled = cancel_reservation(reservation, source=Reservation.Source.STAFF)
             text = "cancelled" if cancelled else "was already cancelled"
+            fee = format_money(done.cancellation_fee or 0, done.currency)
+            refund = extensions.describe(done).get("refund")
+            if refund:
+                text += f"; fee {fee}, refund {format_money(refund['amount'], refund['currency'])}"
+            else:
+                text += f"; fee {fee}"
             messages.success(request, f"Reservation {reservation.confirmation_number} {text}.")
             return redirect("admin:bookings_reservation_change", reservation.pk)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Cancel reservation {reservation.confirmation_number}?",
             "reservation": reservation,
+            "fee": format_money(cancellation_fee(reservation), reservation.currency),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/bookings/cancel_reservation.html", context)

@@ -88,3 +88,17 @@ class CalendarConflict(BookingError):
 
     code: str = "calendar_conflict"
     dates: list[date] = field(default_factory=list)
+
+
+@dataclass
+class NotModifiable(BookingError):
+    """The reservation's terms forbid this change (a non-refundable stay's dates)."""
+
+    code: str = "not_modifiable"
+
+
+@dataclass
+class PaymentUnavailable(BookingError):
+    """The booking needs an online payment that no configured gateway can take."""
+
+    code: str = "payment_unavailable"

@@ -7,6 +7,7 @@ from django.db.models.signals import post_save
 
 from pema.sql import insert_rows
 
+from .cancellation import policy_of
 from .models import ChangeEvent, Hotel, Reservation, ReservationRoom
 
 
@@ -68,4 +69,8 @@ def reservation_snapshot(
         "currency": reservation.currency,
         "source": reservation.source,
         "is_overbooked": reservation.is_overbooked,
+        "cancellation_policy": (
+            policy_of(first.rate_plan, reservation.check_in) if first else None
+        ),
+        "cancellation_fee": reservation.cancellation_fee,
     }

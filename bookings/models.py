@@ -196,9 +196,27 @@ class RatePlan(models.Model):
     name = models.CharField(max_length=120)
     currency = models.CharField(max_length=3, validators=[currency_validator])
     meal_plan = models.CharField(max_length=2, choices=MealPlan.choices, default=MealPlan.BREAKFAST)
+
+    class CancellationFee(models.TextChoices):
+        NIGHTS = "nights", "Nights (the first N nights of the stay)"
+        PERCENT = "percent", "Percent of the total"
+
     refundable = models.BooleanField(default=True)
     free_cancellation_days = models.PositiveSmallIntegerField(
         default=1, help_text="Free cancellation until this many days before arrival."
+    )
+    cancellation_fee_type = models.CharField(
+        max_length=8,
+        choices=CancellationFee.choices,
+        default=CancellationFee.NIGHTS,
+        help_text="What a cancellation inside the free period costs (a refundable plan).",
+    )
+    cancellation_fee_value = models.PositiveSmallIntegerField(
+        default=1, help_text="Nights, or percent (0-100), charged inside the free period."
+    )
+    prepayment_required = models.BooleanField(
+        default=False,
+        help_text="Booking-engine bookings pay online to confirm (always, if non-refundable).",
     )
     cancellation_policy = models.TextField(blank=True)
     room_types = models.ManyToManyField(RoomType, related_name="rate_plans")
@@ -227,6 +245,11 @@ class RatePlan(models.Model):
             raise ValidationError({"derivation": "A derived plan needs a derivation."})
         if self.derivation == self.Derivation.PERCENT and self.derivation_value > 100:
             raise ValidationError({"derivation_value": "A percentage is at most 100."})
+        if (
+            self.cancellation_fee_type == self.CancellationFee.PERCENT
+            and self.cancellation_fee_value > 100
+        ):
+            raise ValidationError({"cancellation_fee_value": "A percentage is at most 100."})
         seen, ancestor = {self.pk}, self.parent
         while ancestor is not None:
             if ancestor.pk in seen:
@@ -235,6 +258,11 @@ class RatePlan(models.Model):
             ancestor = ancestor.parent
         if self.parent_id and self.parent.hotel_id != self.hotel_id:
             raise ValidationError({"parent": "The parent plan belongs to another hotel."})
+
+    @property
+    def requires_prepayment(self) -> bool:
+        """Whether a booking-engine booking must be paid online before it is confirmed."""
+        return self.prepayment_required or not self.refundable
 
     def derive_price(self, parent_price: int | None) -> int | None:
         """This plan's price from its parent's, in minor units (rounded half up)."""
@@ -355,7 +383,12 @@ class Reservation(models.Model):
 
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", "Confirmed"
+        # Holds its rooms like a confirmed one until the payment settles or the hold expires.
+        PENDING_PAYMENT = "pending_payment", "Awaiting payment"
         CANCELLED = "cancelled", "Cancelled"
+
+    #: Statuses that hold rooms in the calendar.
+    HOLDING = (Status.CONFIRMED, Status.PENDING_PAYMENT)
 
     class Source(models.TextChoices):
         STAFF = "staff", "Staff"
@@ -389,9 +422,18 @@ class Reservation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    hold_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A reservation awaiting payment is released after this."
+    )
+    cancellation_fee = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Minor units charged by the cancellation policy."
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            ("move_non_refundable", "Can change the dates of a non-refundable reservation"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(check_out__gt=F("check_in")), name="reservation_dates_ordered"

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from pema.sql import add_to_columns, insert_rows, row_exists, select_values
 
-from . import external
+from . import extensions, external
 from .availability import (
     InventoryRow,
     RateRow,
@@ -40,9 +40,11 @@ from .availability import (
     restriction_reasons,
     validate_stay,
 )
+from .cancellation import cancellation_fee, is_non_refundable
 from .errors import (
     InvalidStay,
     NoAvailability,
+    NotModifiable,
     PriceChanged,
     Reason,
     ReservationBusy,
@@ -572,6 +574,8 @@ def reserve_stay(
     nightly_prices: list[int] | None = None,
     master_confirmed: bool = False,
     savepoint: bool = True,
+    status: str = Reservation.Status.CONFIRMED,
+    hold_expires_at=None,
 ) -> Reservation:
     """Book ``rooms`` rooms of one type and plan. Raises ``NoAvailability``, ``PriceChanged``
     or ``InvalidStay``.
@@ -614,6 +618,8 @@ def reserve_stay(
         expected_total=expected_total,
         master_confirmed=master_confirmed,
         savepoint=savepoint,
+        status=status,
+        hold_expires_at=hold_expires_at,
     )
 
 
@@ -633,6 +639,8 @@ def reserve_rooms(
     master_confirmed: bool = False,
     savepoint: bool = True,
     staff_notes: str = "",
+    status: str = Reservation.Status.CONFIRMED,
+    hold_expires_at=None,
 ) -> Reservation:
     """Book one stay of several lines of rooms (room types and plans may differ), whole or not.
 
@@ -641,6 +649,10 @@ def reserve_rooms(
     partner's message lacks, say). The reservation's ``adults`` and ``children``
     are the largest room's; each room stay keeps its own. ``guest`` is the
     details to file the guest under, or a ``Guest`` of the hotel to book for as is.
+
+    ``status`` ``pending_payment`` (with ``hold_expires_at``) books the rooms
+    exactly as a confirmed booking does, until :func:`confirm_pending` or a
+    cancellation.
     """
     if isinstance(guest, Guest) and guest.hotel_id != hotel.id:
         raise InvalidStay("The guest belongs to another hotel.", code="wrong_hotel")
@@ -670,6 +682,8 @@ def reserve_rooms(
             special_requests=special_requests,
             staff_notes=staff_notes,
             is_overbooked=any(any(line.overbooked) for line in sold),
+            status=status,
+            hold_expires_at=hold_expires_at,
         )
         stays = _write_stays(reservation, sold)
         record_event(
@@ -826,8 +840,13 @@ def modify_reservation(
     nightly_prices: list[int] | None = None,
     external_revision: str | None = None,
     rooms: Sequence[RoomRequest] | None = None,
+    may_move_non_refundable: bool = False,
 ) -> Reservation:
     """Change dates, rooms, rate plan or guests; inventory moves atomically, re-priced.
+
+    The booking engine cannot move the dates of a non-refundable reservation
+    (``NotModifiable``) unless ``may_move_non_refundable`` (staff holding the
+    permission).
 
     ``rooms``: the lines the reservation books from now on (an OTA's rooms,
     each with its prices), in place of ``room_type``, ``rate_plan``,
@@ -850,6 +869,18 @@ def modify_reservation(
         from_partner = source in (Source.OTA, Source.PMS)
         new_check_in = check_in or reservation.check_in
         new_check_out = check_out or reservation.check_out
+        moved = (new_check_in, new_check_out) != (reservation.check_in, reservation.check_out)
+        if (
+            moved
+            and source == Source.BOOKING_ENGINE
+            and not may_move_non_refundable
+            and is_non_refundable(reservation)
+        ):
+            raise NotModifiable(
+                f"Reservation {reservation.confirmation_number} is non-refundable: its dates "
+                "cannot be changed.",
+                fields={"check_in": ["A non-refundable stay keeps its dates."]},
+            )
         if rooms is not None:
             given = (room_type, rate_plan, adults, children, nightly_prices)
             if any(value is not None for value in given):
@@ -972,12 +1003,15 @@ def cancel_reservation(
         room_types = set(current.rooms.values_list("room_type_id", flat=True))
         _lock_inventory(room_types, dates)
         _release_rooms(current)
+        previous_status = current.status
+        current.cancellation_fee = cancellation_fee(current)
         current.status = Reservation.Status.CANCELLED
         current.cancelled_at = timezone.now()
         current.is_overbooked = False
         current.version += 1
         current.save()
         payload = reservation_snapshot(current)
+        payload["previous_status"] = previous_status
         if reason:
             payload["reason"] = reason
         record_event(
@@ -987,4 +1021,75 @@ def cancel_reservation(
             reservation=current,
             source=source,
         )
+        extensions.reservation_cancelled(current, source=source)
     return current, True
+
+
+def confirm_pending(reservation: Reservation, *, source: str) -> tuple[Reservation, bool]:
+    """A reservation awaiting payment becomes confirmed (its rooms are already held).
+
+    Returns the reservation and whether this call confirmed it; anything but
+    ``pending_payment`` is left as it is.
+    """
+    with transaction.atomic():
+        current = _lock_reservation(reservation)
+        if current.status != Reservation.Status.PENDING_PAYMENT:
+            return current, False
+        before = reservation_snapshot(current)
+        current.status = Reservation.Status.CONFIRMED
+        current.hold_expires_at = None
+        current.version += 1
+        current.save()
+        record_event(
+            current.hotel,
+            ChangeEvent.Kind.RESERVATION_MODIFIED,
+            {**reservation_snapshot(current), "previous": before},
+            reservation=current,
+            source=source,
+        )
+    return current, True
+
+
+def reinstate_cancelled(reservation: Reservation, *, source: str) -> Reservation:
+    """Book a cancelled reservation's rooms again and confirm it (a payment that came late).
+
+    Raises ``NoAvailability`` when any of its nights is sold out meanwhile:
+    the reservation then stays cancelled.
+    """
+    with transaction.atomic():
+        current = _lock_reservation(reservation)
+        if current.status != Reservation.Status.CANCELLED:
+            return current
+        stays = list(current.rooms.select_related("room_type", "rate_plan").order_by("id"))
+        nights = list(RoomNight.objects.filter(stay__in=stays).order_by("stay_id", "date"))
+        locked = _lock_inventory({s.room_type_id for s in stays}, {n.date for n in nights})
+        by_type: dict[int, Counter[date]] = defaultdict(Counter)
+        for night in nights:
+            night.overbooked = False
+            by_type[next(s.room_type_id for s in stays if s.pk == night.stay_id)][night.date] += 1
+        for rt_id, days in by_type.items():
+            for day, count in days.items():
+                row = locked.get((rt_id, day))
+                if row is None or row.available < count or row.stop_sell:
+                    raise NoAvailability(
+                        f"{day.isoformat()} is sold out: the reservation cannot be reinstated.",
+                        reasons=[Reason("sold_out", "Sold out meanwhile.", day)],
+                    )
+        for rt_id, days in by_type.items():
+            _apply_deltas(rt_id, days, Counter())
+        RoomNight.objects.filter(stay__in=stays).update(overbooked=False)
+        before = reservation_snapshot(current, stays)
+        current.status = Reservation.Status.CONFIRMED
+        current.cancelled_at = None
+        current.cancellation_fee = None
+        current.hold_expires_at = None
+        current.version += 1
+        current.save()
+        record_event(
+            current.hotel,
+            ChangeEvent.Kind.RESERVATION_MODIFIED,
+            {**reservation_snapshot(current, stays), "previous": before},
+            reservation=current,
+            source=source,
+        )
+    return current

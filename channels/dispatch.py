@@ -304,6 +304,9 @@ def _jobs_for(conn: Connection, events: list[ChangeEvent]) -> int:
             )
         ):
             continue
+        job_kind = _pms_job_kind(conn, event, job_kind, reservation_jobs)
+        if job_kind is None:
+            continue
         if job_kind == SyncJob.Kind.RES_CANCEL:
             SyncJob.objects.bulk_create(reservation_jobs)
             reservation_jobs = []
@@ -322,6 +325,52 @@ def _jobs_for(conn: Connection, events: list[ChangeEvent]) -> int:
     jobs = reservation_jobs + ari_jobs(conn, dirty)
     SyncJob.objects.bulk_create(jobs)
     return len(jobs)
+
+
+PENDING = Reservation.Status.PENDING_PAYMENT
+CONFIRMED = Reservation.Status.CONFIRMED
+
+
+def _pms_job_kind(
+    conn: Connection, event: ChangeEvent, job_kind: str, queued: list[SyncJob]
+) -> str | None:
+    """The job a reservation event makes for a partner that takes reservations, or None.
+
+    A reservation awaiting payment is not the PMS's yet: it gets it when it is
+    confirmed (the modification from ``pending_payment`` is its create). A hold
+    that ends unpaid is cancelled only where it was ever sent.
+    """
+    status = event.payload.get("status")
+    previous = (event.payload.get("previous") or {}).get("status")
+    if status == PENDING:
+        return None
+    if (
+        job_kind == SyncJob.Kind.RES_MODIFY
+        and status == CONFIRMED
+        and previous
+        not in (
+            None,
+            CONFIRMED,
+        )
+    ):
+        already = any(job.reservation_id == event.reservation_id for job in queued)
+        if (
+            not already
+            and not SyncJob.objects.filter(
+                connection=conn, reservation_id=event.reservation_id
+            ).exists()
+        ):
+            return SyncJob.Kind.RES_CREATE
+    if job_kind == SyncJob.Kind.RES_CANCEL and event.payload.get("previous_status") == PENDING:
+        sent = any(job.reservation_id == event.reservation_id for job in queued)
+        if (
+            not sent
+            and not SyncJob.objects.filter(
+                connection=conn, reservation_id=event.reservation_id
+            ).exists()
+        ):
+            return None
+    return job_kind
 
 
 def plan_full_sync(connection: Connection, *, days: int | None = None) -> int:

@@ -6,6 +6,7 @@ currency's exponent: 2 for most, 0 for yen-like currencies, 3 for a few.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 _EXPONENTS = {
@@ -42,3 +43,31 @@ def format_money(minor: int | None, currency: str) -> str:
         return "—"
     exponent = currency_exponent(currency)
     return f"{to_major(minor, currency):,.{exponent}f} {currency}"
+
+
+_DECIMAL = re.compile(r"^(\d+)(?:\.(\d+))?$")
+
+
+def decimal_string(minor: int, currency: str) -> str:
+    """Minor units as a gateway's decimal string, e.g. 150000 INR -> ``"1500.00"``."""
+    if minor < 0:
+        raise ValueError("Amounts sent to a gateway are never negative.")
+    return f"{to_major(minor, currency):.{currency_exponent(currency)}f}"
+
+
+def exact_minor(text: str, currency: str) -> int:
+    """A gateway's decimal string to minor units, refusing anything not exact.
+
+    ``"1500.00"`` and ``"1500"`` are 150000 INR; ``"1500.005"``, ``"1e3"``,
+    ``"-1"`` or ``" 1500"`` are not amounts (``ValueError``): money that
+    would need rounding was not the amount we asked for.
+    """
+    match = _DECIMAL.match(text or "")
+    if not match:
+        raise ValueError(f"Not an amount: {text!r}")
+    whole, fraction = match.group(1), (match.group(2) or "")
+    exponent = currency_exponent(currency)
+    if len(fraction.rstrip("0")) > exponent:
+        raise ValueError(f"{text!r} has more digits than {currency} has.")
+    fraction = (fraction + "0" * exponent)[:exponent]
+    return int(whole) * 10**exponent + (int(fraction) if fraction else 0)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "sandbox",
     "backups",
     "suppliers",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -446,6 +447,7 @@ PEMA_SANDBOX_SIMULATORS = env.dict(
         "cloudbeds": "partners.cloudbeds.simulator.CloudbedsSimulator",
         "mews": "partners.mews.simulator.MewsSimulator",
         "agoda": "partners.agoda.simulator.AgodaSimulator",
+        "payu": "payments.gateways.payu.simulator.PayUSimulator",
     },
 )
 # The OpenTravel 2011B schemas simulators validate documents against (<dir>/2011B/schemas).
@@ -529,3 +531,33 @@ HOTELBEDS_SANDBOX_HOTELS = env.int("HOTELBEDS_SANDBOX_HOTELS", default=300)
 PEMA_HEALTH_REPORTS = env.dict(
     "PEMA_HEALTH_REPORTS", default={"suppliers": "suppliers.health.report"}
 )
+# --- Payments (payments/) ------------------------------------------------------------------
+# Apps that add to the booking flow (bookings/extensions.py), by dotted path.
+PEMA_BOOKING_EXTENSIONS = env.list(
+    "PEMA_BOOKING_EXTENSIONS", default=["payments.hooks.PaymentsExtension"]
+)
+# How long a booking awaiting payment holds its rooms.
+PAYMENT_HOLD_MINUTES = env.int("PAYMENT_HOLD_MINUTES", default=15)
+# A payment still pending this long is verified with the gateway by the reconciliation.
+PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=10)
+# PayU for the hotel PAYU_HOTEL (`manage.py ensure_payu_config`): key and salt from the
+# environment only. PAYU_MODE test|production picks PayU's URLs; PAYU_BASE_URL overrides both
+# (the simulator: http://127.0.0.1:8100/payu).
+PAYU_KEY = env("PAYU_KEY", default="")
+PAYU_SALT = env("PAYU_SALT", default="")
+PAYU_MODE = env("PAYU_MODE", default="test")
+PAYU_BASE_URL = env("PAYU_BASE_URL", default="")
+PAYU_HOTEL = env("PAYU_HOTEL", default="PEMA")
+# The PayU simulator's merchant (runsandbox): the same key and salt as Pema's test config.
+PAYU_SANDBOX_KEY = env("PAYU_SANDBOX_KEY", default="sandboxkey")
+PAYU_SANDBOX_SALT = env("PAYU_SANDBOX_SALT", default="sandboxsalt")
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.tasks.reconcile_payments",
+    "schedule": 60.0,
+    "options": {"queue": CHANNELS_TASK_QUEUE},
+}
+CELERY_BEAT_SCHEDULE["payments-expire-holds"] = {
+    "task": "payments.tasks.expire_holds",
+    "schedule": 60.0,
+    "options": {"queue": CHANNELS_TASK_QUEUE},
+}

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/pms/", include("pms.pms_urls")),
     path("hooks/", include("channels.urls")),
     path("ical/", include("channels.ical_urls")),
+    path("payments/", include("payments.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

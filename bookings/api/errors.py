@@ -24,6 +24,8 @@ from ..errors import (
     ExternalAvailabilityUnavailable,
     InvalidStay,
     NoAvailability,
+    NotModifiable,
+    PaymentUnavailable,
     PriceChanged,
     ReservationBusy,
     ReservationClosed,
@@ -93,7 +95,7 @@ def _validation_response(exc: exceptions.ValidationError) -> Response:
 def domain_error_response(exc: BookingError) -> Response:
     """The HTTP answer for a refusal of the domain."""
     extra: dict = {}
-    if isinstance(exc, InvalidStay):
+    if isinstance(exc, InvalidStay | PaymentUnavailable):
         http = status.HTTP_400_BAD_REQUEST
     elif isinstance(exc, NoAvailability):
         http = status.HTTP_409_CONFLICT
@@ -101,7 +103,7 @@ def domain_error_response(exc: BookingError) -> Response:
     elif isinstance(exc, PriceChanged):
         http = status.HTTP_409_CONFLICT
         extra.update(total=exc.total, currency=exc.currency)
-    elif isinstance(exc, ReservationClosed | ReservationBusy | CalendarConflict):
+    elif isinstance(exc, ReservationClosed | ReservationBusy | CalendarConflict | NotModifiable):
         http = status.HTTP_409_CONFLICT
     elif isinstance(exc, ExternalAvailabilityUnavailable):
         http = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from pema.api import JsonTypes
 
+from ..cancellation import policy_of
 from ..models import Hotel, RatePlan, Reservation, RoomType
 
 
@@ -90,6 +91,9 @@ class RatePlanSerializer(serializers.ModelSerializer):
             "meal_plan",
             "refundable",
             "free_cancellation_days",
+            "cancellation_fee_type",
+            "cancellation_fee_value",
+            "prepayment_required",
             "cancellation_policy",
             "room_types",
             "parent",
@@ -206,6 +210,14 @@ class BookingCreateSerializer(StrictBodySerializer):
         allow_null=True,
         help_text="The total the guest was shown (minor units); a different price is a 409.",
     )
+    payment = serializers.CharField(
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Pay online to confirm, e.g. 'payu' (a prepaid rate plan needs no asking). "
+        "The booking is then pending_payment and the answer carries a payment object.",
+    )
 
 
 class BookingUpdateSerializer(StrictBodySerializer):
@@ -221,6 +233,14 @@ class BookingUpdateSerializer(StrictBodySerializer):
 
 class CancelInputSerializer(StrictBodySerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class BookingPolicySerializer(serializers.Serializer):
+    refundable = serializers.BooleanField()
+    free_cancellation_until = serializers.DateField(allow_null=True)
+    fee_type = serializers.CharField(help_text="nights or percent, inside the free period.")
+    fee_value = serializers.IntegerField()
+    description = serializers.CharField(allow_blank=True)
 
 
 class GuestSerializer(serializers.Serializer):
@@ -241,6 +261,7 @@ class BookingSerializer(serializers.ModelSerializer):
     rate_plan = serializers.SerializerMethodField()
     nightly = serializers.SerializerMethodField()
     guest = GuestSerializer()
+    cancellation_policy = serializers.SerializerMethodField()
 
     class Meta:
         model = Reservation
@@ -266,6 +287,9 @@ class BookingSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "cancelled_at",
+            "hold_expires_at",
+            "cancellation_policy",
+            "cancellation_fee",
         ]
 
     # The declared fields above describe the answer (the OpenAPI schema reads
@@ -287,6 +311,11 @@ class BookingSerializer(serializers.ModelSerializer):
     def get_rate_plan(self, obj: Reservation) -> str:
         stays = list(obj.rooms.all())
         return stays[0].rate_plan.code if stays else ""
+
+    @extend_schema_field(BookingPolicySerializer(allow_null=True))
+    def get_cancellation_policy(self, obj: Reservation) -> dict | None:
+        stays = list(obj.rooms.all())
+        return policy_of(stays[0].rate_plan, obj.check_in) if stays else None
 
     @extend_schema_field(NightSerializer(many=True))
     def get_nightly(self, obj: Reservation) -> list[dict]:
@@ -345,6 +374,9 @@ def booking_representation(reservation: Reservation) -> dict:
         "created_at": _timestamp(reservation.created_at),
         "updated_at": _timestamp(reservation.updated_at),
         "cancelled_at": _timestamp(reservation.cancelled_at),
+        "hold_expires_at": _timestamp(reservation.hold_expires_at),
+        "cancellation_policy": policy_of(first.rate_plan, reservation.check_in) if first else None,
+        "cancellation_fee": reservation.cancellation_fee,
     }
 
 
@@ -356,6 +388,10 @@ class CancellationSerializer(serializers.Serializer):
         help_text="True when the booking was cancelled before this call (nothing changed)."
     )
     booking = BookingSerializer()
+    cancellation_fee = serializers.IntegerField(help_text="Minor units the policy kept.")
+    refund = serializers.DictField(
+        allow_null=True, help_text="The refund of what was paid online: amount and status."
+    )
 
 
 class KeyInfoSerializer(serializers.Serializer):

@@ -6,7 +6,9 @@ import re
 from datetime import UTC, date, timedelta
 
 import django_filters
+from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -29,6 +31,8 @@ from ..api_keys import KNOWN_SCOPES, remembered_hotel
 from ..availability import Offer, validate_stay
 from ..availability_cache import cached_search
 from ..calendar import lowest_price_calendar
+from ..errors import PaymentUnavailable
+from ..extensions import describe, method_for, payment_extension
 from ..models import (
     ApiKey,
     Hotel,
@@ -369,10 +373,21 @@ class BookingCreateView(APIView):
         """Book a stay. Needs an ``Idempotency-Key``; retries with it never book twice."""
         hotel = get_hotel(request, hotel_code)
         data = _validated(s.BookingCreateSerializer, request.data)
+        rate_plan = _rate_plan(hotel, data["rate_plan"])
+        # Paid online to confirm: asked for, or the rate plan's terms (non-refundable).
+        payment = None
+        if data["payment"] or rate_plan.requires_prepayment:
+            payment = payment_extension(hotel.id, data["payment"])
+            if payment is None:
+                raise PaymentUnavailable(
+                    "This booking is paid online, and online payment is not available "
+                    "at this hotel.",
+                    fields={"payment": ["Not available at this hotel."]},
+                )
         stay = {
             "hotel": hotel,
             "room_type": _room_type(hotel, data["room_type"]),
-            "rate_plan": _rate_plan(hotel, data["rate_plan"]),
+            "rate_plan": rate_plan,
             "check_in": data["check_in"],
             "check_out": data["check_out"],
             "adults": data["adults"],
@@ -397,14 +412,28 @@ class BookingCreateView(APIView):
                 master_confirmed=True,
                 # run_once's transaction rolls back whole on any error from here.
                 savepoint=False,
+                **_hold(payment),
             )
             # Described from memory: ``reserve_stay`` hands back the booking with its
             # hotel, guest (as stored), stays and nights, all written in this very
             # transaction, so reading them back would return the same.
             body = s.BookingSerializer(reservation).data
+            if payment is not None:
+                method = method_for(payment, data["payment"])
+                body.update(payment.booking_created(reservation, method, request))
             return Response(body, status=status.HTTP_201_CREATED)
 
         return run_once(request, request.data, book)
+
+
+def _hold(payment) -> dict:
+    """A booking paid online holds its rooms as ``pending_payment`` for PAYMENT_HOLD_MINUTES."""
+    if payment is None:
+        return {}
+    return {
+        "status": Reservation.Status.PENDING_PAYMENT,
+        "hold_expires_at": timezone.now() + timedelta(minutes=settings.PAYMENT_HOLD_MINUTES),
+    }
 
 
 class BookingFilter(django_filters.FilterSet):
@@ -551,6 +580,7 @@ class BookingDetailView(APIView):
             children=data.get("children"),
             special_requests=data.get("special_requests"),
             expected_total=data.get("expected_total"),
+            may_move_non_refundable=request.user.has_perm("bookings.move_non_refundable"),
         )
         return Response(_booking_data(updated))
 
@@ -576,6 +606,9 @@ class BookingCancelView(APIView):
                 "cancelled_at": cancelled.cancelled_at,
                 "already_cancelled": not changed,
                 "booking": _booking_data(cancelled),
+                "cancellation_fee": cancelled.cancellation_fee or 0,
+                "refund": None,
+                **describe(cancelled),
             }
         )
 

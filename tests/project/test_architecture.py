@@ -61,3 +61,36 @@ def test_no_partner_imports_bookings():
         for line, statement in forbidden_imports(path.read_text(encoding="utf-8"))
     ]
     assert not offenders, "partners/ must not import bookings:\n" + "\n".join(offenders)
+
+
+def _offenders(folder: str, forbidden: str) -> list[str]:
+    return [
+        f"{path.relative_to(ROOT)}:{line}: {statement}"
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for line, statement in forbidden_imports(path.read_text(encoding="utf-8"), forbidden)
+    ]
+
+
+def test_bookings_and_channels_never_import_payments():
+    # payments uses bookings and channels; bookings hears of it only through
+    # bookings/extensions.py (a dotted path in PEMA_BOOKING_EXTENSIONS).
+    offenders = _offenders("bookings", "payments") + _offenders("channels", "payments")
+    assert not offenders, "bookings/ and channels/ must not import payments:\n" + "\n".join(
+        offenders
+    )
+
+
+def test_partners_never_import_payments():
+    offenders = _offenders("partners", "payments")
+    assert not offenders, "partners/ must not import payments:\n" + "\n".join(offenders)
+
+
+def test_the_payu_endpoints_are_the_only_csrf_exempt_views_of_payments():
+    from django.urls import get_resolver
+
+    exempt = sorted(
+        pattern.name
+        for pattern in get_resolver("payments.urls").url_patterns
+        if getattr(pattern.callback, "csrf_exempt", False)
+    )
+    assert exempt == ["payu-return", "payu-webhook"]

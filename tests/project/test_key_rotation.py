@@ -48,6 +48,7 @@ def test_the_registry_finds_every_encrypted_field():
     assert [(m._meta.label, f.name) for m, f in encrypted_fields()] == [
         ("channels.Connection", "credentials"),
         ("suppliers.Supplier", "credentials"),
+        ("payments.GatewayConfig", "credentials"),
     ]
 
 

@@ -1,0 +1,1 @@
+"""PayU India: hosted checkout, the General (command) API, callbacks and a simulator."""
