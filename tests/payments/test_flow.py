@@ -281,3 +281,20 @@ def test_the_booking_payload_carries_its_cancellation_policy(api, hotel):
     assert policy["refundable"] is True and policy["fee_type"] == "nights"
     assert policy["free_cancellation_until"] == (hotel.today() + timedelta(days=9)).isoformat()
     assert body["cancellation_fee"] is None
+
+
+def test_the_dashboard_lists_unpaid_holds_and_disagreements(api, hotel, admin_user):
+    from bookings import dashboard
+
+    body = book(api, hotel)
+    Reservation.objects.filter(confirmation_number=body["confirmation_number"]).update(
+        hold_expires_at=timezone.now() + timedelta(minutes=2)
+    )
+    Payment.objects.filter(reservation__confirmation_number=body["confirmation_number"]).update(
+        attention="PayU says captured; Pema has it pending."
+    )
+
+    items = {a.label: a for a in dashboard.needs_a_person(hotel, admin_user)}
+
+    assert items["Unpaid payment holds (1 expiring within 5 min)"].count == 1
+    assert items["Payments where the gateway and Pema disagree"].count == 1
