@@ -354,7 +354,10 @@ class ReservationAdmin(ReservationDeskMixin, admin.ModelAdmin):
         kwargs["fields"] = [
             name for name in fields if name not in readonly and not name.startswith("room_")
         ]
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # A non-refundable stay's dates move only for staff holding the permission.
+        form.may_move_non_refundable = request.user.has_perm("bookings.move_non_refundable")
+        return form
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else ()

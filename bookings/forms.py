@@ -64,6 +64,9 @@ class ReservationAdminForm(forms.ModelForm):
     and price as the OTA sent them: the OTA owns them and sends changes itself.
     """
 
+    #: Set by the admin from the user's ``bookings.move_non_refundable`` permission.
+    may_move_non_refundable = False
+
     hotel = forms.ModelChoiceField(queryset=Hotel.objects.all())
     room_type = forms.ModelChoiceField(queryset=RoomType.objects.select_related("hotel"))
     rate_plan = forms.ModelChoiceField(queryset=RatePlan.objects.filter(is_active=True))
@@ -165,6 +168,7 @@ class ReservationAdminForm(forms.ModelForm):
                 self.instance = modify_reservation(
                     self.instance,
                     source=Reservation.Source.STAFF,
+                    may_move_non_refundable=self.may_move_non_refundable,
                     check_in=data["check_in"],
                     check_out=data["check_out"],
                     room_type=data["room_type"],

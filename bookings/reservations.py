@@ -844,9 +844,9 @@ def modify_reservation(
 ) -> Reservation:
     """Change dates, rooms, rate plan or guests; inventory moves atomically, re-priced.
 
-    The booking engine cannot move the dates of a non-refundable reservation
-    (``NotModifiable``) unless ``may_move_non_refundable`` (staff holding the
-    permission).
+    The booking engine and staff cannot move the dates of a non-refundable
+    reservation (``NotModifiable``) unless ``may_move_non_refundable`` (staff
+    holding the permission ``bookings.move_non_refundable``).
 
     ``rooms``: the lines the reservation books from now on (an OTA's rooms,
     each with its prices), in place of ``room_type``, ``rate_plan``,
@@ -872,7 +872,7 @@ def modify_reservation(
         moved = (new_check_in, new_check_out) != (reservation.check_in, reservation.check_out)
         if (
             moved
-            and source == Source.BOOKING_ENGINE
+            and source in (Source.BOOKING_ENGINE, Source.STAFF)
             and not may_move_non_refundable
             and is_non_refundable(reservation)
         ):

@@ -331,3 +331,42 @@ def test_webhook_endpoint_events_must_be_known():
     endpoint.events, endpoint.secret = ["booking.created"], "short"
     with pytest.raises(ValidationError):
         endpoint.clean()
+
+
+def test_moving_a_non_refundable_stay_in_the_admin_needs_the_permission(client, hotel):
+    from django.contrib.auth.models import Permission
+
+    from bookings.staff_groups import sync_staff_groups
+
+    hotel.rate_plans.update(refundable=False)
+    reservation = book(hotel)
+    sync_staff_groups()
+    desk = User.objects.create_user("desk", password="pw-for-tests-1", is_staff=True)
+    desk.groups.add(Group.objects.get(name="Front office"))
+    client.force_login(desk)
+    url = reverse("admin:bookings_reservation_change", args=[reservation.pk])
+    later = {
+        "room_type": reservation.rooms.get().room_type_id,
+        "rate_plan": hotel.rate_plans.get().pk,
+        "check_in": (reservation.check_in + timedelta(days=1)).isoformat(),
+        "check_out": (reservation.check_out + timedelta(days=1)).isoformat(),
+        "adults": 2, "children": 0, "special_requests": "",
+        "rooms-TOTAL_FORMS": 1, "rooms-INITIAL_FORMS": 1,
+        "rooms-0-id": reservation.rooms.get().pk, "rooms-0-reservation": reservation.pk,
+    }  # fmt: skip
+
+    refused = client.post(url, later)
+    assert refused.status_code == 200
+    assert "non-refundable" in refused.content.decode()
+    reservation.refresh_from_db()
+    assert reservation.version == 1
+
+    desk.user_permissions.add(Permission.objects.get(codename="move_non_refundable"))
+    desk = User.objects.get(pk=desk.pk)  # permissions are cached on the user
+    client.force_login(desk)
+    moved = client.post(url, later)
+    assert moved.status_code == 302, [
+        line for line in moved.content.decode().splitlines() if "errorlist" in line
+    ]
+    reservation.refresh_from_db()
+    assert reservation.version == 2 and reservation.check_in == hotel.today() + timedelta(days=6)
