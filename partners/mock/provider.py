@@ -81,7 +81,10 @@ class MockProvider(PmsProvider):
     }
 
     def _rng(self, what: str) -> random.Random:
-        return random.Random(f"{self.setting('seed', '1')}:{self.connection.hotel_id}:{what}")
+        # The hotel's code, not its database id: the same seed gives the same data in
+        # every database (a test's, a demo's), whatever ids the rows got.
+        hotel = self.connection.hotel.code
+        return random.Random(f"{self.setting('seed', '1')}:{hotel}:{what}")
 
     def _count(self, name: str, default: int) -> int:
         try:
