@@ -30,11 +30,27 @@ def enqueue(task, *args, countdown: float | None = None) -> bool:
     return pema_tasks.enqueue(task, *args, countdown=countdown, queue=settings.CHANNELS_TASK_QUEUE)
 
 
-def _deliver_and_reschedule(connection_id: int) -> dict:
+#: Seconds between tries of a wake-up that found the connection's lease taken.
+CLAIM_RETRY_SECONDS = (1.0, 2.0, 4.0)
+
+
+def _deliver_and_reschedule(connection_id: int, claim_tries: int = 0) -> dict:
     report = deliver(connection_id)
     if report.claimed and report.next_due_in is not None:
         # Come back when the next retry is due (the minute sweep is the backstop).
         enqueue(deliver_connection, connection_id, countdown=max(report.next_due_in, 0.05))
+    elif not report.claimed and claim_tries < len(CLAIM_RETRY_SECONDS):
+        # The lease was held, or its row locked for a moment (a dispatch, a renewal):
+        # whoever holds it may already have looked for work before this job committed.
+        # A few short tries keep the job from waiting for the minute sweep.
+        due = next_due_in(connection_id)
+        if due is not None and due <= CLAIM_RETRY_SECONDS[claim_tries]:
+            enqueue(
+                deliver_connection,
+                connection_id,
+                claim_tries + 1,
+                countdown=CLAIM_RETRY_SECONDS[claim_tries],
+            )
     return {
         "claimed": report.claimed,
         "delivered": report.delivered,
@@ -52,8 +68,8 @@ def dispatch_hotel(hotel_id: int) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def deliver_connection(connection_id: int) -> dict:
-    return _deliver_and_reschedule(connection_id)
+def deliver_connection(connection_id: int, claim_tries: int = 0) -> dict:
+    return _deliver_and_reschedule(connection_id, claim_tries)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -121,3 +121,25 @@ def test_a_lease_left_by_a_dead_worker_is_handed_on(hotel, conn, monkeypatch):
     assert tasks.take_over_abandoned() == 1
     assert SyncJob.objects.get(reservation=res).status == "done"
     assert abandoned_connections() == []
+
+
+@responses.activate
+def test_a_wake_up_that_finds_the_lease_taken_tries_again_shortly(hotel, conn, monkeypatch):
+    res = book(hotel)
+    dispatch(conn)
+    make_due()
+    responses.post(RES, body=res_ok("IDS-4"))
+    assert claim(conn.pk, "another-worker")  # its holder looked for work before this job
+    woken = []
+    monkeypatch.setattr(
+        tasks, "enqueue", lambda task, *args, countdown=None: woken.append((args, countdown))
+    )
+
+    assert tasks.deliver_connection(conn.pk)["claimed"] is False
+    assert woken == [((conn.pk, 1), 1.0)]  # tried again in a second, not at the minute sweep
+    assert tasks.deliver_connection(conn.pk, 3)["claimed"] is False
+    assert len(woken) == 1  # three tries, then the sweep is the backstop
+
+    Connection.objects.filter(pk=conn.pk).update(lease_owner="", lease_until=None)
+    assert tasks.deliver_connection(conn.pk, 1)["delivered"] == 1
+    assert SyncJob.objects.get(reservation=res).status == "done"
