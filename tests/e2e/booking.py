@@ -111,12 +111,17 @@ class PullBeat:
         self._thread.join(timeout=10)
 
 
-def api_book(hotel, code: str, start: date, nights: int = 2) -> dict:
-    """A booking through the booking-engine API, as a website makes it."""
+def website(hotel) -> APIClient:
+    """The booking-engine API as the hotel's website calls it (its own key)."""
     issued = issue_key(name="Website", hotels=[hotel], scopes=["bookings:write", "bookings:read"])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
-    answer = client.post(
+    return client
+
+
+def api_book(hotel, code: str, start: date, nights: int = 2) -> dict:
+    """A booking through the booking-engine API, as a website makes it."""
+    answer = website(hotel).post(
         f"/api/v1/hotels/{hotel.code}/bookings/",
         {
             "room_type": code,
@@ -130,6 +135,17 @@ def api_book(hotel, code: str, start: date, nights: int = 2) -> dict:
         HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
     )
     assert answer.status_code == 201, answer.content
+    return answer.json()
+
+
+def api_cancel(hotel, confirmation_number: str) -> dict:
+    """The guest cancels on the website."""
+    answer = website(hotel).post(
+        f"/api/v1/bookings/{confirmation_number}/cancel/",
+        {"reason": "Plans changed"},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
     return answer.json()
 
 
