@@ -115,6 +115,24 @@ class Channels:
             return False
         return all(held == wanted for held in self.held(code, start, nights).values())
 
+    def wait_everywhere(
+        self, code: str, start: date, nights: int, rooms: int, *, timeout: float, what: str
+    ) -> None:
+        """:meth:`everywhere` within ``timeout``; else fail saying who holds what, and
+        whether it came later (slow) or not at all."""
+        began = time.monotonic()
+        try:
+            wait_for(lambda: self.everywhere(code, start, nights, rooms), timeout=timeout)
+        except AssertionError:
+            now = self.held(code, start, nights)
+            late = wait_for_or_none(lambda: self.everywhere(code, start, nights, rooms), timeout=20)
+            after = f"{time.monotonic() - began:.1f} s" if late else "not within 20 s more"
+            raise AssertionError(
+                f"{what}: not {rooms} left everywhere within {timeout} s (Pema "
+                f"{available(self.hotel, code, start, nights)}, partners {now}); "
+                f"everywhere after {after}"
+            ) from None
+
     def airbnb_closed(self, start: date, nights: int) -> bool:
         """Airbnb's next read of Pema's export finds every one of these suite nights closed."""
         wanted = {(start + timedelta(days=n)).isoformat() for n in range(nights)}
@@ -123,6 +141,13 @@ class Channels:
     def airbnb_open(self, start: date, nights: int) -> bool:
         wanted = {(start + timedelta(days=n)).isoformat() for n in range(nights)}
         return not wanted & airbnb.closed_at_airbnb(self.sandbox)
+
+
+def wait_for_or_none(predicate, *, timeout: float):
+    try:
+        return wait_for(predicate, timeout=timeout)
+    except AssertionError:
+        return None
 
 
 def landed(channel: str, external_id: str) -> Reservation | None:
@@ -208,11 +233,8 @@ def test_five_channels_stay_in_step_through_sales_cancellations_and_an_outage(
                 )
             sold[channel] = reservation
             # From Pema's commit: gone from every push partner within 5 s.
-            wait_for(
-                lambda s=start: channels.everywhere(SUITE, s, 2, 0),
-                timeout=ECHO_SECONDS,
-                what=f"the suite sold on {channel} gone from every channel: "
-                f"{channels.held(SUITE, start, 2)}",
+            channels.wait_everywhere(
+                SUITE, start, 2, 0, timeout=ECHO_SECONDS, what=f"the suite sold on {channel}"
             )
             # Airbnb's next poll of the export finds the nights closed; its own booking
             # is not echoed back to it, and it no longer sells the nights either way.
@@ -239,11 +261,8 @@ def test_five_channels_stay_in_step_through_sales_cancellations_and_an_outage(
                 timeout=60,
                 what=f"the {channel} cancellation in Pema",
             )
-            wait_for(
-                lambda s=start: channels.everywhere(SUITE, s, 2, 1),
-                timeout=30,
-                what=f"the suite freed by {channel} on every channel: "
-                f"{channels.held(SUITE, start, 2)}",
+            channels.wait_everywhere(
+                SUITE, start, 2, 1, timeout=30, what=f"the suite freed by {channel}"
             )
             assert channels.airbnb_open(start, 2)
 
