@@ -1,18 +1,23 @@
 """Helpers of the Booking.com end-to-end tests: the connection, a pull beat, what both sides hold.
 
-Not a test module. The Booking.com simulator runs in the sandbox process beside
-IDS Next, under ``/booking_com/`` with its control at ``/_control/booking_com/``.
+Also what every channel's end-to-end test shares: a website booking
+(:func:`api_book`), the pull beat, Pema's rooms left. Not a test module.
+The Booking.com simulator runs in the sandbox process beside IDS Next, under
+``/booking_com/`` with its control at ``/_control/booking_com/``.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from bookings.api_keys import issue_key
 from bookings.models import InventoryDay, Reservation
 from channels import tasks
 from channels.connections import parse_products
@@ -104,6 +109,44 @@ class PullBeat:
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+
+
+def website(hotel) -> APIClient:
+    """The booking-engine API as the hotel's website calls it (its own key)."""
+    issued = issue_key(name="Website", hotels=[hotel], scopes=["bookings:write", "bookings:read"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+    return client
+
+
+def api_book(hotel, code: str, start: date, nights: int = 2) -> dict:
+    """A booking through the booking-engine API, as a website makes it."""
+    answer = website(hotel).post(
+        f"/api/v1/hotels/{hotel.code}/bookings/",
+        {
+            "room_type": code,
+            "rate_plan": PLAN,
+            "check_in": start.isoformat(),
+            "check_out": (start + timedelta(days=nights)).isoformat(),
+            "adults": 2,
+            "guest": {"first_name": "Asha", "last_name": "Rao", "email": "asha@example.com"},
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
+    assert answer.status_code == 201, answer.content
+    return answer.json()
+
+
+def api_cancel(hotel, confirmation_number: str) -> dict:
+    """The guest cancels on the website."""
+    answer = website(hotel).post(
+        f"/api/v1/bookings/{confirmation_number}/cancel/",
+        {"reason": "Plans changed"},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    return answer.json()
 
 
 def reservations(sandbox) -> dict[str, dict]:

@@ -9,28 +9,30 @@ the export; the test plays Airbnb's poll by asking the simulator to read it.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
 import requests
-from rest_framework.test import APIClient
 
-from bookings.api_keys import issue_key
 from bookings.models import InventoryDay, Reservation
 from channels.models import InboundMessage
-from partners.airbnb import setup as airbnb_setup
 from tests.factories import sellable_hotel
 
-from .booking import PullBeat
+from .airbnb import (
+    LISTING,
+    PARTNER,
+    airbnb_booking,
+    closed_at_airbnb,
+    connect_airbnb,
+    landed,
+    nights,
+    sold,
+)
+from .booking import PullBeat, api_book
 from .conftest import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-PARTNER = "airbnb"
-LISTING = "SUITE1"
-#: Seconds between feed reads: the connection's setting, short for the test.
-POLL = 2
 Status = InboundMessage.Status
 
 
@@ -39,58 +41,6 @@ def pema(transactional_db, sandbox, settings):
     settings.CHANNELS_RETRY_BASE_SECONDS = 0.2
     settings.CHANNELS_RETRY_MAX_SECONDS = 1
     return sellable_hotel(code="PEMA", rooms={"EXT": 12, "SUI": 1}, days=60)
-
-
-def connect_airbnb(hotel, sandbox, live_server):
-    """The hotel's Airbnb connection: the suite as one listing; the simulator imports Pema."""
-    conn, _ = airbnb_setup.connect(
-        hotel=hotel.code,
-        settings={
-            "listings": {
-                LISTING: {"calendar_url": f"{sandbox.base_url}/airbnb/calendar/{LISTING}.ics"}
-            },
-            "pull_interval_seconds": POLL,
-            "export_days": 60,
-        },
-        products=airbnb_setup.listing_products(LISTING, "SUI", "BAR"),
-    )
-    path = conn.get_provider().export_path(LISTING)
-    sandbox.control(PARTNER, "import_url", {"listing": LISTING, "url": live_server.url + path})
-    return conn
-
-
-def closed_at_airbnb(sandbox) -> set[str]:
-    """Airbnb reads Pema's calendar (as its import polls it) and says what it holds closed."""
-    record = sandbox.control(PARTNER, "fetch_export", {"listing": LISTING})
-    assert record["status"] in (200, 304), record
-    return set(record["closed"])
-
-
-def nights(hotel, offset: int, count: int) -> set[str]:
-    return {(hotel.today() + timedelta(days=offset + n)).isoformat() for n in range(count)}
-
-
-def sold(hotel, offset: int) -> int:
-    day = InventoryDay.objects.get(
-        room_type__hotel=hotel, room_type__code="SUI", date=hotel.today() + timedelta(days=offset)
-    )
-    return day.sold + day.overbooked
-
-
-def airbnb_booking(sandbox, hotel, offset: int, count: int = 2) -> dict:
-    return sandbox.control(
-        PARTNER,
-        "book",
-        {
-            "listing": LISTING,
-            "check_in": (hotel.today() + timedelta(days=offset)).isoformat(),
-            "nights": count,
-        },
-    )
-
-
-def landed(hotel, uid: str) -> list[Reservation]:
-    return list(Reservation.objects.filter(hotel=hotel, source_channel=PARTNER, external_id=uid))
 
 
 def test_an_airbnb_booking_lands_once_even_through_an_outage(
@@ -136,23 +86,7 @@ def test_a_room_sold_in_pema_disappears_from_what_airbnb_reads(
     start_worker()
     first = closed_at_airbnb(sandbox)
     assert not first & nights(pema, 8, 2)
-    issued = issue_key(name="Website", hotels=[pema], scopes=["bookings:write"])
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
-    answer = client.post(
-        f"/api/v1/hotels/{pema.code}/bookings/",
-        {
-            "room_type": "SUI",
-            "rate_plan": "BAR",
-            "check_in": (pema.today() + timedelta(days=8)).isoformat(),
-            "check_out": (pema.today() + timedelta(days=10)).isoformat(),
-            "adults": 2,
-            "guest": {"first_name": "Asha", "last_name": "Rao", "email": "asha@example.com"},
-        },
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
-    )
-    assert answer.status_code == 201, answer.content
+    api_book(pema, "SUI", pema.today() + timedelta(days=8))
     # Airbnb's next read of the export (within its poll interval) finds the nights closed.
     assert nights(pema, 8, 2) <= closed_at_airbnb(sandbox)
     unchanged = sandbox.control(PARTNER, "fetch_export", {"listing": LISTING})

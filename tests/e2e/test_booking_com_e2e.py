@@ -10,7 +10,6 @@ test). What Pema holds is checked against what the simulator holds.
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -18,9 +17,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from bookings.api_keys import issue_key
 from bookings.models import ChangeEvent, Reservation
 from channels.models import InboundMessage
 from tests.factories import sellable_hotel
@@ -32,6 +29,7 @@ from .booking import (
     UNMAPPED_ROOM,
     PullBeat,
     acknowledged,
+    api_book,
     available,
     connect_booking,
     nights_of,
@@ -61,28 +59,6 @@ def fast_retries(settings):
 def pema(transactional_db, sandbox, fast_retries):
     """The hotel: two room types of twelve rooms and a suite of one, 60 days on sale."""
     return sellable_hotel(code="PEMA", rooms={"EXT": 12, "EXQ": 12, "SUI": 1}, days=60)
-
-
-def api_book(hotel, code: str, start, nights: int = 2) -> dict:
-    """A booking through the booking-engine API, as a website makes it."""
-    issued = issue_key(name="Website", hotels=[hotel], scopes=["bookings:write", "bookings:read"])
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
-    answer = client.post(
-        f"/api/v1/hotels/{hotel.code}/bookings/",
-        {
-            "room_type": code,
-            "rate_plan": PLAN,
-            "check_in": start.isoformat(),
-            "check_out": (start + timedelta(days=nights)).isoformat(),
-            "adults": 2,
-            "guest": {"first_name": "Asha", "last_name": "Rao", "email": "asha@example.com"},
-        },
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
-    )
-    assert answer.status_code == 201, answer.content
-    return answer.json()
 
 
 def message_of(conn, booking_id: str) -> InboundMessage | None:

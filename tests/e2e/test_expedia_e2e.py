@@ -13,31 +13,18 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.utils import timezone
 
 from bookings.models import Reservation
-from channels.connections import parse_products
-from channels.models import Connection, InboundMessage
-from partners.expedia import setup as expedia_setup
+from channels.models import InboundMessage
 from tests.factories import sellable_hotel
 
-from .booking import PullBeat, available, outbox_settled
+from .booking import PullBeat, api_book, available, outbox_settled
 from .conftest import wait_for
-from .test_booking_com_e2e import api_book
+from .expedia import PARTNER, PULL_INTERVAL, book_at_expedia, confirmed, connect_expedia, inventory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-PARTNER = "expedia"
-PLAN = "BAR"
-CREDENTIALS = {
-    "username": settings.EXPEDIA_SANDBOX_USERNAME,
-    "password": settings.EXPEDIA_SANDBOX_PASSWORD,
-    "hotel_id": settings.EXPEDIA_SANDBOX_HOTEL_ID,
-}
 ECHO_SECONDS = 5
-#: Seconds between pulls: the connection's setting, under Expedia's minute for a test.
-PULL_INTERVAL = 2
 OUTAGE_SECONDS = 20
 Status = InboundMessage.Status
 
@@ -47,84 +34,6 @@ def pema(transactional_db, sandbox, settings):
     settings.CHANNELS_RETRY_BASE_SECONDS = 0.2
     settings.CHANNELS_RETRY_MAX_SECONDS = 1
     return sellable_hotel(code="PEMA", rooms={"EXT": 5, "EXQ": 4}, days=60)
-
-
-def connect_expedia(hotel, sandbox) -> Connection:
-    """The hotel's Expedia connection to the simulator, ids "<code>" and "<code>-BAR"."""
-    codes = list(hotel.room_types.values_list("code", flat=True))
-    sandbox.control(
-        PARTNER,
-        "configure",
-        {
-            "products": [[code, f"{code}-{PLAN}"] for code in codes],
-            "currency": hotel.currency,
-            "hotel_id": CREDENTIALS["hotel_id"],
-        },
-    )
-    products = []
-    for code in codes:
-        products.append(
-            {"room_type": code, "rate_plan": None, "partner_room_id": code, "partner_rate_id": None}
-        )
-        products.append(
-            {
-                "room_type": code,
-                "rate_plan": PLAN,
-                "partner_room_id": code,
-                "partner_rate_id": f"{code}-{PLAN}",
-            }
-        )
-    conn, _ = expedia_setup.connect(
-        hotel=hotel.code,
-        base_url=f"{sandbox.base_url}/expedia",
-        credentials=CREDENTIALS,
-        settings={"pull_interval_seconds": PULL_INTERVAL},
-        products=parse_products(products),
-    )
-    # These tests follow what changes from here on: the first full sync is behind them.
-    Connection.objects.filter(pk=conn.pk).update(last_full_sync_at=timezone.now())
-    conn.refresh_from_db()
-    return conn
-
-
-def inventory(sandbox, room: str, start, nights: int) -> list[int | None]:
-    """``totalInventoryAvailable`` the simulator holds for ``room`` on each night."""
-    held = sandbox.control(
-        PARTNER,
-        "ari",
-        {
-            "room_id": room,
-            "start": start.isoformat(),
-            "end": (start + timedelta(days=nights - 1)).isoformat(),
-        },
-    )
-    return [(day or {}).get("total_inventory") for _, day in sorted(held.items())]
-
-
-def bookings(sandbox) -> dict[str, dict]:
-    return {b["id"]: b for b in sandbox.partner_state(PARTNER)["bookings"]}
-
-
-def confirmed(sandbox, bid: str, kind: str) -> dict | None:
-    record = bookings(sandbox)[bid]
-    return next(
-        (t for t in record["transactions"] if t["type"] == kind and t["status"] == "confirmed"),
-        None,
-    )
-
-
-def book_at_expedia(sandbox, room: str, start, nights: int) -> str:
-    made = sandbox.control(
-        PARTNER,
-        "book",
-        {
-            "room_id": room,
-            "rate_id": f"{room}-{PLAN}",
-            "check_in": start.isoformat(),
-            "nights": nights,
-        },
-    )
-    return made["id"]
 
 
 def test_a_local_booking_reaches_expedia_as_total_inventory_within_5_s(pema, sandbox, start_worker):
