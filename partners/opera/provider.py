@@ -433,9 +433,10 @@ class OperaProvider(PmsProvider):
                 state = (row.get("housekeeping") or {}).get("housekeepingRoomStatus") or {}
                 status = STATUS.get(state.get("housekeepingRoomStatus"), HousekeepingStatus.DIRTY)
                 occupied = state.get("frontOfficeStatus") == "Occupied"
-                ooo = row.get("outOfOrder") or {}
-                start = ooo.get("startDate") or None
-                end = ooo.get("endDate") or None
+                # roomOutOfOrderType[]: the date range and reason of an OO/OS room.
+                ooo = next(iter(row.get("outOfOrder") or []), {})
+                start = ooo.get("start") or None
+                end = ooo.get("end") or None
                 rooms.append(
                     PmsRoom(
                         pms_id=str(row["roomId"]),
@@ -457,7 +458,7 @@ class OperaProvider(PmsProvider):
         # No "modified since" for profiles either: every page is read (guests sync nightly).
         params = {"hotelId": self.hotel_id}
         for holder, answer in self._pages(
-            "getProfiles", "/crm/v1/profiles", "profiles", params, window.limit
+            "getProfiles", "/crm/v1/profiles", "profileSummaries", params, window.limit
         ):
             rows = holder.get("profileInfo") or []
             yield [g for g in (guest_from(r) for r in rows if isinstance(r, dict)) if g]
