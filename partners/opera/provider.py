@@ -561,9 +561,7 @@ class OperaProvider(PmsProvider):
                                 "primary": True,
                             }
                         ],
-                        "comments": [
-                            {"comment": {"text": {"value": reservation.special_requests}}}
-                        ]
+                        "comments": [{"comment": {"text": {"value": reservation.special_requests}}}]
                         if reservation.special_requests
                         else [],
                         "hotelId": self.hotel_id,
@@ -611,7 +609,10 @@ class OperaProvider(PmsProvider):
         body = {
             "reason": {"code": ID_CONTEXT, "description": "Cancelled in Pema"},
             "reservations": [
-                {"reservationIdList": [{"id": rid, "type": "Reservation"}], "hotelId": self.hotel_id}
+                {
+                    "reservationIdList": [{"id": rid, "type": "Reservation"}],
+                    "hotelId": self.hotel_id,
+                }
             ],
         }
         self.call(

@@ -222,9 +222,9 @@ class OperaSimulator(Simulator):
         form = {k: v[0] for k, v in parse_qs(request.body.decode("ascii", "replace")).items()}
         grant = form.get("grant_type")
         if grant == "password":
-            if config["users"].get(form.get("username", "")) != form.get("password") or not form.get(
+            if config["users"].get(form.get("username", "")) != form.get(
                 "password"
-            ):
+            ) or not form.get("password"):
                 return problem(401, "Unauthorized", "Invalid username and/or password.")
         elif grant == "client_credentials":
             if not form.get("scope"):
@@ -400,16 +400,13 @@ class OperaSimulator(Simulator):
             stay = item.get("roomStay") or {}
             rates = stay.get("roomRates") or [{}]
             counts = stay.get("guestCounts") or {}
-            names = (
-                ((item.get("reservationGuests") or [{}])[0].get("profileInfo") or {}).get(
-                    "profile"
-                )
-                or {}
-            )
+            names = ((item.get("reservationGuests") or [{}])[0].get("profileInfo") or {}).get(
+                "profile"
+            ) or {}
             person = ((names.get("customer") or {}).get("personName") or [{}])[0]
             if not person.get("surname"):
                 raise Refused(problem(400, "Bad Request", "The guest needs a surname."))
-            email = (((names.get("emails") or {}).get("emailInfo") or [{}])[0].get("email") or {})
+            email = ((names.get("emails") or {}).get("emailInfo") or [{}])[0].get("email") or {}
             total = rates[0].get("total") or {}
             row = self._make(
                 {
