@@ -20,9 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from channels.interface import Capabilities, PricingModel
 
-from .base import NotSupported
-
-from .base import Provider
+from .base import NotSupported, Provider
 
 if TYPE_CHECKING:
     from channels.interface import ChangeBatch, InboundReservation

@@ -457,7 +457,7 @@ class OperaProvider(PmsProvider):
     def fetch_guests(self, window: FetchWindow) -> Iterator[Sequence[PmsGuest]]:
         # No "modified since" for profiles either: every page is read (guests sync nightly).
         params = {"hotelId": self.hotel_id}
-        for holder, answer in self._pages(
+        for holder, _ in self._pages(
             "getProfiles", "/crm/v1/profiles", "profileSummaries", params, window.limit
         ):
             rows = holder.get("profileInfo") or []

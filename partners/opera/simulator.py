@@ -273,9 +273,9 @@ class OperaSimulator(Simulator):
         if hotel not in self.config()["hotels"]:
             raise Refused(problem(403, "Forbidden", f"No access to hotel {hotel}."))
         parts = request.path.split("/")
-        if "hotels" in parts and parts.index("hotels") + 1 < len(parts):
-            if parts[parts.index("hotels") + 1] != hotel:
-                raise Refused(problem(403, "Forbidden", "The path's hotel is not x-hotelid."))
+        at = parts.index("hotels") + 1 if "hotels" in parts else 0
+        if at and at < len(parts) and parts[at] != hotel:
+            raise Refused(problem(403, "Forbidden", "The path's hotel is not x-hotelid."))
         return hotel
 
     def _body(self, request: Request) -> dict:
