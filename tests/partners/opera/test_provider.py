@@ -274,3 +274,16 @@ class TestOperaContract(ProviderContract):
         rsps.post(RSV, json=made, status=201)
         rsps.put(f"{RSV}/{reference}", json={"links": []})
         rsps.post(f"{RSV}/{reference}/cancellations", json={"links": []}, status=201)
+
+
+@responses.activate
+def test_a_staff_retry_of_a_stored_notice_leaves_it_for_the_next_sync(conn):
+    from channels.inbound import retry_messages
+
+    token()
+    responses.get(EVENTS, json=sample("business_events"))
+    responses.get(f"{RSV}/919074", status=503)
+    sync_now(conn, "bookings", since=timezone.now() - timedelta(minutes=5))
+    waiting = InboundMessage.objects.filter(connection=conn, error_code="awaiting_details")
+    assert retry_messages(waiting) == {"held": 2}
+    assert waiting.count() == 2 and not waiting.filter(reservation__isnull=False).exists()
