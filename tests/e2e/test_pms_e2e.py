@@ -399,3 +399,23 @@ def test_opera_out_of_order_blocks_inventory_and_clearing_it_releases(pema, sand
     assert not RoomBlock.objects.filter(room__number="202", released_at=None).exists()
     day.refresh_from_db()
     assert day.blocked == 0
+
+
+def test_opera_guests_merge_by_email_and_five_429s_only_delay_a_booking(
+    pema, sandbox, opera, worker
+):
+    Guest.objects.create(hotel=pema, first_name="D", last_name="L", email="dolma@example.com")
+    sandbox.control(
+        OPERA,
+        "add_profile",
+        {"givenName": "Dolma", "surname": "Lhamo", "email": "dolma@example.com", "level": "GOLD"},
+    )
+    assert opera_sync(pema, "guests")["success"]
+    guest = Guest.objects.get(hotel=pema, email="dolma@example.com")
+    assert (guest.first_name, guest.loyalty_tier) == ("Dolma", "GOLD") and guest.pms_id
+
+    sandbox.control(OPERA, "throttle", {"times": 5})
+    number = api_book(pema, "EXQ", pema.today() + timedelta(days=15))["confirmation_number"]
+    wait_for(lambda: opera_held(sandbox, number), timeout=60, what="the booking, after the 429s")
+    assert len(opera_held(sandbox, number)) == 1
+    assert sandbox.partner_state(OPERA)["calls"]["throttled"] == 5
