@@ -55,7 +55,7 @@ from channels.interface import (
 from channels.providers.base import NotSupported, PermanentError
 from channels.providers.pms import PmsProvider
 from pema.http_auth import BearerTokenAuth, client_credentials, fingerprint
-from pema.money import to_minor
+from pema.money import to_major, to_minor
 
 PAGE = 100
 EVENTS_LIMIT = 20
@@ -205,7 +205,6 @@ def guest_from(info: dict) -> PmsGuest | None:
         return None
     names = (profile.get("customer") or {}).get("personName") or []
     primary = next((n for n in names if n.get("nameType") == "Primary"), names[0] if names else {})
-    stays = (profile.get("profileDeliveryMethods") or {}).get("stayHistory")
     return PmsGuest(
         pms_id=pid,
         given_name=str(primary.get("givenName") or ""),
@@ -220,7 +219,7 @@ def guest_from(info: dict) -> PmsGuest | None:
         loyalty_tier=_text_of(
             (profile.get("profileMemberships") or {}).get("profileMembership"), "membershipLevel"
         ),
-        total_stays=_int(stays) if stays is not None else None,
+        total_stays=None,  # a profile summary carries no stay count
     )
 
 
@@ -494,11 +493,20 @@ class OperaProvider(PmsProvider):
 
     def _stay(self, reservation: ReservationMessage) -> dict:
         room = reservation.rooms[0]
-        amount = str(Decimal(reservation.total) / 100) if reservation.total else "0"
+        currency = reservation.currency
+
+        def amount(stay) -> str:
+            # A room's own nights when priced; else the reservation's total (one room).
+            minor = sum(n.price for n in stay.nights) if stay.nights else reservation.total
+            return str(to_major(minor, currency))
+
         return {
-            "arrivalDate": room.check_in.isoformat(),
-            "departureDate": room.check_out.isoformat(),
-            "guestCounts": {"adults": str(room.adults), "children": str(room.children)},
+            "arrivalDate": (reservation.check_in or room.check_in).isoformat(),
+            "departureDate": (reservation.check_out or room.check_out).isoformat(),
+            "guestCounts": {
+                "adults": str(reservation.adults or room.adults),
+                "children": str(reservation.children or room.children),
+            },
             "roomRates": [
                 {
                     "roomType": r.partner_room_id,
@@ -507,7 +515,7 @@ class OperaProvider(PmsProvider):
                     "end": r.check_out.isoformat(),
                     "guestCounts": {"adults": str(r.adults), "children": str(r.children)},
                     "numberOfUnits": "1",
-                    "total": {"amountBeforeTax": amount, "currencyCode": reservation.currency},
+                    "total": {"amountBeforeTax": amount(r), "currencyCode": currency},
                 }
                 for r in reservation.rooms
             ],

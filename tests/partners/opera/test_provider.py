@@ -287,3 +287,21 @@ def test_a_staff_retry_of_a_stored_notice_leaves_it_for_the_next_sync(conn):
     waiting = InboundMessage.objects.filter(connection=conn, error_code="awaiting_details")
     assert retry_messages(waiting) == {"held": 2}
     assert waiting.count() == 2 and not waiting.filter(reservation__isnull=False).exists()
+
+
+@responses.activate
+def test_a_create_carries_the_external_reference_the_room_rate_and_the_request_id(conn):
+    token()
+    responses.get(RSV, status=204, body=b"")
+    responses.post(RSV, json=sample("created_reservation"), status=201)
+    message = ProviderContract.reservation_message(ProviderContract(), conn)
+    result = conn.get_provider().push_reservation(message, message_id="m-7")
+    assert result.partner_references == {"PEMA-CONTRACT-1": "919075"}
+    post = [c for c in responses.calls if c.request.method == "POST" and "rsv" in c.request.url]
+    (call,) = post
+    assert call.request.headers["x-request-id"] == "m-7"
+    (sent,) = json.loads(call.request.body)["reservations"]["reservation"]
+    assert sent["externalReferences"] == [{"id": "PEMA-CONTRACT-1", "idContext": "PEMA"}]
+    (rate,) = sent["roomStay"]["roomRates"]
+    assert (rate["roomType"], rate["ratePlanCode"]) == ("ROOM1", "RATE1")
+    assert rate["total"] == {"amountBeforeTax": "240.00", "currencyCode": conn.hotel.currency}
