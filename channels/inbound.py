@@ -65,6 +65,7 @@ from .delivery import backoff_seconds
 from .interface import (
     Acknowledgement,
     AckOutcome,
+    ChangeNotice,
     InboundKind,
     InboundReservation,
     WebhookRequest,
@@ -83,6 +84,9 @@ PMS = Reservation.Source.PMS
 KIND_ORDER = {InboundKind.NEW: 0, InboundKind.MODIFY: 1, InboundKind.CANCEL: 2}
 # Held for this reason, a message is retried by itself once its reservation arrives.
 WAITS_FOR_RESERVATION = "not_received"
+# Held for this reason, a message is a change notice (an OPERA business event) whose
+# reservation is read by the next bookings sync (``record_notices``).
+WAITS_FOR_DETAILS = "awaiting_details"
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -401,6 +405,72 @@ def stored_revisions(connection: Connection, partner_reservation_ids) -> set[tup
     )
 
 
+def record_notices(
+    connection: Connection, notices: Sequence[ChangeNotice], *, correlation_id: str = ""
+) -> list[InboundMessage]:
+    """Store change notices raw, one row each, before anything else is done with them.
+
+    A PMS's change queue (OPERA's business events) is emptied as it is read, so
+    a notice not stored now is lost. A reservation's notice is held
+    ``awaiting_details`` (:data:`WAITS_FOR_DETAILS`) until its reservation is
+    read (:func:`awaiting_details`, :func:`mark_notices_read`); it is never
+    applied itself. A notice about something else (a profile, a room) is kept
+    for the record as superseded: the guests and rooms syncs read those.
+    Idempotent per (connection, event): a notice delivered again is its row again.
+    """
+    now = timezone.now()
+    rows = []
+    for notice in notices:
+        about = notice.partner_reservation_id
+        if not about:
+            about = f"{notice.module or 'other'}:{notice.action}"[:64]
+        rows.append(
+            InboundMessage(
+                connection=connection,
+                partner_reservation_id=about[:64],
+                revision=f"event:{notice.event_id}"[:128],
+                kind=notice.kind,
+                status=Status.HELD if notice.partner_reservation_id else Status.SUPERSEDED,
+                error_code=WAITS_FOR_DETAILS if notice.partner_reservation_id else "",
+                error=(
+                    f"{notice.action or 'A change'}: the reservation is read by the next sync."
+                    if notice.partner_reservation_id
+                    else f"Not a reservation's change ({notice.module} {notice.action}): "
+                    "the guests and rooms syncs read it."
+                )[:2000],
+                raw_body=_text(notice.raw),
+                parsed=parsed_view(notice.raw),
+                payload={"notice": True, "module": notice.module, "action": notice.action},
+                revised_at=notice.revised_at or now,
+                correlation_id=correlation_id[:64],
+                received_at=now,
+            )
+        )
+    with transaction.atomic():
+        InboundMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    return list(
+        InboundMessage.objects.filter(
+            connection=connection, revision__in=[row.revision for row in rows]
+        ).order_by("id")
+    )
+
+
+def awaiting_details(connection: Connection, *, limit: int = 500) -> list[InboundMessage]:
+    """Stored change notices whose reservation has not been read yet, oldest first."""
+    return list(
+        InboundMessage.objects.filter(
+            connection=connection, status=Status.HELD, error_code=WAITS_FOR_DETAILS
+        ).order_by("id")[:limit]
+    )
+
+
+def mark_notices_read(message_ids: Sequence[int], note: str) -> int:
+    """The notices' reservations were read (and recorded as their own messages)."""
+    return InboundMessage.objects.filter(
+        pk__in=list(message_ids), status=Status.HELD, error_code=WAITS_FOR_DETAILS
+    ).update(status=Status.SUPERSEDED, error_code="", error=note[:2000], updated_at=timezone.now())
+
+
 # ---------------------------------------------------------------------- applying
 
 APPLICABLE = (Status.RECEIVED, Status.HELD, Status.FAILED)
@@ -533,6 +603,12 @@ def _apply_message(
     """(status, reservation, note) of applying ``message``; a ``BookingError`` holds it."""
     if message.kind == InboundMessage.Kind.UNKNOWN:
         raise Hold(code="malformed", message=message.error or "The message could not be read.")
+    if isinstance(message.payload, dict) and message.payload.get("notice"):
+        # A change notice carries no reservation: the bookings sync reads it (record_notices).
+        raise Hold(
+            code=WAITS_FOR_DETAILS,
+            message="A change notice: its reservation is read by the next bookings sync.",
+        )
     try:
         inbound = InboundReservation.from_json(message.payload)
     except ValueError as exc:

@@ -602,3 +602,31 @@ class FetchWindow:
 
     since: datetime | None = None
     limit: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangeNotice:
+    """One change a PMS reports without its content: an OPERA business event.
+
+    Read from a queue the PMS empties as it answers (a destructive read), so it
+    is stored before anything else is done with it (``channels.inbound.record_notices``);
+    the reservation it names is read afterwards. ``partner_reservation_id`` is
+    empty for a change that is not a reservation's (a profile's, a room's):
+    those are kept for the record, and the guests and rooms syncs read them.
+    """
+
+    event_id: str
+    partner_reservation_id: str
+    kind: InboundKind
+    raw: bytes
+    module: str = ""
+    action: str = ""
+    revised_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    """One read of a PMS's change queue; ``more``: the PMS may hold more waiting."""
+
+    notices: tuple[ChangeNotice, ...] = ()
+    more: bool = False

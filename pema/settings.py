@@ -396,6 +396,7 @@ PEMA_PROVIDERS = env.dict(
         "mock": "partners.mock.provider.MockProvider",
         "cloudbeds": "partners.cloudbeds.provider.CloudbedsProvider",
         "mews": "partners.mews.provider.MewsProvider",
+        "opera": "partners.opera.provider.OperaProvider",
         "agoda": "partners.agoda.provider.AgodaProvider",
     },
 )
@@ -427,6 +428,13 @@ MEWS_BASE_URL = env("MEWS_BASE_URL", default="http://127.0.0.1:8100/mews")
 MEWS_CLIENT_TOKEN = env("MEWS_CLIENT_TOKEN", default="")
 MEWS_ACCESS_TOKEN = env("MEWS_ACCESS_TOKEN", default="")
 MEWS_SERVICE_ID = env("MEWS_SERVICE_ID", default="")
+# OPERA Cloud (partners/opera/): `manage.py ensure_connection opera` defaults to the
+# sandbox's simulator and its sandbox client; production sets the gateway and all four.
+OPERA_BASE_URL = env("OPERA_BASE_URL", default="http://127.0.0.1:8100/opera")
+OPERA_CLIENT_ID = env("OPERA_CLIENT_ID", default="")
+OPERA_CLIENT_SECRET = env("OPERA_CLIENT_SECRET", default="")
+OPERA_APP_KEY = env("OPERA_APP_KEY", default="")
+OPERA_HOTEL_ID = env("OPERA_HOTEL_ID", default="SAND01")
 # Seconds `?wait=true` on the PMS sync API waits for the run to end.
 PMS_SYNC_WAIT_SECONDS = env.float("PMS_SYNC_WAIT_SECONDS", default=30.0)
 # The queue channel tasks are sent to (tests give their worker a private one).
@@ -446,6 +454,7 @@ PEMA_SANDBOX_SIMULATORS = env.dict(
         "hotelbeds2": "partners.hotelbeds.simulator.HotelbedsSimulator",
         "cloudbeds": "partners.cloudbeds.simulator.CloudbedsSimulator",
         "mews": "partners.mews.simulator.MewsSimulator",
+        "opera": "partners.opera.simulator.OperaSimulator",
         "agoda": "partners.agoda.simulator.AgodaSimulator",
         "payu": "payments.gateways.payu.simulator.PayUSimulator",
     },

@@ -15,11 +15,15 @@ its booking webhook (``/api/v1/pms/<provider>/bookings/``) is checked against.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from channels.interface import Capabilities, PricingModel
 
-from .base import Provider
+from .base import NotSupported, Provider
+
+if TYPE_CHECKING:
+    from channels.interface import ChangeBatch, InboundReservation
 
 WEBHOOK_SECRET = "webhook_secret"
 
@@ -62,6 +66,22 @@ class PmsProvider(Provider):
             if name in values and not isinstance(values[name], str)
         ]
         return errors
+
+    # ------------------------------------------------------------------ change queues
+    #: True: an incremental bookings sync reads the PMS's change queue (:meth:`poll_changes`,
+    #: destructive: each batch is stored first) and then the reservations it names
+    #: (:meth:`read_reservations`), because the PMS has no "changed since" filter (OPERA).
+    polls_changes: ClassVar[bool] = False
+
+    def poll_changes(self) -> ChangeBatch:
+        """Take the next batch of change notices off the PMS's queue (it is gone there)."""
+        raise NotSupported(f"{type(self).__name__} has no change queue.")
+
+    def read_reservations(
+        self, partner_reservation_ids: Sequence[str]
+    ) -> Iterator[Sequence[InboundReservation]]:
+        """These reservations as the PMS holds them now, a page at a time."""
+        raise NotSupported(f"{type(self).__name__} reads no reservations by id.")
 
     def setting(self, name: str, default: str = "") -> str:
         value = (self.connection.settings or {}).get(name, default)

@@ -1,5 +1,5 @@
-"""PMS end to end: the sandbox process (the Cloudbeds simulator), real Celery workers, the
-real database, and Pema serving HTTP (the simulator's webhooks reach it).
+"""PMS end to end: the sandbox process (the Cloudbeds, Mews and OPERA simulators), real
+Celery workers, the real database, and Pema serving HTTP (the simulators' webhooks reach it).
 
 A reservation made at the simulator arrives by webhook; a Pema booking reaches the
 simulator once through the outbox; cancelling on either side frees both; a room
@@ -14,6 +14,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from bookings.api_keys import issue_key
@@ -285,3 +286,136 @@ def test_mews_out_of_order_blocks_inventory_through_the_rooms_sync(pema, sandbox
     assert RoomBlock.objects.filter(room__number="202", released_at=None).exists()
     day = InventoryDay.objects.get(room_type__hotel=pema, room_type__code="EXQ", date=pema.today())
     assert day.blocked == 1
+
+
+# ---------------------------------------------------------------------- OPERA Cloud
+
+OPERA = "opera"
+
+
+@pytest.fixture
+def opera(pema, sandbox) -> Connection:
+    from partners.opera.simulator import APP_KEY, CLIENT_ID, CLIENT_SECRET, HOTEL
+    from pema.http_auth import forget_tokens
+
+    forget_tokens()
+    sandbox.control(
+        OPERA, "rooms", {"rooms": [{"roomId": n, "roomType": "EXQ"} for n in ("201", "202", "203")]}
+    )
+    return Connection.objects.create(
+        hotel=pema,
+        provider=OPERA,
+        name="OPERA Cloud",
+        base_url=f"{sandbox.base_url}/opera",
+        push_ari=False,
+        settings={"hotel_id": HOTEL, "external_system": "PEMA", "default_rate": "BAR"},
+        credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "app_key": APP_KEY},
+    )
+
+
+def opera_sync(hotel, entity: str, **extra) -> dict:
+    issued = issue_key(name="Ops", hotels=[hotel], scopes=["pms:admin"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+    answer = client.post(
+        f"/api/v1/pms/sync/{entity}/?wait=true", {"provider": OPERA, **extra}, format="json"
+    )
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+def opera_held(sandbox, number: str) -> list[dict]:
+    return [
+        r
+        for r in sandbox.partner_state(OPERA)["reservations"]
+        if any(ref["id"] == number for ref in r["externalReferences"])
+    ]
+
+
+def test_opera_a_reservation_arrives_by_pull_and_its_cancel_by_business_events(
+    pema, sandbox, opera, worker
+):
+    start = pema.today() + timedelta(days=9)
+    made = sandbox.control(
+        OPERA,
+        "create_reservation",
+        {"arrivalDate": start.isoformat(), "departureDate": (start + timedelta(days=2)).isoformat(),
+         "roomType": "EXQ", "ratePlanCode": "BAR",
+         "guest": {"givenName": "Pema", "surname": "Wangmo", "email": "pema@example.com"}},
+    )  # fmt: skip
+    rid = made["reservation"]["reservationIdList"][0]["id"]
+    # The first run has no "since": a full read of the reservations.
+    assert opera_sync(pema, "bookings")["success"]
+    reservation = Reservation.objects.get(hotel=pema, external_id=rid)
+    assert (reservation.source, reservation.pms_reference) == (Reservation.Source.PMS, rid)
+    assert reservation.guest.email == "pema@example.com"
+    assert sold(pema, "EXQ", start) == 1
+    assert not SyncJob.objects.filter(connection=opera, reservation=reservation).exists()
+
+    sandbox.control(OPERA, "cancel_reservation", {"id": rid})
+    since = (timezone.now() - timedelta(hours=1)).isoformat()
+    assert opera_sync(pema, "bookings", since=since)["success"]  # business events now
+    assert Reservation.objects.get(pk=reservation.pk).status == "cancelled"
+    assert sold(pema, "EXQ", start) == 0
+    events = InboundMessage.objects.filter(connection=opera, revision__startswith="event:")
+    assert events.filter(partner_reservation_id=rid).count() == 2  # new and cancel, kept raw
+    assert sandbox.partner_state(OPERA)["events"] == 0  # the queue was read (emptied)
+
+
+def test_opera_a_pema_booking_appears_once_and_a_cancel_frees_both(pema, sandbox, opera, worker):
+    start = pema.today() + timedelta(days=13)
+    number = api_book(pema, "EXQ", start)["confirmation_number"]
+    wait_for(lambda: opera_held(sandbox, number), timeout=30, what="the booking at OPERA")
+    reservation = Reservation.objects.get(confirmation_number=number)
+    wait_for(lambda: Reservation.objects.get(pk=reservation.pk).pms_reference, what="OPERA's id")
+    # Pema's own change is not queued back to it as a business event.
+    since = (timezone.now() - timedelta(hours=1)).isoformat()
+    assert opera_sync(pema, "bookings", since=since)["summary"]["processed"] == 0
+    cancel_reservation(Reservation.objects.get(pk=reservation.pk), source="staff", reason="test")
+    wait_for(
+        lambda: opera_held(sandbox, number)[0]["reservationStatus"] == "Cancelled",
+        timeout=30,
+        what="the cancellation at OPERA",
+    )
+    assert len(opera_held(sandbox, number)) == 1
+    assert sold(pema, "EXQ", start) == 0
+
+
+def test_opera_out_of_order_blocks_inventory_and_clearing_it_releases(pema, sandbox, opera, worker):
+    today = pema.today()
+    sandbox.control(
+        OPERA,
+        "set_room",
+        {"roomId": "202", "status": "OutOfOrder", "start": today.isoformat(),
+         "end": (today + timedelta(days=1)).isoformat(), "reason": "Broken window"},
+    )  # fmt: skip
+    assert opera_sync(pema, "rooms")["summary"]["processed"] == 3
+    block = RoomBlock.objects.get(room__number="202", released_at=None)
+    assert block.reason == "Broken window"
+    day = InventoryDay.objects.get(room_type__hotel=pema, room_type__code="EXQ", date=today)
+    assert day.blocked == 1
+    sandbox.control(OPERA, "set_room", {"roomId": "202", "status": "Dirty"})
+    opera_sync(pema, "rooms")
+    assert not RoomBlock.objects.filter(room__number="202", released_at=None).exists()
+    day.refresh_from_db()
+    assert day.blocked == 0
+
+
+def test_opera_guests_merge_by_email_and_five_429s_only_delay_a_booking(
+    pema, sandbox, opera, worker
+):
+    Guest.objects.create(hotel=pema, first_name="D", last_name="L", email="dolma@example.com")
+    sandbox.control(
+        OPERA,
+        "add_profile",
+        {"givenName": "Dolma", "surname": "Lhamo", "email": "dolma@example.com", "level": "GOLD"},
+    )
+    assert opera_sync(pema, "guests")["success"]
+    guest = Guest.objects.get(hotel=pema, email="dolma@example.com")
+    assert (guest.first_name, guest.loyalty_tier) == ("Dolma", "GOLD") and guest.pms_id
+
+    sandbox.control(OPERA, "throttle", {"times": 5})
+    number = api_book(pema, "EXQ", pema.today() + timedelta(days=15))["confirmation_number"]
+    wait_for(lambda: opera_held(sandbox, number), timeout=60, what="the booking, after the 429s")
+    assert len(opera_held(sandbox, number)) == 1
+    assert sandbox.partner_state(OPERA)["calls"]["throttled"] == 5

@@ -1,0 +1,1 @@
+"""OPERA Cloud (OHIP): a hotel's PMS over Oracle's property APIs."""
