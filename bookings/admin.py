@@ -215,9 +215,13 @@ class InventoryDayAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(RoomBlock)
 class RoomBlockAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    # Blocks are placed and freed by their source (a partner's feed), never edited here.
-    list_display = ["room_type", "start", "end", "source_channel", "external_id", "released_at"]
-    list_filter = ["source_channel", "room_type__hotel"]
+    # Blocks are placed and freed by their source (a partner's feed, a PMS's room out of
+    # order), never edited here.
+    list_display = [
+        "room_type", "room", "start", "end", "source", "source_channel", "reason", "released_at",
+    ]  # fmt: skip
+    list_filter = ["source", "source_channel", "room_type__hotel"]
+    list_select_related = ["room", "room_type"]
     search_fields = ["external_id", "reason"]
 
 

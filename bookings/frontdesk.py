@@ -41,7 +41,7 @@ def assign_room(stay: ReservationRoom, room: Room | None) -> ReservationRoom:
         taken = (
             ReservationRoom.objects.filter(
                 room=room,
-                reservation__status=Reservation.Status.CONFIRMED,
+                reservation__status__in=Reservation.HOLDING,
                 reservation__check_in__lt=reservation.check_out,
                 reservation__check_out__gt=reservation.check_in,
             )
@@ -136,7 +136,7 @@ def room_board(hotel, start: date, days: int = 14) -> RoomBoard:
     stays = list(
         ReservationRoom.objects.filter(
             reservation__hotel=hotel,
-            reservation__status=Reservation.Status.CONFIRMED,
+            reservation__status__in=Reservation.HOLDING,
             reservation__check_in__lt=end,
             reservation__check_out__gt=start,
         )

@@ -102,6 +102,15 @@ def calendar_export(connection: Connection, partner_room_id: str) -> CalendarExp
             .exclude(stay__reservation__source_channel=connection.provider)
             .values_list("date", flat=True)
         )
+        # The room out of order at the PMS is not Airbnb's to sell either.
+        for held in RoomBlock.objects.filter(
+            room__hotel=hotel,
+            room__number=room_number,
+            released_at__isnull=True,
+            end__gt=today,
+            start__lte=last,
+        ).values_list("nights", flat=True):
+            room_taken.update(date.fromisoformat(night) for night in held or ())
     rows = InventoryDay.objects.filter(room_type=room_type, **nights).values_list(
         "date", "total", "sold", "blocked", "overbooked", "stop_sell"
     )

@@ -102,7 +102,9 @@ class PmsSyncLogAdmin(admin.ModelAdmin):
         )
         blocks = {
             b.room_id: b
-            for b in RoomBlock.objects.filter(hotel=connection.hotel, released_at__isnull=True)
+            for b in RoomBlock.objects.filter(
+                hotel=connection.hotel, released_at__isnull=True, room__isnull=False
+            )
         }
         board = [(room, blocks.get(room.pk)) for room in rooms]
         context = {

@@ -71,6 +71,12 @@ def utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _revision(row: dict) -> str:
+    """A reservation's revision: its state and when Mews last changed it."""
+    state, updated = str(row.get("State") or ""), str(row.get("UpdatedUtc") or "")
+    return f"{state}:{updated}" if updated else state
+
+
 def _moment(value) -> datetime | None:
     if not value:
         return None
@@ -200,7 +206,9 @@ class MewsProvider(PmsProvider):
             found.append(
                 InboundReservation(
                     partner_reservation_id=str(row["Id"]),
-                    revision=str(row.get("UpdatedUtc") or row.get("State")),
+                    # The state too: a booking made and cancelled within one second of
+                    # UpdatedUtc is two revisions, not one (the cancellation was lost).
+                    revision=_revision(row),
                     kind=InboundKind.CANCEL if row.get("State") == "Canceled" else InboundKind.NEW,
                     currency=self.connection.hotel.currency,
                     guest=GuestDetails(
