@@ -28,9 +28,10 @@ from channels.interface import SyncEntity
 from channels.models import Connection
 from channels.providers import registry
 from pema import tasks as pema_tasks
-from pema.api import JsonTypes, error_body, staff_or_scope
+from pema.api import JsonTypes, documented_errors, error_body, staff_or_scope
 
 from . import sync, webhook
+from .api import ERRORS as IDS_ERRORS
 from .models import PmsSyncLog
 from .tasks import run_sync
 
@@ -104,9 +105,22 @@ def wait_for(log: PmsSyncLog, seconds: float) -> PmsSyncLog:
     return log
 
 
+#: The IDS endpoints' error table, with this API's own scope.
+ERRORS = {
+    **IDS_ERRORS,
+    403: ("The key lacks the scope pms:admin (or the staff user its permissions).", [
+        ("permission_denied", "You do not have permission to perform this action."),
+    ]),
+}  # fmt: skip
+
+
 @extend_schema(
     request=SyncInput,
-    responses={200: SYNC_ANSWER, 202: SYNC_ANSWER},
+    responses={
+        200: SYNC_ANSWER,
+        202: SYNC_ANSWER,
+        **documented_errors(ERRORS, (400, 401, 403, 404, 429)),
+    },
     parameters=[OpenApiParameter("wait", bool, description="Wait up to 30 s for the run.")],
     tags=["pms"],
 )
@@ -183,7 +197,12 @@ WEBHOOK_ANSWER = inline_serializer(
 )
 
 
-@extend_schema(request=None, responses={202: WEBHOOK_ANSWER}, tags=["pms"], auth=[])
+@extend_schema(
+    request=None,
+    responses={202: WEBHOOK_ANSWER, **documented_errors(ERRORS, (400, 401, 404))},
+    tags=["pms"],
+    auth=[],
+)
 class BookingWebhookView(APIView):
     """A PMS posts one booking (the seed's normalised JSON); stored, 202, applied by a task."""
 
