@@ -19,6 +19,12 @@ from tests.sandbox import RunningSandbox
 
 from .conftest import screenshot
 
+# The return page settles the payment under row locks while the live server's other
+# threads and the simulator's callbacks write too: PostgreSQL's job. On SQLite a
+# busy database rolls the outer transaction back under a nested savepoint
+# ("no such savepoint", seen under load), which proves nothing about Pema.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture(scope="module")
 def payu_sandbox():
